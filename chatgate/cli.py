@@ -1,0 +1,84 @@
+"""The ``chatgate`` command: serve, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from chatgate import __version__
+from chatgate.gateway import Gateway
+from chatgate.http.app import create_app
+from chatgate.logs import setup_logging
+from config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("chatgate")
+
+
+async def serve(settings: Settings) -> None:
+    gateway = await Gateway.open(settings)
+    runner = web.AppRunner(create_app(gateway), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.server.host, settings.server.port, backlog=4096)
+    await site.start()
+    log.info("chatgate %s serving on http://%s:%d", __version__, settings.server.host, settings.server.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+        log.info("shutting down: finishing in-flight requests")
+    finally:
+        await runner.cleanup()  # stops accepting, waits for in-flight handlers
+        await gateway.close()
+        log.info("stopped")
+
+
+def _run(coro: object) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(coro)  # type: ignore[arg-type]
+    except ImportError:
+        asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="chatgate", description="Self-hosted chat-bot gateway backed by workflows")
+    parser.add_argument("--version", action="version", version=f"chatgate {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="run the API and the bots")
+    p_serve.add_argument("--config", help="config file (default: $CHATGATE_CONFIG, then config/chatgate.yaml)")
+    p_serve.add_argument("--log-level", default="INFO")
+    p_check = sub.add_parser("check-config", help="validate a config file; exit 0 when it is usable")
+    p_check.add_argument("path", nargs="?")
+    args = parser.parse_args(argv)
+
+    if args.command == "check-config":
+        try:
+            settings = load_settings(args.path)
+        except ConfigError as e:
+            print(f"invalid: {e}", file=sys.stderr)
+            return 1
+        print(f"ok: {len(settings.api_keys)} API key(s), {len(settings.bots)} bot(s)")
+        return 0
+
+    setup_logging(args.log_level)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as e:
+        log.error("cannot start: %s", e)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Wiring: one `Gateway` owns storage, the engine's parts, keys, limits and bots."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chatgate.keys import KeyRing, admin_key
+from chatgate.logs import redact
+from config.schema import Settings
+from config.workflow_files import read_workflow_dir
+from engine.catalog import Catalog, FileProblem
+from engine.executor import Executor
+from engine.llm import LLM
+from engine.ratelimit import RateLimiter
+from engine.sessions import Sessions
+from engine.storage import Storage
+
+log = logging.getLogger("chatgate")
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    storage: Storage
+    catalog: Catalog
+    sessions: Sessions
+    executor: Executor
+    limiter: RateLimiter
+    keys: KeyRing
+    started_at: float = field(default_factory=time.time)
+    workflow_problems: list[FileProblem] = field(default_factory=list)
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Gateway:
+        storage = Storage(settings.storage.url)
+        await storage.open()
+        sessions = Sessions(storage, max_turns=settings.engine.history_turns)
+        llm = LLM(settings.llm)
+        gw = cls(
+            settings=settings,
+            storage=storage,
+            catalog=Catalog(storage),
+            sessions=sessions,
+            executor=Executor(storage, sessions, llm, settings.engine),
+            limiter=RateLimiter(settings.rate_limits),
+            keys=KeyRing(settings.api_keys or [admin_key(settings.data_dir)]),
+        )
+        redact(*gw.secrets())
+        gw.load_workflow_files()
+        if llm.resolve(None) == "echo":
+            log.warning(
+                "llm.default_model is 'echo': the built-in OFFLINE model, which repeats the user's message. "
+                "Set llm.base_url / llm.api_key (or OPENAI_BASE_URL / OPENAI_API_KEY) and a real model to answer."
+            )
+        return gw
+
+    def secrets(self) -> list[str]:
+        s = self.settings
+        values = [k.key.get_secret_value() for k in s.api_keys]
+        values += [b.token.get_secret_value() for b in s.bots]
+        if s.llm.api_key:
+            values.append(s.llm.api_key.get_secret_value())
+        return [v for v in values if v]
+
+    def load_workflow_files(self) -> list[FileProblem]:
+        files = [(f.path, f.data, f.error) for f in read_workflow_dir(Path(self.settings.workflows_dir))]
+        self.workflow_problems = self.catalog.load_files(files)
+        log.info(
+            "loaded %d workflow file(s) from %s", len(self.catalog.file_workflows()), self.settings.workflows_dir
+        )
+        return self.workflow_problems
+
+    async def close(self) -> None:
+        await self.executor.llm.aclose()
+        await self.storage.close()
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "uptime_s": round(time.time() - self.started_at, 1),
+            "executions_in_flight": len(self.executor.running),
+            "workflows": {
+                "files": len(self.catalog.file_workflows()),
+                "problems": [{"path": p.path, "message": p.message, "details": p.details} for p in self.workflow_problems],
+            },
+        }

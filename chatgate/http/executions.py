@@ -1,0 +1,31 @@
+"""``/api/v1/executions/{id}`` and ``/api/v1/sessions/{id}``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from chatgate.http.context import gateway, principal
+from chatgate.http.errors import json_response
+from chatgate.http.workflows import api_session
+from engine.errors import NotFound
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/executions/{execution_id}")
+async def get_execution(request: web.Request) -> web.Response:
+    execution_id = request.match_info["execution_id"]
+    record = await gateway(request).executor.get(execution_id)
+    if record is None or record.owner != principal(request).name:
+        raise NotFound(f"execution '{execution_id}' not found", {"execution_id": execution_id})
+    return json_response(record.to_detail())
+
+
+@routes.delete("/api/v1/sessions/{session_id}")
+async def reset_session(request: web.Request) -> web.Response:
+    """Forget a conversation's history; the next execution starts fresh."""
+    session_id = request.match_info["session_id"]
+    full = api_session(principal(request).name, session_id)
+    assert full is not None
+    removed = await gateway(request).sessions.reset(full)
+    return json_response({"session_id": session_id, "status": "reset", "messages_removed": removed})

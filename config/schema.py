@@ -1,0 +1,131 @@
+"""The settings schema: every key an admin may write in chatgate.yaml.
+
+Unknown keys are errors everywhere (``extra="forbid"``) so that a typo never
+passes silently. Secrets are ``SecretStr`` so they print as ``**********``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from limits import RateLimitItem, parse
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_bytes: int = Field(1024 * 1024, gt=0)
+
+
+class StorageSettings(Section):
+    url: str = "sqlite:///data/chatgate.db"
+
+
+class LLMSettings(Section):
+    base_url: str | None = None  # null: OPENAI_BASE_URL
+    api_key: SecretStr | None = None  # null: OPENAI_API_KEY
+    default_model: str = "echo"
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+
+
+class ApiKey(Section):
+    key: SecretStr
+    name: str
+    tier: str = "free"
+
+    @field_validator("key")
+    @classmethod
+    def _long_enough(cls, v: SecretStr) -> SecretStr:
+        if len(v.get_secret_value()) < 8:
+            raise ValueError("an API key must be at least 8 characters long")
+        return v
+
+
+class EngineSettings(Section):
+    history_turns: int = Field(20, ge=0, le=1000)
+    node_timeout_s: float = Field(120.0, gt=0)
+    execution_timeout_s: float = Field(300.0, gt=0)
+
+
+class BotSettings(Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    platform: Literal["telegram", "discord"]
+    token: SecretStr
+    api_base: str | None = None
+    workflow: str
+    tier: str = "free"
+    greeting: str = "Hi! Ask me anything."
+
+
+def parse_rate(value: str) -> RateLimitItem:
+    """Parse "10/minute"-style limits with the `limits` library's own grammar."""
+    try:
+        return parse(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a rate such as '10/minute' or '600 per hour'") from None
+
+
+def _check_rate(value: str) -> str:
+    parse_rate(value)
+    return value
+
+
+RateText = Annotated[str, AfterValidator(_check_rate)]
+
+
+class Settings(BaseSettings):
+    """The whole config file. Environment variables CHATGATE_<SECTION>__<KEY> override it."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid", frozen=True, env_prefix="CHATGATE_", env_nested_delimiter="__"
+    )
+
+    server: ServerSettings = ServerSettings()
+    storage: StorageSettings = StorageSettings()
+    llm: LLMSettings = LLMSettings()
+    engine: EngineSettings = EngineSettings()
+    api_keys: list[ApiKey] = []
+    rate_limits: dict[str, RateText] = {"free": "10/minute", "paid": "600/minute"}
+    workflows_dir: str = "config/workflows"
+    data_dir: str = "data"
+    bots: list[BotSettings] = []
+
+    @model_validator(mode="after")
+    def _tiers_exist(self) -> Settings:
+        for i, key in enumerate(self.api_keys):
+            if key.tier not in self.rate_limits:
+                raise ValueError(f"api_keys.{i}.tier: unknown tier {key.tier!r} (rate_limits has {sorted(self.rate_limits)})")
+        for i, bot in enumerate(self.bots):
+            if bot.tier not in self.rate_limits:
+                raise ValueError(f"bots.{i}.tier: unknown tier {bot.tier!r} (rate_limits has {sorted(self.rate_limits)})")
+        names = [b.name for b in self.bots]
+        if len(names) != len(set(names)):
+            raise ValueError("bots: every bot needs a unique name")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file, so containers can override one key without editing it.
+        return env_settings, init_settings

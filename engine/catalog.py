@@ -1,0 +1,230 @@
+"""Where workflows live: created through the API (database) or loaded from files.
+
+A key sees the workflows it created plus every file-loaded one. Compiled
+graphs are cached, so executing a workflow does not re-read or re-validate it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.errors import ChatgateError, Forbidden, NotFound
+from engine.executor import iso, new_id
+from engine.graph import CompiledWorkflow, compile_workflow, parse_spec
+from engine.storage import Storage, as_utc, utcnow, workflows
+
+log = logging.getLogger("chatgate.catalog")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredWorkflow:
+    workflow_id: str
+    owner: str | None  # None: loaded from a file, visible to every key
+    compiled: CompiledWorkflow
+    created_at: datetime
+    updated_at: datetime
+    status: str = "active"
+    path: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.compiled.spec.name
+
+    def to_api(self) -> dict[str, Any]:
+        doc = self.compiled.spec.document()
+        body = {
+            "workflow_id": self.workflow_id,
+            "name": doc["name"],
+            "description": doc["description"],
+            "status": self.status,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+            "nodes": doc["nodes"],
+            "connections": doc["connections"],
+        }
+        if self.path is not None:
+            body["source"] = "file"
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    path: str
+    message: str
+    details: Any
+
+
+def file_workflow_id(name: str) -> str:
+    """File workflows get an id derived from their name, stable across restarts."""
+    return "wf_" + hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
+class Catalog:
+    def __init__(self, storage: Storage, *, cache_size: int = 10_000) -> None:
+        self.storage = storage
+        self.cache_size = cache_size
+        self._files: dict[str, StoredWorkflow] = {}  # by id
+        self._file_names: dict[str, str] = {}  # name -> id
+        self._cache: OrderedDict[str, StoredWorkflow] = OrderedDict()
+
+    # -- file workflows ------------------------------------------------------
+
+    def load_files(self, files: list[tuple[Path, dict[str, Any] | None, str | None]]) -> list[FileProblem]:
+        """Replace the file workflows. A file that fails keeps its previous version, if any."""
+        previous_by_path = {w.path: w for w in self._files.values()}
+        loaded: dict[str, StoredWorkflow] = {}
+        problems: list[FileProblem] = []
+        now = utcnow()
+        for path, data, parse_error in files:
+            try:
+                if parse_error is not None:
+                    raise ChatgateError(parse_error)
+                compiled = compile_workflow(parse_spec(data))
+                wid = file_workflow_id(compiled.spec.name)
+                if wid in loaded:
+                    raise ChatgateError(f"another file already defines workflow '{compiled.spec.name}'")
+                old = self._files.get(wid)
+                same = old is not None and old.compiled.spec == compiled.spec
+                loaded[wid] = StoredWorkflow(
+                    wid,
+                    None,
+                    old.compiled if same and old else compiled,
+                    old.created_at if old else now,
+                    old.updated_at if same and old else now,
+                    path=str(path),
+                )
+            except ChatgateError as e:
+                problems.append(FileProblem(str(path), e.message, e.details))
+                log.error("workflow file %s skipped: %s%s", path, e.message, f" ({e.details})" if e.details else "")
+                kept = previous_by_path.get(str(path))
+                if kept is not None and kept.workflow_id not in loaded:
+                    loaded[kept.workflow_id] = kept
+        self._files = loaded
+        self._file_names = {w.name: wid for wid, w in loaded.items()}
+        return problems
+
+    def file_workflows(self) -> list[StoredWorkflow]:
+        return list(self._files.values())
+
+    # -- lookups ---------------------------------------------------------------
+
+    async def get(self, ref: str, owner: str | None) -> StoredWorkflow:
+        """By id, or a file workflow by name; ``owner=None`` (a bot) sees everything."""
+        wid = self._file_names.get(ref, ref)
+        found = self._files.get(wid)
+        if found is None:
+            found = await self._load(wid)
+        if found is None or (owner is not None and found.owner not in (None, owner)):
+            raise NotFound(f"workflow '{ref}' not found", {"workflow_id": ref})
+        return found
+
+    async def _load(self, wid: str) -> StoredWorkflow | None:
+        cached = self._cache.get(wid)
+        if cached is not None:
+            self._cache.move_to_end(wid)
+            return cached
+        if not wid.startswith("wf_"):
+            return None
+        row = await self.storage.fetch_one(sa.select(workflows).where(workflows.c.id == wid))
+        if row is None:
+            return None
+        doc = {"name": row.name, "description": row.description, **row.document}
+        stored = StoredWorkflow(
+            row.id, row.owner, compile_workflow(parse_spec(doc)), as_utc(row.created_at), as_utc(row.updated_at),
+            row.status,
+        )
+        self._remember(stored)
+        return stored
+
+    def _remember(self, wf: StoredWorkflow) -> None:
+        self._cache[wf.workflow_id] = wf
+        self._cache.move_to_end(wf.workflow_id)
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    # -- changes -------------------------------------------------------------
+
+    async def create(self, data: Any, owner: str) -> StoredWorkflow:
+        compiled = compile_workflow(parse_spec(data))
+        now = utcnow()
+        wf = StoredWorkflow(new_id("wf"), owner, compiled, now, now)
+        await self.storage.insert(workflows, self._row(wf))
+        self._remember(wf)
+        return wf
+
+    async def update(self, ref: str, data: Any, owner: str) -> StoredWorkflow:
+        current = await self._editable(ref, owner)
+        compiled = compile_workflow(parse_spec(data))
+        updated = replace(current, compiled=compiled, updated_at=max(utcnow(), current.updated_at))
+        row = self._row(updated)
+
+        async def write(conn: Any) -> None:
+            await conn.execute(workflows.update().where(workflows.c.id == updated.workflow_id).values(**row))
+
+        await self.storage.write(write)
+        self._remember(updated)
+        return updated
+
+    async def delete(self, ref: str, owner: str) -> None:
+        current = await self._editable(ref, owner)
+
+        async def write(conn: Any) -> None:
+            await conn.execute(workflows.delete().where(workflows.c.id == current.workflow_id))
+
+        await self.storage.write(write)
+        self._cache.pop(current.workflow_id, None)
+
+    async def _editable(self, ref: str, owner: str) -> StoredWorkflow:
+        current = await self.get(ref, owner)
+        if current.owner is None:
+            raise Forbidden(
+                f"workflow '{current.name}' is loaded from a file; edit {current.path} instead",
+                {"workflow_id": current.workflow_id, "path": current.path},
+            )
+        return current
+
+    async def list(self, owner: str, *, page: int, page_size: int) -> tuple[list[StoredWorkflow], int]:
+        """File workflows first (by name), then the key's own, oldest first."""
+        files = sorted(self._files.values(), key=lambda w: w.name)
+        own_total = await self.storage.scalar(
+            sa.select(sa.func.count()).select_from(workflows).where(workflows.c.owner == owner)
+        )
+        start = (page - 1) * page_size
+        items = files[start : start + page_size]
+        need = page_size - len(items)
+        if need > 0:
+            offset = max(0, start - len(files))
+            rows = await self.storage.fetch_all(
+                sa.select(workflows.c.id)
+                .where(workflows.c.owner == owner)
+                .order_by(workflows.c.created_at, workflows.c.id)
+                .offset(offset)
+                .limit(need)
+            )
+            for r in rows:
+                wf = await self._load(r.id)
+                if wf is not None:
+                    items.append(wf)
+        return items, len(files) + int(own_total or 0)
+
+    @staticmethod
+    def _row(wf: StoredWorkflow) -> dict[str, Any]:
+        doc = wf.compiled.spec.document()
+        return {
+            "id": wf.workflow_id,
+            "owner": wf.owner,
+            "name": doc["name"],
+            "description": doc["description"],
+            "document": {"nodes": doc["nodes"], "connections": doc["connections"]},
+            "status": wf.status,
+            "created_at": wf.created_at,
+            "updated_at": wf.updated_at,
+        }

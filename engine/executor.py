@@ -1,0 +1,193 @@
+"""Executions: inputs in, a durable record out, history kept per session."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from config.schema import EngineSettings
+from engine.errors import ChatgateError, ExecutionFailed, ExecutionTimeout
+from engine.graph import CompiledWorkflow
+from engine.llm import LLM
+from engine.runner import Run, Sink
+from engine.sessions import Sessions
+from engine.storage import Storage, as_utc, executions, utcnow
+
+log = logging.getLogger("chatgate.executor")
+
+
+def iso(t: datetime | None) -> str | None:
+    return None if t is None else as_utc(t).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass(slots=True)
+class ExecutionRecord:
+    execution_id: str
+    workflow_id: str
+    owner: str
+    session_id: str | None
+    inputs: dict[str, Any]
+    start_time: datetime
+    status: str = "running"
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    end_time: datetime | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        """The seed's execute response body."""
+        body: dict[str, Any] = {
+            "execution_id": self.execution_id,
+            "status": self.status,
+            "result": self.result,
+            "start_time": iso(self.start_time),
+            "end_time": iso(self.end_time),
+        }
+        if self.error is not None:
+            body["error"] = self.error
+        return body
+
+    def to_detail(self) -> dict[str, Any]:
+        """The execution as ``GET /executions/{id}`` shows it: everything kept."""
+        return {
+            **self.to_api(),
+            "workflow_id": self.workflow_id,
+            "session_id": self.session_id,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+        }
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "id": self.execution_id,
+            "workflow_id": self.workflow_id,
+            "owner": self.owner,
+            "session_id": self.session_id,
+            "status": self.status,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "result": self.result,
+            "error": self.error,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+        }
+
+    @classmethod
+    def from_row(cls, r: sa.Row[Any]) -> ExecutionRecord:
+        return cls(
+            execution_id=r.id,
+            workflow_id=r.workflow_id,
+            owner=r.owner,
+            session_id=r.session_id,
+            inputs=r.inputs,
+            start_time=as_utc(r.start_time),
+            status=r.status,
+            outputs=r.outputs,
+            result=r.result,
+            error=r.error,
+            end_time=as_utc(r.end_time) if r.end_time else None,
+        )
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{os.urandom(8).hex()}"
+
+
+class Executor:
+    def __init__(self, storage: Storage, sessions: Sessions, llm: LLM, settings: EngineSettings) -> None:
+        self.storage = storage
+        self.sessions = sessions
+        self.llm = llm  # replaced on config reload; a running execution keeps its own
+        self.settings = settings
+        self.running: dict[str, ExecutionRecord] = {}
+
+    async def execute(
+        self,
+        workflow_id: str,
+        workflow: CompiledWorkflow,
+        raw_inputs: dict[str, Any],
+        *,
+        owner: str,
+        session_id: str | None = None,
+        sink: Sink | None = None,
+    ) -> ExecutionRecord:
+        """Run to the end. Bad inputs raise before anything starts; a failure is
+        recorded and raised as `ExecutionFailed` carrying the execution id."""
+        inputs = workflow.coerce_inputs(raw_inputs)
+        record = ExecutionRecord(new_id("exec"), workflow_id, owner, session_id, inputs, utcnow())
+        self.running[record.execution_id] = record
+        try:
+            if session_id is None:
+                await self._run(workflow, record, (), sink)
+            else:
+                async with self.sessions.exclusive(session_id):
+                    history = await self.sessions.history(session_id)
+                    await self._run(workflow, record, history, sink)
+                    if record.status == "completed":
+                        assert record.result is not None
+                        await self.sessions.append(
+                            session_id, _user_text(workflow, inputs), record.result["content"]
+                        )
+        finally:
+            await self.storage.insert(executions, record.row())
+            del self.running[record.execution_id]
+        if record.error is not None:
+            raise self._failure(record)
+        return record
+
+    async def _run(self, workflow: CompiledWorkflow, record: ExecutionRecord, history: Any, sink: Sink | None) -> None:
+        run = Run(
+            workflow, record.execution_id, record.inputs, history, self.llm, sink, self.settings.node_timeout_s
+        )
+        limit = self.settings.execution_timeout_s
+        try:
+            async with asyncio.timeout(limit):
+                content = await run.run()
+        except TimeoutError:
+            self._fail(record, run, ExecutionTimeout(f"the execution timed out after {limit:g}s", {"timeout_s": limit}))
+        except ChatgateError as e:
+            self._fail(record, run, e)
+        except asyncio.CancelledError:
+            record.status = "cancelled"
+            record.outputs = run.outputs
+            record.end_time = utcnow()
+            raise
+        else:
+            record.status = "completed"
+            record.result = {"content": content}
+            record.outputs = run.outputs
+            record.end_time = utcnow()
+
+    def _fail(self, record: ExecutionRecord, run: Run, error: ChatgateError) -> None:
+        record.status = "failed"
+        record.outputs = run.outputs
+        record.error = error.envelope()["error"]
+        record.error["type"] = type(error).__name__
+        record.end_time = utcnow()
+        log.warning("execution %s failed: %s", record.execution_id, error.message)
+
+    def _failure(self, record: ExecutionRecord) -> ExecutionFailed:
+        assert record.error is not None
+        kind = ExecutionTimeout if record.error.get("type") == "ExecutionTimeout" else ExecutionFailed
+        return kind(record.error["message"], record.error["details"], execution_id=record.execution_id)
+
+    async def get(self, execution_id: str) -> ExecutionRecord | None:
+        live = self.running.get(execution_id)
+        if live is not None:
+            return live
+        row = await self.storage.fetch_one(sa.select(executions).where(executions.c.id == execution_id))
+        return ExecutionRecord.from_row(row) if row else None
+
+
+def _user_text(workflow: CompiledWorkflow, inputs: dict[str, Any]) -> str:
+    name = workflow.start.text_input()
+    if name and isinstance(inputs.get(name), str):
+        return str(inputs[name])
+    return json.dumps(inputs, ensure_ascii=False)

@@ -1,0 +1,178 @@
+"""Validating a workflow document and compiling it into a runnable graph.
+
+Everything that could go wrong at run time because of the document's shape is
+found here, once, so a stored workflow always runs: cycles, dangling or
+unreachable nodes, bad node config and template references that cannot resolve.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.errors import InvalidRequest, InvalidWorkflow, parse_request
+from engine.nodes import REGISTRY, Node, StartNode
+from engine.templates import references
+from engine.workflow import WorkflowSpec
+
+
+def _bad(details: str) -> InvalidWorkflow:
+    return InvalidWorkflow("invalid workflow structure", details)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledWorkflow:
+    spec: WorkflowSpec
+    nodes: dict[str, Node]
+    types: dict[str, str]
+    order: tuple[str, ...]  # a topological order
+    predecessors: dict[str, tuple[str, ...]]
+    successors: dict[str, tuple[str, ...]]
+    start: StartNode
+    terminals: tuple[str, ...]  # nodes without successors; their text is the result
+    linear: bool  # a plain chain: run without a task per node
+
+    def coerce_inputs(self, raw: dict[str, Any]) -> dict[str, Any]:
+        return self.start.coerce(raw)
+
+
+def parse_spec(data: Any) -> WorkflowSpec:
+    """The request body as a `WorkflowSpec`, or `InvalidRequest` naming the bad field."""
+    if not isinstance(data, dict):
+        raise InvalidRequest("the workflow must be a JSON object", "expected {name, nodes, connections}")
+    return parse_request(WorkflowSpec, data)
+
+
+def compile_workflow(spec: WorkflowSpec) -> CompiledWorkflow:
+    nodes: dict[str, Node] = {}
+    types: dict[str, str] = {}
+    for n in spec.nodes:
+        if n.id in nodes:
+            raise _bad(f"node '{n.id}' is declared more than once")
+        if n.id == "inputs":
+            raise _bad("node id 'inputs' is reserved for {{inputs.name}} references")
+        node_type = REGISTRY.get(n.type)
+        if node_type is None:
+            raise _bad(f"node '{n.id}' has unknown type '{n.type}' (known: {', '.join(sorted(REGISTRY))})")
+        try:
+            config = node_type.config_model.model_validate(n.config)
+        except ValidationError as e:
+            err = e.errors()[0]
+            key = ".".join(str(p) for p in err["loc"])
+            msg = "missing required config" if err["type"] == "missing" else err["msg"]
+            raise _bad(f"node '{n.id}' config '{key}': {msg}") from None
+        nodes[n.id] = node_type(n.id, config)
+        types[n.id] = n.type
+
+    if not nodes:
+        raise _bad("the workflow has no nodes")
+    starts = [i for i, t in types.items() if t == StartNode.type_name]
+    if len(starts) != 1:
+        raise _bad(
+            "the workflow has no start node"
+            if not starts
+            else f"the workflow has {len(starts)} start nodes ({', '.join(starts)}); exactly one is allowed"
+        )
+    start_id = starts[0]
+
+    preds: dict[str, list[str]] = {i: [] for i in nodes}
+    succs: dict[str, list[str]] = {i: [] for i in nodes}
+    for c in spec.connections:
+        for end in (c.from_, c.to):
+            if end not in nodes:
+                raise _bad(f"connection {c.from_} -> {c.to} refers to missing node '{end}'")
+        if c.to in succs[c.from_]:
+            raise _bad(f"connection {c.from_} -> {c.to} is declared more than once")
+        succs[c.from_].append(c.to)
+        preds[c.to].append(c.from_)
+    if preds[start_id]:
+        raise _bad(f"node '{start_id}' is the start node and cannot have incoming connections")
+
+    order = _topological(nodes, preds, succs)
+    reachable = _reachable(start_id, succs)
+    for node_id in spec_order(spec):
+        if node_id not in reachable:
+            raise _bad(f"node '{node_id}' is unreachable from the start node '{start_id}'")
+
+    ancestors = _ancestors(order, preds)
+    for n in spec.nodes:
+        for ref_node, field in references(n.config):
+            _check_reference(n.id, ref_node, field, nodes, ancestors[n.id], nodes[start_id])
+
+    start = nodes[start_id]
+    assert isinstance(start, StartNode)
+    return CompiledWorkflow(
+        spec=spec,
+        nodes=nodes,
+        types=types,
+        order=order,
+        predecessors={k: tuple(v) for k, v in preds.items()},
+        successors={k: tuple(v) for k, v in succs.items()},
+        start=start,
+        terminals=tuple(i for i in order if not succs[i]),
+        linear=all(len(v) <= 1 for v in preds.values()) and all(len(v) <= 1 for v in succs.values()),
+    )
+
+
+def spec_order(spec: WorkflowSpec) -> list[str]:
+    return [n.id for n in spec.nodes]
+
+
+def _topological(
+    nodes: dict[str, Node], preds: dict[str, list[str]], succs: dict[str, list[str]]
+) -> tuple[str, ...]:
+    indegree = {i: len(p) for i, p in preds.items()}
+    queue = deque(i for i in nodes if indegree[i] == 0)
+    order: list[str] = []
+    while queue:
+        i = queue.popleft()
+        order.append(i)
+        for s in succs[i]:
+            indegree[s] -= 1
+            if indegree[s] == 0:
+                queue.append(s)
+    if len(order) != len(nodes):
+        stuck = next(i for i in nodes if indegree[i] > 0)
+        raise _bad(f"node '{stuck}' is part of a cycle")
+    return tuple(order)
+
+
+def _reachable(start: str, succs: dict[str, list[str]]) -> set[str]:
+    seen, stack = {start}, [start]
+    while stack:
+        for s in succs[stack.pop()]:
+            if s not in seen:
+                seen.add(s)
+                stack.append(s)
+    return seen
+
+
+def _ancestors(order: tuple[str, ...], preds: dict[str, list[str]]) -> dict[str, set[str]]:
+    result: dict[str, set[str]] = {}
+    for i in order:
+        acc: set[str] = set()
+        for p in preds[i]:
+            acc.add(p)
+            acc |= result[p]
+        result[i] = acc
+    return result
+
+
+def _check_reference(
+    node_id: str, ref: str, field: str, nodes: dict[str, Node], ancestors: set[str], start: Node
+) -> None:
+    shown = "{{" + f"{ref}.{field}" + "}}"
+    if ref == "inputs":
+        if field not in start.outputs():
+            raise _bad(f"node '{node_id}' references {shown}, but the start node declares no input '{field}'")
+        return
+    if ref not in nodes:
+        raise _bad(f"node '{node_id}' references {shown}, but there is no node '{ref}'")
+    if ref not in ancestors:
+        raise _bad(f"node '{node_id}' references {shown}, but '{ref}' does not run before it")
+    if field not in nodes[ref].outputs():
+        known = ", ".join(sorted(nodes[ref].outputs())) or "nothing"
+        raise _bad(f"node '{node_id}' references {shown}, but '{ref}' outputs {known}")

@@ -1,0 +1,101 @@
+"""``start``: declares the workflow's inputs, validates and coerces them."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from engine.errors import InvalidRequest
+from engine.nodes.base import NodeConfig, NodeContext
+
+ParamType = Literal["string", "number", "boolean", "object"]
+
+
+class InputParam(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    type: ParamType = "string"
+    required: bool = True
+    default: Any = None
+    description: str = ""
+
+
+class StartConfig(NodeConfig):
+    input_params: list[InputParam] = []
+
+    @model_validator(mode="after")
+    def _unique(self) -> StartConfig:
+        names = [p.name for p in self.input_params]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"input_params declares {sorted(dup)} more than once")
+        return self
+
+
+def _coerce(param: InputParam, value: Any) -> Any:
+    t = param.type
+    if t == "string":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+    elif t == "number":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return float(value) if any(c in value for c in ".eE") else int(value)
+            except ValueError:
+                pass
+    elif t == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+    elif t == "object" and isinstance(value, (dict, list)):
+        return value
+    raise InvalidRequest(
+        f"input '{param.name}' must be a {t}",
+        {"input": param.name, "expected": t, "got": type(value).__name__},
+    )
+
+
+class StartNode:
+    type_name: ClassVar[str] = "start"
+    config_model: ClassVar[type[NodeConfig]] = StartConfig
+
+    def __init__(self, node_id: str, config: StartConfig) -> None:
+        self.node_id = node_id
+        self.config = config
+        self.timeout_s = config.timeout_s
+
+    def outputs(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.config.input_params)
+
+    def text_input(self) -> str | None:
+        """The input a chat message fills: ``user_input`` if declared, else the first string input."""
+        names = [p.name for p in self.config.input_params if p.type == "string"]
+        return "user_input" if "user_input" in names else (names[0] if names else None)
+
+    def coerce(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Validate the caller's inputs before anything runs; unknown inputs are refused."""
+        declared = {p.name for p in self.config.input_params}
+        unknown = sorted(set(raw) - declared)
+        if unknown:
+            raise InvalidRequest(
+                f"unknown input {unknown[0]!r}", {"unknown": unknown, "declared": sorted(declared)}
+            )
+        out: dict[str, Any] = {}
+        for p in self.config.input_params:
+            if p.name in raw and raw[p.name] is not None:
+                out[p.name] = _coerce(p, raw[p.name])
+            elif p.default is not None:
+                out[p.name] = p.default
+            elif p.required:
+                raise InvalidRequest(f"missing required input '{p.name}'", {"input": p.name})
+        return out
+
+    async def run(self, ctx: NodeContext) -> dict[str, Any]:
+        return dict(ctx.inputs)

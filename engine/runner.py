@@ -1,0 +1,101 @@
+"""Running a compiled workflow: nodes in dependency order, branches concurrently.
+
+Every node's outputs go into a pool keyed by node id. A node timeout cancels
+the node itself (``asyncio.timeout``), not a check after it finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine.errors import ChatgateError, ExecutionFailed, ExecutionTimeout
+from engine.events import Event, NodeFinished, NodeStarted
+from engine.graph import CompiledWorkflow
+from engine.llm import LLM
+from engine.nodes import NodeContext
+from engine.sessions import Turn
+
+Sink = Callable[[Event], None]
+
+
+class Run:
+    """One execution of one workflow; ``outputs`` holds every node's results."""
+
+    def __init__(
+        self,
+        workflow: CompiledWorkflow,
+        execution_id: str,
+        inputs: dict[str, Any],
+        history: Sequence[Turn],
+        llm: LLM,
+        sink: Sink | None,
+        node_timeout_s: float,
+    ) -> None:
+        self.workflow = workflow
+        self.execution_id = execution_id
+        self.inputs = inputs
+        self.history = history
+        self.llm = llm
+        self.sink = sink
+        self.node_timeout_s = node_timeout_s
+        self.pool: dict[str, dict[str, Any]] = {"inputs": inputs}
+        self.outputs: dict[str, dict[str, Any]] = {}
+
+    async def run(self) -> str:
+        """Run every node; return the result text (the terminal nodes' text)."""
+        wf = self.workflow
+        if wf.linear:
+            for node_id in wf.order:
+                await self._run_node(node_id)
+        else:
+            tasks: dict[str, asyncio.Task[None]] = {}
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for node_id in wf.order:  # predecessors' tasks always exist first
+                        waits = [tasks[p] for p in wf.predecessors[node_id]]
+                        tasks[node_id] = group.create_task(self._after(waits, node_id))
+            except BaseExceptionGroup as group_error:
+                # The first failing branch is the story; the others were cancelled by it.
+                raise group_error.exceptions[0] from None
+        texts = [self.outputs[t].get("text") for t in wf.terminals]
+        return "\n\n".join(t for t in texts if isinstance(t, str) and t)
+
+    async def _after(self, waits: list[asyncio.Task[None]], node_id: str) -> None:
+        for w in waits:
+            await w
+        await self._run_node(node_id)
+
+    async def _run_node(self, node_id: str) -> None:
+        wf = self.workflow
+        node = wf.nodes[node_id]
+        node_type = wf.types[node_id]
+        if self.sink:
+            self.sink(NodeStarted(node_id, node_type))
+        ctx = NodeContext(
+            execution_id=self.execution_id,
+            node_id=node_id,
+            inputs=self.inputs,
+            pool=self.pool,
+            predecessors=wf.predecessors[node_id],
+            history=self.history,
+            llm=self.llm,
+            sink=self.sink,
+        )
+        limit = node.timeout_s or self.node_timeout_s
+        try:
+            async with asyncio.timeout(limit):
+                out = await node.run(ctx)
+        except TimeoutError:
+            raise ExecutionTimeout(
+                f"node '{node_id}' timed out after {limit:g}s", {"node": node_id, "timeout_s": limit}
+            ) from None
+        except ChatgateError:
+            raise
+        except Exception as e:  # a node bug must fail this execution, not the server
+            raise ExecutionFailed(f"node '{node_id}' failed: {type(e).__name__}", {"node": node_id}) from e
+        self.pool[node_id] = out
+        self.outputs[node_id] = out
+        if self.sink:
+            self.sink(NodeFinished(node_id, node_type))

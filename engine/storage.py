@@ -1,0 +1,229 @@
+"""Persistence with SQLAlchemy 2 async Core: SQLite by default, PostgreSQL by URL.
+
+Writes go through one writer task that commits whatever has queued up in a
+single transaction (group commit) and only then resolves each caller's future:
+nothing is acknowledged before it is on disk, yet a burst of executions costs
+one commit instead of one each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+log = logging.getLogger("chatgate.storage")
+
+metadata = sa.MetaData()
+
+workflows = sa.Table(
+    "workflows",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(200), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+executions = sa.Table(
+    "executions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("workflow_id", sa.String(64), nullable=False, index=True),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("session_id", sa.String(512), nullable=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("inputs", sa.JSON, nullable=False),
+    sa.Column("outputs", sa.JSON, nullable=False),
+    sa.Column("result", sa.JSON, nullable=True),
+    sa.Column("error", sa.JSON, nullable=True),
+    sa.Column("start_time", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("end_time", sa.DateTime(timezone=True), nullable=True),
+)
+
+session_turns = sa.Table(
+    "session_turns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("session_id", sa.String(512), nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Chat updates already answered, so a redelivered update is never answered twice.
+seen_updates = sa.Table(
+    "seen_updates",
+    metadata,
+    sa.Column("source", sa.String(128), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def async_url(url: str) -> str:
+    """Accept plain sqlite:// and postgresql:// URLs and pick the async drivers."""
+    u = make_url(url)
+    if u.drivername == "sqlite":
+        u = u.set(drivername="sqlite+aiosqlite")
+    elif u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+asyncpg")
+    return u.render_as_string(hide_password=False)
+
+
+Write = Callable[[AsyncConnection], Awaitable[None]]
+
+
+class _Insert:
+    """Rows for one table; consecutive inserts of a batch become one executemany."""
+
+    __slots__ = ("rows", "table")
+
+    def __init__(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        self.table = table
+        self.rows = rows
+
+
+class Storage:
+    def __init__(self, url: str, *, batch_max: int = 512) -> None:
+        self.url = async_url(url)
+        self.batch_max = batch_max
+        self.engine: AsyncEngine | None = None
+        self._queue: asyncio.Queue[tuple[_Insert | Write, asyncio.Future[None]]] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    @property
+    def db(self) -> AsyncEngine:
+        assert self.engine is not None, "Storage.open() was not called"
+        return self.engine
+
+    async def open(self) -> None:
+        u = make_url(self.url)
+        if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_async_engine(self.url, pool_pre_ping=u.get_backend_name() != "sqlite")
+        if u.get_backend_name() == "sqlite":
+
+            @event.listens_for(self.engine.sync_engine, "connect")
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                # WAL lets readers run beside the writer; NORMAL still survives a process crash.
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute("PRAGMA busy_timeout=5000")
+                cur.close()
+
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        self._writer = asyncio.create_task(self._write_loop(), name="storage-writer")
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self._queue.join()
+            self._writer.cancel()
+            self._writer = None
+        if self.engine is not None:
+            await self.engine.dispose()
+            self.engine = None
+
+    # -- writing -----------------------------------------------------------
+
+    async def insert(self, table: sa.Table, row: dict[str, Any]) -> None:
+        await self._submit(_Insert(table, [row]))
+
+    async def write(self, fn: Write) -> None:
+        """Run ``fn`` inside the next committed batch; returns once it is durable."""
+        await self._submit(fn)
+
+    async def _submit(self, op: _Insert | Write) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((op, fut))
+        await fut
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.batch_max and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._commit([op for op, _ in batch])
+            except Exception as e:
+                # One bad write must not fail its neighbours: retry them one by one.
+                if len(batch) > 1:
+                    for op, fut in batch:
+                        try:
+                            await self._commit([op])
+                            _resolve(fut, None)
+                        except Exception as single:
+                            _resolve(fut, single)
+                else:
+                    _resolve(batch[0][1], e)
+            else:
+                for _, fut in batch:
+                    _resolve(fut, None)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _commit(self, ops: Sequence[_Insert | Write]) -> None:
+        async with self.db.begin() as conn:
+            pending: _Insert | None = None
+            for op in ops:
+                if isinstance(op, _Insert):
+                    if pending is not None and pending.table is op.table:
+                        pending.rows.extend(op.rows)
+                        continue
+                    if pending is not None:
+                        await conn.execute(pending.table.insert(), pending.rows)
+                    pending = _Insert(op.table, list(op.rows))
+                else:
+                    if pending is not None:
+                        await conn.execute(pending.table.insert(), pending.rows)
+                        pending = None
+                    await op(conn)
+            if pending is not None:
+                await conn.execute(pending.table.insert(), pending.rows)
+
+    # -- reading -----------------------------------------------------------
+
+    async def fetch_one(self, query: sa.Select[Any]) -> sa.Row[Any] | None:
+        async with self.db.connect() as conn:
+            return (await conn.execute(query)).first()
+
+    async def fetch_all(self, query: sa.Select[Any]) -> list[sa.Row[Any]]:
+        async with self.db.connect() as conn:
+            return list((await conn.execute(query)).all())
+
+    async def scalar(self, query: sa.Select[Any]) -> Any:
+        async with self.db.connect() as conn:
+            return (await conn.execute(query)).scalar()
+
+
+def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:
+    if fut.done():
+        return
+    if error is None:
+        fut.set_result(None)
+    else:
+        fut.set_exception(error)
