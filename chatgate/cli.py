@@ -26,6 +26,7 @@ async def serve(settings: Settings) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port, backlog=4096)
     await site.start()
+    gateway.start_bots()
     log.info("chatgate %s serving on http://%s:%d", __version__, settings.server.host, settings.server.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -35,6 +36,7 @@ async def serve(settings: Settings) -> None:
         await stop.wait()
         log.info("shutting down: finishing in-flight requests")
     finally:
+        await gateway.bots.stop_all()  # bots first: they finish their answers and acknowledge
         await runner.cleanup()  # stops accepting, waits for in-flight handlers
         await gateway.close()
         log.info("stopped")

@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bots.manager import BotManager
+from bots.router import Services
 from chatgate.keys import KeyRing, admin_key
 from chatgate.logs import redact
 from config.schema import Settings
 from config.workflow_files import read_workflow_dir
 from engine.catalog import Catalog, FileProblem
+from engine.dedup import SeenKeys
 from engine.executor import Executor
 from engine.llm import LLM
 from engine.ratelimit import RateLimiter
@@ -31,6 +34,7 @@ class Gateway:
     executor: Executor
     limiter: RateLimiter
     keys: KeyRing
+    bots: BotManager
     started_at: float = field(default_factory=time.time)
     workflow_problems: list[FileProblem] = field(default_factory=list)
 
@@ -40,14 +44,18 @@ class Gateway:
         await storage.open()
         sessions = Sessions(storage, max_turns=settings.engine.history_turns)
         llm = LLM(settings.llm)
+        catalog = Catalog(storage)
+        executor = Executor(storage, sessions, llm, settings.engine)
+        limiter = RateLimiter(settings.rate_limits)
         gw = cls(
             settings=settings,
             storage=storage,
-            catalog=Catalog(storage),
+            catalog=catalog,
             sessions=sessions,
-            executor=Executor(storage, sessions, llm, settings.engine),
-            limiter=RateLimiter(settings.rate_limits),
+            executor=executor,
+            limiter=limiter,
             keys=KeyRing(settings.api_keys or [admin_key(settings.data_dir)]),
+            bots=BotManager(Services(catalog, executor, sessions, limiter, SeenKeys(storage))),
         )
         redact(*gw.secrets())
         gw.load_workflow_files()
@@ -74,7 +82,15 @@ class Gateway:
         )
         return self.workflow_problems
 
+    def start_bots(self) -> None:
+        for bot in self.settings.bots:
+            if bot.enabled:
+                self.bots.start(bot)
+            else:
+                log.info("bot %s (%s) has no token set; not started", bot.name, bot.platform)
+
     async def close(self) -> None:
+        await self.bots.stop_all()
         await self.executor.llm.aclose()
         await self.storage.close()
 
@@ -83,6 +99,7 @@ class Gateway:
             "status": "ok",
             "uptime_s": round(time.time() - self.started_at, 1),
             "executions_in_flight": len(self.executor.running),
+            "bots": self.bots.health(),
             "workflows": {
                 "files": len(self.catalog.file_workflows()),
                 "problems": [{"path": p.path, "message": p.message, "details": p.details} for p in self.workflow_problems],

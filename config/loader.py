@@ -106,7 +106,7 @@ def parse_settings(text: str, path: Path | str, env: Mapping[str, str] | None = 
         return Settings(**data)
     except ValidationError as e:
         err = e.errors()[0]
-        loc = tuple(err["loc"])
+        loc = _without_union_tags(tuple(err["loc"]))
         key = ".".join(str(p) for p in loc) or None
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
@@ -120,6 +120,12 @@ def parse_settings(text: str, path: Path | str, env: Mapping[str, str] | None = 
         msg = msg.removeprefix("Value error, ")
         line = _line_of(tree, tuple(int(p) if str(p).isdigit() else str(p) for p in key.split("."))) if key else None
         raise ConfigError(path, msg, key=key, line=line) from None
+
+
+def _without_union_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """pydantic puts the platform tag in the path (bots.0.telegram.x); admins wrote bots.0.x."""
+    return tuple(p for i, p in enumerate(loc) if not (i >= 2 and loc[i - 2] == "bots" and isinstance(loc[i - 1], int)
+                                                      and p in ("telegram", "discord")))
 
 
 def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:

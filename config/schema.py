@@ -62,14 +62,42 @@ class EngineSettings(Section):
     execution_timeout_s: float = Field(300.0, gt=0)
 
 
-class BotSettings(Section):
+class BotCommon(Section):
+    """Keys every chat bot has; each platform adds its own below."""
+
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    platform: Literal["telegram", "discord"]
-    token: SecretStr
+    token: SecretStr  # empty: the bot is configured but not started
     api_base: str | None = None
-    workflow: str
+    workflow: str  # a workflow name (from workflows_dir) or a wf_ id
     tier: str = "free"
     greeting: str = "Hi! Ask me anything."
+    max_in_flight: int = Field(64, ge=1, le=10_000)  # executions at once for this bot; more wait in order
+    session_scope: Literal["chat", "user"] = "chat"  # in group chats: one conversation per chat, or per user
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token.get_secret_value())
+
+
+class WebhookSettings(Section):
+    url: str
+    secret_token: SecretStr | None = None
+    path: str = "/telegram/{bot}"  # where chatgate's own HTTP server receives the updates
+
+
+class TelegramBotSettings(BotCommon):
+    platform: Literal["telegram"]
+    mode: Literal["polling"] | WebhookSettings = "polling"
+    backlog_max_age_s: float = Field(600, ge=0)  # older messages found at startup are skipped
+
+
+class DiscordBotSettings(BotCommon):
+    platform: Literal["discord"]
+    reply_in_thread: bool = False
+    command_guilds: list[int] = []
+
+
+BotSettings = Annotated[TelegramBotSettings | DiscordBotSettings, Field(discriminator="platform")]
 
 
 def parse_rate(value: str) -> RateLimitItem:

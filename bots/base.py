@@ -1,0 +1,58 @@
+"""The small interface every chat platform implements, and what flows through it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from config.schema import BotCommon
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One chat message, stripped of platform details, ready for the router."""
+
+    bot: str  # the bot's name in the config
+    platform: str  # "telegram", "discord"
+    session_id: str  # e.g. telegram:<bot>:<chat_id>
+    user_key: str  # e.g. telegram:<user_id>: rate limits and per-user rules
+    text: str
+    dedup_key: str  # unique per bot: update_id, message id
+    chat_key: str = ""  # e.g. telegram:chat:<chat_id>: access rules
+
+
+class Responder(Protocol):
+    """How one message is answered on its platform. The router decides *what* to say,
+    the responder *how*: drafts or edits, splitting, formatting, pacing, retries."""
+
+    #: the least time between two ``partial`` calls (platform edit limits)
+    partial_interval_s: float
+
+    async def typing(self) -> None:
+        """Show that an answer is coming (refreshed by the router while waiting)."""
+
+    async def partial(self, text: str) -> None:
+        """The answer so far; called only with text that changed since the last call."""
+
+    async def final(self, text: str) -> None:
+        """The whole answer; every part must be delivered, in order."""
+
+    async def notice(self, text: str) -> None:
+        """A short system message (rate limit, apology); never a traceback."""
+
+
+class Adapter(Protocol):
+    """One running bot. ``run`` serves until ``stop``; an exception from ``run`` means
+    the adapter crashed and the manager restarts it without touching other bots."""
+
+    platform: ClassVar[str]
+
+    async def run(self) -> None: ...
+
+    async def stop(self) -> None:
+        """Stop receiving, finish in-flight answers, acknowledge what was handled."""
+
+    def reconfigure(self, settings: BotCommon) -> None:
+        """Apply changes that need no reconnect (workflow, tier, greeting)."""
+
+    def health(self) -> dict[str, Any]: ...

@@ -1,0 +1,158 @@
+"""The shared chat router: every platform's messages take this one path.
+
+dedupe → rate limit → workflow → stream the answer through the platform's
+`Responder` → remember the message as answered. Platforms only translate
+their wire format into `Incoming` and implement `Responder`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bots.base import Incoming, Responder
+from bots.messages import chat_message
+from config.schema import BotCommon
+from engine.catalog import Catalog
+from engine.dedup import SeenKeys
+from engine.errors import ChatgateError, ExecutionFailed, RateLimited
+from engine.events import Event, MessageDelta
+from engine.executor import Executor
+from engine.ratelimit import RateLimiter
+from engine.sessions import Sessions
+
+log = logging.getLogger("chatgate.bots")
+
+TYPING_EVERY_S = 4.0  # Telegram shows "typing" for about 5 s, Discord for about 10 s
+
+
+@dataclass
+class Services:
+    """The engine parts a chat bot uses; the gateway builds one and shares it."""
+
+    catalog: Catalog
+    executor: Executor
+    sessions: Sessions
+    limiter: RateLimiter
+    seen: SeenKeys
+
+
+class ChatRouter:
+    def __init__(self, services: Services, settings: BotCommon) -> None:
+        self.services = services
+        self.settings = settings  # replaced on reload; read once per message
+        self._noticed_until: dict[str, float] = {}  # user -> end of the window we already told them about
+
+    @property
+    def source(self) -> str:
+        return f"{self.settings.platform}:{self.settings.name}"  # type: ignore[attr-defined]
+
+    async def already_handled(self, msg: Incoming) -> bool:
+        return await self.services.seen.seen(self.source, msg.dedup_key)
+
+    async def mark_handled(self, msg: Incoming) -> None:
+        await self.services.seen.mark(self.source, msg.dedup_key)
+
+    async def reset(self, session_id: str) -> int:
+        return await self.services.sessions.reset(session_id)
+
+    async def allow(self, msg: Incoming, responder: Responder) -> bool:
+        """Count the message against the user's limit; tell them once per window when over it."""
+        try:
+            await self.services.limiter.check(msg.user_key, self.settings.tier)
+            return True
+        except RateLimited as e:
+            now = time.monotonic()
+            if self._noticed_until.get(msg.user_key, 0.0) <= now:
+                self._noticed_until[msg.user_key] = now + e.retry_after
+                await responder.notice(chat_message(e))
+            if len(self._noticed_until) > 10_000:  # forget expired windows now and then
+                self._noticed_until = {k: v for k, v in self._noticed_until.items() if v > now}
+            return False
+
+    async def handle(self, msg: Incoming, responder: Responder) -> None:
+        """Answer one message end to end. Never raises for the user's or the model's faults."""
+        if await self.already_handled(msg):
+            log.info("%s: update %s was already answered; skipping", self.source, msg.dedup_key)
+            return
+        if await self.allow(msg, responder):
+            await self.answer(msg, responder)
+        await self.mark_handled(msg)
+
+    async def answer(self, msg: Incoming, responder: Responder) -> None:
+        stream = _Stream(responder)
+        try:
+            wf = await self.services.catalog.get(self.settings.workflow, owner=None)
+            field = wf.compiled.start.text_input()
+            if field is None:
+                raise ExecutionFailed(f"workflow '{wf.name}' declares no string input for chat messages")
+            async with stream:
+                record = await self.services.executor.execute(
+                    wf.workflow_id,
+                    wf.compiled,
+                    {field: msg.text},
+                    owner=f"bot:{self.settings.name}",
+                    session_id=msg.session_id,
+                    sink=stream.on_event,
+                )
+            content = (record.result or {}).get("content", "")
+            await responder.final(content or "…")
+        except ChatgateError as e:
+            where = f" (execution {e.execution_id})" if isinstance(e, ExecutionFailed) and e.execution_id else ""
+            log.warning("%s: could not answer %s%s: %s", self.source, msg.session_id, where, e.message)
+            await responder.notice(chat_message(e))
+
+
+class _Stream:
+    """Feeds the growing answer to the responder: typing until the first token, then
+    partial updates no more often than the platform allows and only when changed."""
+
+    def __init__(self, responder: Responder) -> None:
+        self.responder = responder
+        self.parts: list[str] = []
+        self.changed = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, MessageDelta) and event.content:
+            self.parts.append(event.content)
+            self.changed.set()
+
+    async def __aenter__(self) -> _Stream:
+        self.task = asyncio.create_task(self._pump())
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        assert self.task is not None
+        self.task.cancel()
+        try:
+            await self.task
+        except asyncio.CancelledError:
+            pass
+
+    async def _pump(self) -> None:
+        r = self.responder
+        try:
+            while not self.parts:
+                await r.typing()
+                try:
+                    await asyncio.wait_for(self.changed.wait(), TYPING_EVERY_S)
+                except TimeoutError:
+                    continue
+            sent = ""
+            while True:
+                await self.changed.wait()
+                self.changed.clear()
+                text = "".join(self.parts)
+                if text != sent:
+                    await r.partial(text)
+                    sent = text
+                await asyncio.sleep(r.partial_interval_s)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A failed preview must not cost the answer: final() still delivers it.
+            log.warning("streaming preview failed; the final answer will still be sent", exc_info=True)
