@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ class Gateway:
         catalog = Catalog(storage)
         executor = Executor(storage, sessions, llm, settings.engine)
         limiter = RateLimiter(settings.rate_limits)
+        api_keys = settings.api_keys or [admin_key(settings.data_dir)]
         gw = cls(
             settings=settings,
             storage=storage,
@@ -54,10 +56,10 @@ class Gateway:
             sessions=sessions,
             executor=executor,
             limiter=limiter,
-            keys=KeyRing(settings.api_keys or [admin_key(settings.data_dir)]),
+            keys=KeyRing(api_keys),
             bots=BotManager(Services(catalog, executor, sessions, limiter, SeenKeys(storage))),
         )
-        redact(*gw.secrets())
+        redact(*gw.secrets(), *(k.key.get_secret_value() for k in api_keys))
         gw.load_workflow_files()
         if llm.resolve(None) == "echo":
             log.warning(
@@ -72,6 +74,8 @@ class Gateway:
         values += [b.token.get_secret_value() for b in s.bots]
         if s.llm.api_key:
             values.append(s.llm.api_key.get_secret_value())
+        else:  # the LLM takes OPENAI_API_KEY from the environment then: just as secret
+            values.append(os.environ.get("OPENAI_API_KEY", ""))
         return [v for v in values if v]
 
     def load_workflow_files(self) -> list[FileProblem]:

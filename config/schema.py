@@ -29,6 +29,8 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     max_body_bytes: int = Field(1024 * 1024, gt=0)
+    # A comment line this often on a quiet event stream, so proxies neither buffer nor cut it.
+    stream_ping_s: float = Field(15.0, gt=0)
 
 
 class StorageSettings(Section):

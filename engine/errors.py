@@ -53,7 +53,7 @@ class PayloadTooLarge(ChatgateError):
 class RateLimited(ChatgateError):
     code = "rate_limit_exceeded"
 
-    def __init__(self, message: str, *, retry_after: int, reset_at: int, details: Any = None) -> None:
+    def __init__(self, message: str, details: Any = None, *, retry_after: int, reset_at: int) -> None:
         super().__init__(message, details)
         self.retry_after = retry_after
         self.reset_at = reset_at

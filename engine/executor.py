@@ -24,7 +24,8 @@ log = logging.getLogger("chatgate.executor")
 
 
 def iso(t: datetime | None) -> str | None:
-    return None if t is None else as_utc(t).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """ISO-8601 UTC with milliseconds and a "Z", as the seed shows times."""
+    return None if t is None else as_utc(t).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 @dataclass(slots=True)
@@ -123,6 +124,7 @@ class Executor:
         inputs = workflow.coerce_inputs(raw_inputs)
         record = ExecutionRecord(new_id("exec"), workflow_id, owner, session_id, inputs, utcnow())
         self.running[record.execution_id] = record
+        writes: list[asyncio.Future[None]] = []
         try:
             if session_id is None:
                 await self._run(workflow, record, (), sink)
@@ -132,12 +134,17 @@ class Executor:
                     await self._run(workflow, record, history, sink)
                     if record.status == "completed":
                         assert record.result is not None
-                        await self.sessions.append(
+                        writes += self.sessions.queue_append(
                             session_id, _user_text(workflow, inputs), record.result["content"]
                         )
         finally:
-            await self.storage.insert(executions, record.row())
-            del self.running[record.execution_id]
+            # The record and the history land in one commit; answered only once both are durable.
+            writes.append(self.storage.queue_insert(executions, [record.row()]))
+            try:
+                for w in writes:
+                    await w
+            finally:
+                self.running.pop(record.execution_id, None)
         if record.error is not None:
             raise self._failure(record)
         return record

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import openai
@@ -23,9 +23,8 @@ OFFLINE_MODEL = "echo"
 
 
 def echo_reply(messages: list[dict[str, str]]) -> str:
-    """The offline model's whole answer: the last user message, labelled."""
-    last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-    return f"(echo) {last}"
+    """The offline model's whole answer: the user's message (always the last one), labelled."""
+    return "(echo) " + (messages[-1]["content"] if messages else "")
 
 
 class LLM:
@@ -61,20 +60,23 @@ class LLM:
             await self._client.close()
             self._client = None
 
-    async def stream(
+    async def complete(
         self,
         model: str | None,
         messages: list[dict[str, str]],
+        on_delta: Callable[[str], None],
         *,
         temperature: float | None = None,
         max_tokens: int | None = None,
-    ) -> AsyncIterator[str]:
-        """Yield the answer's text chunks as the model produces them."""
+    ) -> str:
+        """The whole answer; ``on_delta`` sees each chunk as the model produces it.
+
+        A callback rather than an async generator: this is the per-message hot path,
+        and an async generator per call costs more than the offline model itself.
+        """
         name = self.resolve(model)
         if name == OFFLINE_MODEL:
-            async for chunk in _echo_stream(messages):
-                yield chunk
-            return
+            return _echo(messages, on_delta)
         if not self.configured:
             raise ExecutionFailed(
                 f"model '{name}' needs an LLM server, and none is configured",
@@ -87,6 +89,7 @@ class LLM:
             extra["temperature"] = temperature
         if max_tokens is not None:
             extra["max_tokens"] = max_tokens
+        parts: list[str] = []
         try:
             stream = await self._openai().chat.completions.create(
                 model=name, messages=messages, stream=True, **extra  # type: ignore[arg-type]
@@ -95,8 +98,11 @@ class LLM:
                 if chunk.choices:
                     text = chunk.choices[0].delta.content
                     if text:
-                        yield text
-        except openai.APITimeoutError:
+                        parts.append(text)
+                        on_delta(text)
+        except openai.APITimeoutError as e:
+            if _refused(e):
+                raise self._unreachable(name) from None
             raise ExecutionTimeout(
                 f"model '{name}' did not answer within {self.settings.timeout_s:g}s",
                 {"model": name, "timeout_s": self.settings.timeout_s},
@@ -107,15 +113,34 @@ class LLM:
                 {"model": name, "status": e.status_code, "retries": self.settings.max_retries},
             ) from None
         except openai.APIConnectionError:
-            raise ExecutionFailed(
-                f"model '{name}' failed: cannot reach the LLM server",
-                {"model": name, "base_url": self.base_url, "retries": self.settings.max_retries},
-            ) from None
+            raise self._unreachable(name) from None
+        return "".join(parts)
+
+    def _unreachable(self, name: str) -> ExecutionFailed:
+        return ExecutionFailed(
+            f"model '{name}' failed: cannot reach the LLM server",
+            {"model": name, "base_url": self.base_url, "retries": self.settings.max_retries},
+        )
 
 
-async def _echo_stream(messages: list[dict[str, str]]) -> AsyncIterator[str]:
+def _refused(error: BaseException) -> bool:
+    """Whether a "timeout" was really a refused or failed connection.
+
+    openai's aiohttp transport reports every connect failure as a timeout; a
+    refused port must not be told to the user as a slow model.
+    """
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and not isinstance(seen, TimeoutError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _echo(messages: list[dict[str, str]], on_delta: Callable[[str], None]) -> str:
     # A few chunks, so the offline path exercises streaming like a real model.
     text = echo_reply(messages)
     step = max(16, len(text) // 4)
     for i in range(0, len(text), step):
-        yield text[i : i + step]
+        on_delta(text[i : i + step])
+    return text

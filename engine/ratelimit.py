@@ -7,13 +7,15 @@ Redis through a ``limits`` storage URI.
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.storage import storage_from_string
+from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from engine.errors import RateLimited
 
@@ -23,16 +25,61 @@ class Quota:
     allowed: bool
     limit: int
     remaining: int
-    reset_at: int  # unix seconds when the oldest counted request leaves the window
+    reset_time: float  # unix time when the oldest counted request leaves the window
+
+    @property
+    def reset_at(self) -> int:
+        """Whole unix seconds, as the X-Rate-Limit-Reset header carries it."""
+        return math.ceil(self.reset_time)
 
     @property
     def retry_after(self) -> int:
-        return max(1, math.ceil(self.reset_at - time.time()))
+        # From the exact reset time: rounding twice would promise 61 s on a one-minute window.
+        return max(1, math.ceil(self.reset_time - time.time()))
+
+
+class SweepingMemoryStorage(MemoryStorage):
+    """`limits`' in-process storage, sweeping expired entries at most once a second.
+
+    The stock storage starts a sweep of every key after each hit, with a thread hop
+    per key: with thousands of chat users that is most of a core. Expired entries
+    never change a moving-window decision (it compares timestamps), so sweeping
+    lazily only bounds memory, which once a second does as well.
+    """
+
+    SWEEP_EVERY_S = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._next_sweep = 0.0
+
+    async def _MemoryStorage__schedule_expiry(self) -> None:  # overrides the private hook
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.SWEEP_EVERY_S
+            self._sweep()
+
+    def _sweep(self) -> None:
+        now = time.time()
+        for key, events in list(self.events.items()):
+            # Events are newest first; keep those whose expiry is still ahead.
+            live = bisect.bisect_left(events, -now, key=lambda e: -e.expiry)
+            if live:
+                self.events[key] = events[:live]
+            else:
+                del self.events[key]
+                self.locks.pop(key, None)
+        for key, expires in list(self.expirations.items()):
+            if expires <= now:
+                self.storage.pop(key, None)
+                self.expirations.pop(key, None)
+                self.locks.pop(key, None)
 
 
 class RateLimiter:
-    def __init__(self, tiers: dict[str, str], storage_uri: str = "async+memory://") -> None:
-        self._storage = storage_from_string(storage_uri)
+    def __init__(self, tiers: dict[str, str], storage_uri: str | None = None) -> None:
+        # None: in-process memory; otherwise a `limits` async storage URI such as async+redis://…
+        self._storage = SweepingMemoryStorage() if storage_uri is None else storage_from_string(storage_uri)
         self._strategy = MovingWindowRateLimiter(self._storage)
         self.tiers: dict[str, RateLimitItem] = {}
         self.set_tiers(tiers)
@@ -45,16 +92,20 @@ class RateLimiter:
         item = self.tiers[tier]
         allowed = await self._strategy.hit(item, key)
         stats = await self._strategy.get_window_stats(item, key)
-        return Quota(allowed, item.amount, stats.remaining, math.ceil(stats.reset_time))
+        return Quota(allowed, item.amount, stats.remaining, stats.reset_time)
 
     async def check(self, key: str, tier: str) -> Quota:
         """Count one request; raise `RateLimited` when over the tier's limit."""
         quota = await self.hit(key, tier)
         if not quota.allowed:
-            raise RateLimited(
-                f"rate limit exceeded: {self.tiers[tier]} for tier '{tier}'; retry in {quota.retry_after}s",
-                {"limit": str(self.tiers[tier]), "retry_after": quota.retry_after},
-                retry_after=quota.retry_after,
-                reset_at=quota.reset_at,
-            )
+            raise self.exceeded(quota, tier)
         return quota
+
+    def exceeded(self, quota: Quota, tier: str) -> RateLimited:
+        """The error for a refused request: what the limit is and when to come back."""
+        return RateLimited(
+            f"rate limit exceeded: {self.tiers[tier]} for tier '{tier}'; retry in {quota.retry_after}s",
+            {"limit": str(self.tiers[tier]), "retry_after": quota.retry_after},
+            retry_after=quota.retry_after,
+            reset_at=quota.reset_at,
+        )

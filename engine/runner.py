@@ -15,7 +15,7 @@ from engine.events import Event, NodeFinished, NodeStarted
 from engine.graph import CompiledWorkflow
 from engine.llm import LLM
 from engine.nodes import NodeContext
-from engine.sessions import Turn
+from engine.sessions import Message
 
 Sink = Callable[[Event], None]
 
@@ -28,7 +28,7 @@ class Run:
         workflow: CompiledWorkflow,
         execution_id: str,
         inputs: dict[str, Any],
-        history: Sequence[Turn],
+        history: Sequence[Message],
         llm: LLM,
         sink: Sink | None,
         node_timeout_s: float,
@@ -85,8 +85,11 @@ class Run:
         )
         limit = node.timeout_s or self.node_timeout_s
         try:
-            async with asyncio.timeout(limit):
+            if node.instant:  # never waits on anything, so there is nothing a timer could cut short
                 out = await node.run(ctx)
+            else:
+                async with asyncio.timeout(limit):
+                    out = await node.run(ctx)
         except TimeoutError:
             raise ExecutionTimeout(
                 f"node '{node_id}' timed out after {limit:g}s", {"node": node_id, "timeout_s": limit}

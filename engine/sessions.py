@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -23,10 +21,9 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
-    role: str  # "user" or "assistant"
-    content: str
+# One earlier message, exactly as chat models take it: {"role": "user"|"assistant", "content": ...}.
+# Treated as read-only: the same dicts are shared by every execution of the session.
+Message = dict[str, str]
 
 
 class _Slot:
@@ -37,94 +34,131 @@ class _Slot:
         self.users = 0
 
 
+class _Hold:
+    """The session lock as a plain class: cheaper than an async-generator context
+    manager on the per-message path."""
+
+    __slots__ = ("session_id", "slot", "slots")
+
+    def __init__(self, slots: dict[str, _Slot], session_id: str) -> None:
+        self.slots = slots
+        self.session_id = session_id
+        slot = slots.get(session_id)
+        if slot is None:
+            slot = slots[session_id] = _Slot()
+        slot.users += 1
+        self.slot = slot
+
+    async def __aenter__(self) -> None:
+        try:
+            await self.slot.lock.acquire()
+        except BaseException:
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.slot.lock.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        self.slot.users -= 1
+        if self.slot.users == 0:
+            del self.slots[self.session_id]
+
+
 class Sessions:
     def __init__(self, storage: Storage, *, max_turns: int, cache_size: int = 10_000) -> None:
         self.storage = storage
         self.max_turns = max_turns  # a turn is one user message plus one answer
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, tuple[Turn, ...]] = OrderedDict()
+        # Cached as the message dicts the model is sent, so a turn is not rebuilt per request.
+        self._cache: OrderedDict[str, tuple[Message, ...]] = OrderedDict()
         self._slots: dict[str, _Slot] = {}
+        self._unpruned: dict[str, int] = {}  # rows written per session since its last trim
 
-    @asynccontextmanager
-    async def exclusive(self, session_id: str) -> AsyncIterator[None]:
-        """Hold the session for one execution; others of the same session wait in order."""
-        slot = self._slots.get(session_id)
-        if slot is None:
-            slot = self._slots[session_id] = _Slot()
-        slot.users += 1
-        try:
-            async with slot.lock:
-                yield
-        finally:
-            slot.users -= 1
-            if slot.users == 0:
-                del self._slots[session_id]
+    def exclusive(self, session_id: str) -> _Hold:
+        """``async with``: hold the session for one execution; others of it wait in order."""
+        return _Hold(self._slots, session_id)
 
-    async def history(self, session_id: str) -> tuple[Turn, ...]:
+    async def history(self, session_id: str) -> tuple[Message, ...]:
         cached = self._cache.get(session_id)
         if cached is not None:
             self._cache.move_to_end(session_id)
             return cached
-        limit = self.max_turns * 2
         rows = await self.storage.fetch_all(
-            sa.select(session_turns.c.role, session_turns.c.content)
+            sa.select(session_turns.c.user_text, session_turns.c.answer_text)
             .where(session_turns.c.session_id == session_id)
             .order_by(session_turns.c.id.desc())
-            .limit(limit)
-        ) if limit else []
-        turns = tuple(Turn(r.role, r.content) for r in reversed(rows))
+            .limit(self.max_turns)
+        ) if self.max_turns else []
+        turns = tuple(
+            message
+            for r in reversed(rows)
+            for message in ({"role": "user", "content": r.user_text}, {"role": "assistant", "content": r.answer_text})
+        )
         self._remember(session_id, turns)
         return turns
 
-    async def append(self, session_id: str, user: str, assistant: str) -> None:
-        """Persist one exchange (durable on return) and trim what falls out of the window."""
+    def queue_append(self, session_id: str, user: str, assistant: str) -> list[asyncio.Future[None]]:
+        """Queue one exchange for the next commit; durable once the futures resolve.
+        Old turns are trimmed now and then, not on every message."""
         if self.max_turns == 0:
-            return
-        now = utcnow()
-        keep = self.max_turns * 2
+            return []
+        keep = self.max_turns
+        row = {"session_id": session_id, "user_text": user, "answer_text": assistant, "created_at": utcnow()}
+        futures = [self.storage.queue_insert(session_turns, [row])]
+        before = self._cache.get(session_id)
+        if before is not None:
+            user_msg = {"role": "user", "content": user}
+            answer_msg = {"role": "assistant", "content": assistant}
+            self._remember(session_id, (*before, user_msg, answer_msg)[-2 * keep :])
+        # Rows past the window are never read (history() loads with a LIMIT), so deleting
+        # them can wait until a session has written a whole window more: one delete per
+        # `keep` appends instead of one per message.
+        written = self._unpruned.get(session_id, 0) + 1
+        if written > keep:
+            self._unpruned.pop(session_id, None)
+            futures.append(self.storage._queue_op(self._trim(session_id, keep)))
+        else:
+            self._unpruned[session_id] = written
+            if len(self._unpruned) > self.cache_size:
+                self._unpruned.pop(next(iter(self._unpruned)))
+        return futures
 
+    @staticmethod
+    def _trim(session_id: str, keep: int) -> Callable[[AsyncConnection], Awaitable[None]]:
         async def write(conn: AsyncConnection) -> None:
-            await conn.execute(
-                session_turns.insert(),
-                [
-                    {"session_id": session_id, "role": "user", "content": user, "created_at": now},
-                    {"session_id": session_id, "role": "assistant", "content": assistant, "created_at": now},
-                ],
-            )
             newest = (
                 sa.select(session_turns.c.id)
                 .where(session_turns.c.session_id == session_id)
                 .order_by(session_turns.c.id.desc())
                 .limit(keep)
+                .subquery()
             )
-            # Only the oldest few rows ever match, so this stays cheap on long conversations.
             await conn.execute(
                 session_turns.delete().where(
                     session_turns.c.session_id == session_id,
-                    session_turns.c.id < sa.select(sa.func.min(newest.subquery().c.id)).scalar_subquery(),
+                    session_turns.c.id < sa.select(sa.func.min(newest.c.id)).scalar_subquery(),
                 )
             )
 
-        await self.storage.write(write)
-        before = self._cache.get(session_id)
-        if before is not None:
-            self._remember(session_id, (*before, Turn("user", user), Turn("assistant", assistant))[-keep:])
+        return write
 
     async def reset(self, session_id: str) -> int:
-        """Forget a session's history; returns how many messages were removed."""
+        """Forget a session's history; returns how many messages (user and assistant) were removed."""
         removed = 0
 
         async def write(conn: AsyncConnection) -> None:
             nonlocal removed
             result = await conn.execute(session_turns.delete().where(session_turns.c.session_id == session_id))
-            removed = result.rowcount or 0
+            removed = 2 * (result.rowcount or 0)
 
         async with self.exclusive(session_id):
             await self.storage.write(write)
             self._cache.pop(session_id, None)
         return removed
 
-    def _remember(self, session_id: str, turns: tuple[Turn, ...]) -> None:
+    def _remember(self, session_id: str, turns: tuple[Message, ...]) -> None:
         self._cache[session_id] = turns
         self._cache.move_to_end(session_id)
         if len(self._cache) > self.cache_size:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -53,13 +54,14 @@ executions = sa.Table(
     sa.Column("end_time", sa.DateTime(timezone=True), nullable=True),
 )
 
+# One row per exchange: the user's message and the answer to it.
 session_turns = sa.Table(
     "session_turns",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("session_id", sa.String(512), nullable=False, index=True),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("user_text", sa.Text, nullable=False),
+    sa.Column("answer_text", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -96,7 +98,7 @@ Write = Callable[[AsyncConnection], Awaitable[None]]
 
 
 class _Insert:
-    """Rows for one table; consecutive inserts of a batch become one executemany."""
+    """Rows for one table; the inserts of a batch become one executemany per table."""
 
     __slots__ = ("rows", "table")
 
@@ -122,7 +124,12 @@ class Storage:
         u = make_url(self.url)
         if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_async_engine(self.url, pool_pre_ping=u.get_backend_name() != "sqlite")
+        self.engine = create_async_engine(
+            self.url,
+            pool_pre_ping=u.get_backend_name() != "sqlite",
+            json_serializer=_json_dumps,  # orjson: JSON columns are written on every execution
+            json_deserializer=orjson.loads,
+        )
         if u.get_backend_name() == "sqlite":
 
             @event.listens_for(self.engine.sync_engine, "connect")
@@ -150,16 +157,24 @@ class Storage:
     # -- writing -----------------------------------------------------------
 
     async def insert(self, table: sa.Table, row: dict[str, Any]) -> None:
-        await self._submit(_Insert(table, [row]))
+        await self.queue_insert(table, [row])
+
+    def queue_insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> asyncio.Future[None]:
+        """Queue rows now; the future resolves once they are committed. Queue several
+        and await them together to have them land in the same commit."""
+        return self._queue_op(_Insert(table, rows))
 
     async def write(self, fn: Write) -> None:
         """Run ``fn`` inside the next committed batch; returns once it is durable."""
         await self._submit(fn)
 
     async def _submit(self, op: _Insert | Write) -> None:
+        await self._queue_op(op)
+
+    def _queue_op(self, op: _Insert | Write) -> asyncio.Future[None]:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((op, fut))
-        await fut
+        return fut
 
     async def _write_loop(self) -> None:
         while True:
@@ -188,22 +203,22 @@ class Storage:
 
     async def _commit(self, ops: Sequence[_Insert | Write]) -> None:
         async with self.db.begin() as conn:
-            pending: _Insert | None = None
+            # Inserts are gathered per table into one executemany each; a custom write
+            # first flushes what came before it, so writes keep their relative order.
+            pending: dict[sa.Table, list[dict[str, Any]]] = {}
             for op in ops:
                 if isinstance(op, _Insert):
-                    if pending is not None and pending.table is op.table:
-                        pending.rows.extend(op.rows)
-                        continue
-                    if pending is not None:
-                        await conn.execute(pending.table.insert(), pending.rows)
-                    pending = _Insert(op.table, list(op.rows))
+                    pending.setdefault(op.table, []).extend(op.rows)
                 else:
-                    if pending is not None:
-                        await conn.execute(pending.table.insert(), pending.rows)
-                        pending = None
+                    await self._flush(conn, pending)
                     await op(conn)
-            if pending is not None:
-                await conn.execute(pending.table.insert(), pending.rows)
+            await self._flush(conn, pending)
+
+    @staticmethod
+    async def _flush(conn: AsyncConnection, pending: dict[sa.Table, list[dict[str, Any]]]) -> None:
+        for table, rows in pending.items():
+            await conn.execute(table.insert(), rows)
+        pending.clear()
 
     # -- reading -----------------------------------------------------------
 
@@ -218,6 +233,10 @@ class Storage:
     async def scalar(self, query: sa.Select[Any]) -> Any:
         async with self.db.connect() as conn:
             return (await conn.execute(query)).scalar()
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:

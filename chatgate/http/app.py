@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from chatgate.gateway import Gateway
-from chatgate.http import executions, health, openapi, workflows
+from chatgate.http import executions, health, openapi, webhooks, workflows
 from chatgate.http.context import GATEWAY, PRINCIPAL, QUOTA, rate_headers
 from chatgate.http.errors import error_response, from_http_exception
-from engine.errors import ChatgateError, RateLimited, Unauthorized
+from engine.errors import ChatgateError, Unauthorized
 
 log = logging.getLogger("chatgate.http")
 
@@ -29,7 +29,7 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
     except web.HTTPException as e:
         if e.status < 400:
             raise
-        return from_http_exception(e)
+        return from_http_exception(e, request.app[GATEWAY].settings.server.max_body_bytes)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(ChatgateError("internal error; see the server log", None))
@@ -52,12 +52,7 @@ async def auth_and_limits(request: web.Request, handler: Handler) -> web.StreamR
     quota = await gw.limiter.hit(f"key:{principal.name}", principal.tier)
     request[QUOTA] = quota
     if not quota.allowed:
-        limited = RateLimited(
-            f"rate limit exceeded for tier '{principal.tier}'; retry in {quota.retry_after}s",
-            {"limit": quota.limit, "retry_after": quota.retry_after},
-            retry_after=quota.retry_after,
-            reset_at=quota.reset_at,
-        )
+        limited = gw.limiter.exceeded(quota, principal.tier)
         response: web.StreamResponse = error_response(limited)
     else:
         try:
@@ -67,7 +62,7 @@ async def auth_and_limits(request: web.Request, handler: Handler) -> web.StreamR
         except web.HTTPException as e:
             if e.status < 400:
                 raise
-            response = from_http_exception(e)
+            response = from_http_exception(e, gw.settings.server.max_body_bytes)
     if not response.prepared:  # streamed responses set these before their first byte
         response.headers.update(rate_headers(request))
     return response
@@ -81,4 +76,5 @@ def create_app(gateway: Gateway) -> web.Application:
     app[GATEWAY] = gateway
     for module in (workflows, executions, health, openapi):
         app.router.add_routes(module.routes)
+    app.router.add_routes(webhooks.routes_for(gateway.settings))  # Telegram bots in webhook mode
     return app

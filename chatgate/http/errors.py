@@ -59,17 +59,20 @@ class MethodNotAllowed(ChatgateError):
 STATUS[MethodNotAllowed] = 405
 
 
-def from_http_exception(exc: web.HTTPException) -> web.Response:
+def from_http_exception(exc: web.HTTPException, max_body_bytes: int) -> web.Response:
     """aiohttp's own refusals (unknown route, wrong method, body too big) in our envelope."""
     error: ChatgateError
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        # aiohttp keeps neither size on the exception, so the limit comes from the config.
         error = PayloadTooLarge(
-            "the request body is too large", {"max_bytes": exc.max_size, "got_bytes": exc.actual_size}
+            f"the request body is larger than the limit of {max_body_bytes} bytes", {"max_bytes": max_body_bytes}
         )
     elif isinstance(exc, web.HTTPNotFound):
         error = NotFound("no such endpoint", None)
     elif isinstance(exc, web.HTTPMethodNotAllowed):
-        error = MethodNotAllowed(f"method {exc.method} is not allowed here", {"allowed": sorted(exc.allowed_methods)})
+        error = MethodNotAllowed(
+            f"method {exc.method} is not allowed here", {"allowed": sorted(exc.allowed_methods)}
+        )
     else:
         return json_response(ChatgateError(exc.reason or "request refused").envelope(), exc.status)
     return error_response(error)

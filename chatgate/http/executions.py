@@ -15,10 +15,16 @@ routes = web.RouteTableDef()
 @routes.get("/api/v1/executions/{execution_id}")
 async def get_execution(request: web.Request) -> web.Response:
     execution_id = request.match_info["execution_id"]
+    owner = principal(request).name
     record = await gateway(request).executor.get(execution_id)
-    if record is None or record.owner != principal(request).name:
+    if record is None or record.owner != owner:
         raise NotFound(f"execution '{execution_id}' not found", {"execution_id": execution_id})
-    return json_response(record.to_detail())
+    body = record.to_detail()
+    # Sessions are stored namespaced by key; the caller gets back the id it sent.
+    prefix = api_session(owner, "")
+    if prefix and isinstance(body["session_id"], str) and body["session_id"].startswith(prefix):
+        body["session_id"] = body["session_id"].removeprefix(prefix)
+    return json_response(body)
 
 
 @routes.delete("/api/v1/sessions/{session_id}")

@@ -19,8 +19,6 @@ from engine.executor import ExecutionRecord, Executor, iso
 
 routes = web.RouteTableDef()
 
-PING_EVERY_S = 15.0
-
 
 class ExecuteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -103,6 +101,7 @@ async def _stream(
     session_id: str | None,
 ) -> web.StreamResponse:
     queue: asyncio.Queue[Event | ExecutionRecord | ChatgateError] = asyncio.Queue()
+    ping_every_s = gateway(request).settings.server.stream_ping_s
 
     async def run() -> None:
         try:
@@ -127,7 +126,7 @@ async def _stream(
     try:
         while True:
             try:
-                item = await asyncio.wait_for(queue.get(), PING_EVERY_S)
+                item = await asyncio.wait_for(queue.get(), ping_every_s)
             except TimeoutError:
                 await response.write(b": ping\n\n")
                 continue

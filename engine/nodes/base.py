@@ -13,7 +13,7 @@ from engine.templates import render
 
 if TYPE_CHECKING:
     from engine.llm import LLM
-    from engine.sessions import Turn
+    from engine.sessions import Message
 
 
 class NodeConfig(BaseModel):
@@ -33,7 +33,7 @@ class NodeContext:
     inputs: Mapping[str, Any]
     pool: Mapping[str, Mapping[str, Any]]
     predecessors: Sequence[str]
-    history: Sequence[Turn]
+    history: Sequence[Message]
     llm: LLM
     sink: Callable[[Event], None] | None
 
@@ -50,6 +50,8 @@ class Node(Protocol):
 
     type_name: ClassVar[str]
     config_model: ClassVar[type[NodeConfig]]
+    #: True for nodes that compute without awaiting I/O: they run without a timeout timer
+    instant: ClassVar[bool]
 
     def __init__(self, node_id: str, config: Any) -> None: ...
 

@@ -20,6 +20,7 @@ class ResponseConfig(NodeConfig):
 
 class ResponseNode:
     type_name: ClassVar[str] = "response"
+    instant: ClassVar[bool] = False
     config_model: ClassVar[type[NodeConfig]] = ResponseConfig
 
     def __init__(self, node_id: str, config: ResponseConfig) -> None:
@@ -47,15 +48,13 @@ class ResponseNode:
         if self.config.system_prompt:
             messages.append({"role": "system", "content": ctx.render(self.config.system_prompt)})
         if self.config.use_history:
-            messages.extend({"role": t.role, "content": t.content} for t in ctx.history)
+            messages.extend(ctx.history)
         messages.append({"role": "user", "content": self._prompt(ctx)})
-        parts: list[str] = []
-        async for chunk in ctx.llm.stream(
+        text = await ctx.llm.complete(
             self.config.model,
             messages,
+            ctx.emit_delta,
             temperature=self.config.temperature,
             max_tokens=self.config.max_tokens,
-        ):
-            parts.append(chunk)
-            ctx.emit_delta(chunk)
-        return {"text": "".join(parts)}
+        )
+        return {"text": text}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -20,6 +21,16 @@ class InputParam(BaseModel):
     required: bool = True
     default: Any = None
     description: str = ""
+
+    @model_validator(mode="after")
+    def _default_fits(self) -> InputParam:
+        # A default of the wrong type would fail every execution that relies on it: refuse it up front.
+        if self.default is not None:
+            try:
+                _coerce(self, self.default)
+            except InvalidRequest:
+                raise ValueError(f"default {self.default!r} of input '{self.name}' is not a {self.type}") from None
+        return self
 
 
 class StartConfig(NodeConfig):
@@ -46,9 +57,12 @@ def _coerce(param: InputParam, value: Any) -> Any:
             return value
         if isinstance(value, str):
             try:
-                return float(value) if any(c in value for c in ".eE") else int(value)
+                number = float(value) if any(c in value for c in ".eE") else int(value)
             except ValueError:
                 pass
+            else:
+                if math.isfinite(number):  # "1e999" parses to inf, which JSON cannot carry
+                    return number
     elif t == "boolean":
         if isinstance(value, bool):
             return value
@@ -64,6 +78,7 @@ def _coerce(param: InputParam, value: Any) -> Any:
 
 class StartNode:
     type_name: ClassVar[str] = "start"
+    instant: ClassVar[bool] = True
     config_model: ClassVar[type[NodeConfig]] = StartConfig
 
     def __init__(self, node_id: str, config: StartConfig) -> None:

@@ -1,0 +1,177 @@
+"""Shared benchmark plumbing: processes on loopback, load generation, memory readings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_KEY = "bench-key-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+class Process:
+    """A server in a subprocess; ``peak_rss_mb`` reads the kernel's high-water mark."""
+
+    def __init__(self, args: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+        self.log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            list(args), cwd=cwd, env={**os.environ, **(env or {})}, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+
+async def wait_http(url: str, proc: Process, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if proc.proc.poll() is not None:
+                raise RuntimeError(f"{url}: the server exited:\n{proc.output()}")
+            try:
+                async with http.get(url) as r:
+                    await r.read()
+                    return
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {timeout}s:\n{proc.output()}")
+
+
+def start_chatgate(workdir: Path, *, llm: dict[str, Any] | None = None, model: str | None = None) -> tuple[Process, str]:
+    """``chatgate serve`` with the seed workflow (optionally on another model); returns it and its URL."""
+    port = free_port()
+    (workdir / "workflows").mkdir(parents=True, exist_ok=True)
+    seed = json.loads((ROOT / "config" / "workflows" / "support_bot.json").read_text())
+    if model is not None:
+        for node in seed["nodes"]:
+            if node["type"] == "response":
+                node["config"]["model"] = model
+    (workdir / "workflows" / "support_bot.json").write_text(json.dumps(seed))
+    config = {
+        "server": {"host": "127.0.0.1", "port": port},
+        "storage": {"url": f"sqlite:///{workdir / 'data' / 'chatgate.db'}"},
+        "llm": {"default_model": "echo", "timeout_s": 120, "max_retries": 2, **(llm or {})},
+        "api_keys": [{"key": BENCH_KEY, "name": "bench", "tier": "bench"}],
+        "rate_limits": {"free": "10/minute", "bench": "100000000/minute"},
+        "workflows_dir": str(workdir / "workflows"),
+        "data_dir": str(workdir / "data"),
+    }
+    (workdir / "chatgate.yaml").write_text(yaml.safe_dump(config))
+    chatgate = str(Path(sys.executable).parent / "chatgate")
+    proc = Process([chatgate, "serve", "--config", str(workdir / "chatgate.yaml"), "--log-level", "WARNING"],
+                   cwd=workdir)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+@dataclass
+class Load:
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+_WRK_SCRIPT = """
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format('{"inputs":{"user_input":"hello %d"},"session_id":"bench-%d"}', n, n % 1000)
+  return wrk.format("POST", nil, {["Content-Type"]="application/json", ["Authorization"]="Bearer KEY"}, body)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRKJSON {"requests":%d,"duration_us":%d,"errors":%d,"p50_us":%d,"p99_us":%d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout + e.status,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def wrk(url: str, *, connections: int, seconds: int, key: str = BENCH_KEY) -> Load:
+    """Drive POST execute with wrk (one thread: the server gets the other core)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(_WRK_SCRIPT.replace("KEY", key))
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", f.name, url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    data = json.loads(next(line for line in out.splitlines() if line.startswith("WRKJSON "))[8:])
+    return Load(data["requests"], data["duration_us"] / 1e6, data["errors"], data["p50_us"] / 1000,
+                data["p99_us"] / 1000)
+
+
+def have_wrk() -> bool:
+    return shutil.which("wrk") is not None
+
+
+async def burst(url: str, *, total: int, key: str = BENCH_KEY, timeout: float = 300.0) -> Load:
+    """``total`` requests all at once (one connection each); for the many-concurrent scenario."""
+    latencies: list[float] = []
+    errors = 0
+    conn = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=timeout)) as http:
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            t0 = time.perf_counter()
+            try:
+                async with http.post(url, json={"inputs": {"user_input": f"hello {i}"}},
+                                     headers={"Authorization": f"Bearer {key}"}) as r:
+                    await r.read()
+                    if r.status != 200:
+                        errors += 1
+            except (aiohttp.ClientError, TimeoutError):
+                errors += 1
+            latencies.append(time.perf_counter() - t0)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(total)))
+        elapsed = time.perf_counter() - t0
+    latencies.sort()
+    return Load(total - errors, elapsed, errors, latencies[len(latencies) // 2] * 1000,
+                latencies[int(len(latencies) * 0.99)] * 1000)
