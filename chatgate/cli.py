@@ -10,11 +10,7 @@ import logging
 import signal
 import sys
 
-from aiohttp import web
-
 from chatgate import __version__
-from chatgate.gateway import Gateway
-from chatgate.http.app import create_app
 from chatgate.logs import setup_logging
 from config import ConfigError, Settings, load_settings
 
@@ -22,6 +18,13 @@ log = logging.getLogger("chatgate")
 
 
 async def serve(settings: Settings) -> None:
+    # Imported here: the server pulls in openai, aiohttp and the bots (over a second),
+    # which check-config never needs.
+    from aiohttp import web
+
+    from chatgate.gateway import Gateway
+    from chatgate.http.app import create_app
+
     gateway = await Gateway.open(settings)
     runner = web.AppRunner(create_app(gateway), access_log=None, handle_signals=False)
     await runner.setup()
@@ -57,11 +60,15 @@ def _run(coro: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="chatgate", description="Self-hosted chat-bot gateway backed by workflows")
+    parser = argparse.ArgumentParser(
+        prog="chatgate", description="Self-hosted chat-bot gateway backed by workflows"
+    )
     parser.add_argument("--version", action="version", version=f"chatgate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p_serve = sub.add_parser("serve", help="run the API and the bots")
-    p_serve.add_argument("--config", help="config file (default: $CHATGATE_CONFIG, then config/chatgate.yaml)")
+    p_serve.add_argument(
+        "--config", help="config file (default: $CHATGATE_CONFIG, then config/chatgate.yaml)"
+    )
     p_serve.add_argument("--log-level", default="INFO")
     p_check = sub.add_parser("check-config", help="validate a config file; exit 0 when it is usable")
     p_check.add_argument("path", nargs="?")

@@ -103,7 +103,8 @@ class Catalog:
                 )
             except ChatgateError as e:
                 problems.append(FileProblem(str(path), e.message, e.details))
-                log.error("workflow file %s skipped: %s%s", path, e.message, f" ({e.details})" if e.details else "")
+                extra = f" ({e.details})" if e.details else ""
+                log.error("workflow file %s skipped: %s%s", path, e.message, extra)
                 kept = previous_by_path.get(str(path))
                 if kept is not None and kept.workflow_id not in loaded:
                     loaded[kept.workflow_id] = kept
@@ -138,7 +139,11 @@ class Catalog:
             return None
         doc = {"name": row.name, "description": row.description, **row.document}
         stored = StoredWorkflow(
-            row.id, row.owner, compile_workflow(parse_spec(doc)), as_utc(row.created_at), as_utc(row.updated_at),
+            row.id,
+            row.owner,
+            compile_workflow(parse_spec(doc)),
+            as_utc(row.created_at),
+            as_utc(row.updated_at),
             row.status,
         )
         self._remember(stored)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -98,7 +99,9 @@ class ExecutionRecord:
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{os.urandom(8).hex()}"
+    """Time-ordered ids (milliseconds, then randomness): new rows append to the end of
+    the primary-key index instead of landing on random pages, and ids sort by age."""
+    return f"{prefix}_{time.time_ns() // 1_000_000:012x}{os.urandom(5).hex()}"
 
 
 class Executor:
@@ -149,16 +152,25 @@ class Executor:
             raise self._failure(record)
         return record
 
-    async def _run(self, workflow: CompiledWorkflow, record: ExecutionRecord, history: Any, sink: Sink | None) -> None:
+    async def _run(
+        self, workflow: CompiledWorkflow, record: ExecutionRecord, history: Any, sink: Sink | None
+    ) -> None:
         run = Run(
-            workflow, record.execution_id, record.inputs, history, self.llm, sink, self.settings.node_timeout_s
+            workflow,
+            record.execution_id,
+            record.inputs,
+            history,
+            self.llm,
+            sink,
+            self.settings.node_timeout_s,
         )
         limit = self.settings.execution_timeout_s
         try:
             async with asyncio.timeout(limit):
                 content = await run.run()
         except TimeoutError:
-            self._fail(record, run, ExecutionTimeout(f"the execution timed out after {limit:g}s", {"timeout_s": limit}))
+            timeout = ExecutionTimeout(f"the execution timed out after {limit:g}s", {"timeout_s": limit})
+            self._fail(record, run, timeout)
         except ChatgateError as e:
             self._fail(record, run, e)
         except asyncio.CancelledError:

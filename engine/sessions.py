@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -75,6 +74,8 @@ class Sessions:
         self._cache: OrderedDict[str, tuple[Message, ...]] = OrderedDict()
         self._slots: dict[str, _Slot] = {}
         self._unpruned: dict[str, int] = {}  # rows written per session since its last trim
+        self._to_trim: set[str] = set()
+        self._trim_queued = False
 
     def exclusive(self, session_id: str) -> _Hold:
         """``async with``: hold the session for one execution; others of it wait in order."""
@@ -94,7 +95,10 @@ class Sessions:
         turns = tuple(
             message
             for r in reversed(rows)
-            for message in ({"role": "user", "content": r.user_text}, {"role": "assistant", "content": r.answer_text})
+            for message in (
+                {"role": "user", "content": r.user_text},
+                {"role": "assistant", "content": r.answer_text},
+            )
         )
         self._remember(session_id, turns)
         return turns
@@ -112,37 +116,36 @@ class Sessions:
             user_msg = {"role": "user", "content": user}
             answer_msg = {"role": "assistant", "content": assistant}
             self._remember(session_id, (*before, user_msg, answer_msg)[-2 * keep :])
-        # Rows past the window are never read (history() loads with a LIMIT), so deleting
-        # them can wait until a session has written a whole window more: one delete per
-        # `keep` appends instead of one per message.
+        # Rows past the window are never read (history() loads with a LIMIT), so they are
+        # deleted in bulk: sessions that wrote a whole window more are trimmed together by
+        # one statement in a later commit, instead of one delete per message.
         written = self._unpruned.get(session_id, 0) + 1
         if written > keep:
             self._unpruned.pop(session_id, None)
-            futures.append(self.storage._queue_op(self._trim(session_id, keep)))
+            self._to_trim.add(session_id)
+            if not self._trim_queued:
+                self._trim_queued = True
+                self.storage.queue_write(self._trim)
         else:
             self._unpruned[session_id] = written
             if len(self._unpruned) > self.cache_size:
                 self._unpruned.pop(next(iter(self._unpruned)))
         return futures
 
-    @staticmethod
-    def _trim(session_id: str, keep: int) -> Callable[[AsyncConnection], Awaitable[None]]:
-        async def write(conn: AsyncConnection) -> None:
-            newest = (
-                sa.select(session_turns.c.id)
-                .where(session_turns.c.session_id == session_id)
-                .order_by(session_turns.c.id.desc())
-                .limit(keep)
-                .subquery()
+    async def _trim(self, conn: AsyncConnection) -> None:
+        sessions, self._to_trim, self._trim_queued = self._to_trim, set(), False
+        ranked = (
+            sa.select(
+                session_turns.c.id,
+                sa.func.row_number()
+                .over(partition_by=session_turns.c.session_id, order_by=session_turns.c.id.desc())
+                .label("age"),
             )
-            await conn.execute(
-                session_turns.delete().where(
-                    session_turns.c.session_id == session_id,
-                    session_turns.c.id < sa.select(sa.func.min(newest.c.id)).scalar_subquery(),
-                )
-            )
-
-        return write
+            .where(session_turns.c.session_id.in_(sessions))
+            .subquery()
+        )
+        stale = sa.select(ranked.c.id).where(ranked.c.age > self.max_turns)
+        await conn.execute(session_turns.delete().where(session_turns.c.id.in_(stale)))
 
     async def reset(self, session_id: str) -> int:
         """Forget a session's history; returns how many messages (user and assistant) were removed."""
@@ -150,7 +153,9 @@ class Sessions:
 
         async def write(conn: AsyncConnection) -> None:
             nonlocal removed
-            result = await conn.execute(session_turns.delete().where(session_turns.c.session_id == session_id))
+            result = await conn.execute(
+                session_turns.delete().where(session_turns.c.session_id == session_id)
+            )
             removed = 2 * (result.rowcount or 0)
 
         async with self.exclusive(session_id):

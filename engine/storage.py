@@ -42,7 +42,7 @@ executions = sa.Table(
     "executions",
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("workflow_id", sa.String(64), nullable=False, index=True),
+    sa.Column("workflow_id", sa.String(64), nullable=False),
     sa.Column("owner", sa.String(200), nullable=False),
     sa.Column("session_id", sa.String(512), nullable=True),
     sa.Column("status", sa.String(32), nullable=False),
@@ -168,6 +168,10 @@ class Storage:
         """Run ``fn`` inside the next committed batch; returns once it is durable."""
         await self._submit(fn)
 
+    def queue_write(self, fn: Write) -> None:
+        """Like `write`, without waiting: for housekeeping nobody needs to wait for."""
+        self._queue_op(fn).add_done_callback(_log_failure)
+
     async def _submit(self, op: _Insert | Write) -> None:
         await self._queue_op(op)
 
@@ -224,7 +228,8 @@ class Storage:
 
     async def fetch_one(self, query: sa.Select[Any]) -> sa.Row[Any] | None:
         async with self.db.connect() as conn:
-            return (await conn.execute(query)).first()
+            row: sa.Row[Any] | None = (await conn.execute(query)).first()
+            return row
 
     async def fetch_all(self, query: sa.Select[Any]) -> list[sa.Row[Any]]:
         async with self.db.connect() as conn:
@@ -233,6 +238,11 @@ class Storage:
     async def scalar(self, query: sa.Select[Any]) -> Any:
         async with self.db.connect() as conn:
             return (await conn.execute(query)).scalar()
+
+
+def _log_failure(fut: asyncio.Future[None]) -> None:
+    if not fut.cancelled() and fut.exception() is not None:
+        log.error("background database write failed", exc_info=fut.exception())
 
 
 def _json_dumps(value: Any) -> str:

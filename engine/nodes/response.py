@@ -53,7 +53,7 @@ class ResponseNode:
         text = await ctx.llm.complete(
             self.config.model,
             messages,
-            ctx.emit_delta,
+            ctx.emit_delta if ctx.sink is not None else None,
             temperature=self.config.temperature,
             max_tokens=self.config.max_tokens,
         )

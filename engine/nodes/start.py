@@ -29,12 +29,14 @@ class InputParam(BaseModel):
             try:
                 _coerce(self, self.default)
             except InvalidRequest:
-                raise ValueError(f"default {self.default!r} of input '{self.name}' is not a {self.type}") from None
+                raise ValueError(
+                    f"default {self.default!r} of input '{self.name}' is not a {self.type}"
+                ) from None
         return self
 
 
 class StartConfig(NodeConfig):
-    input_params: list[InputParam] = []
+    input_params: tuple[InputParam, ...] = ()
 
     @model_validator(mode="after")
     def _unique(self) -> StartConfig:
