@@ -9,7 +9,8 @@ import shutil
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 import yaml
 
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.services import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_WORKFLOW = ROOT / "config" / "workflows" / "support_bot.json"
@@ -67,7 +69,7 @@ class ChatgateProcess:
         if wait:
             await self.wait_healthy()
 
-    async def wait_healthy(self, timeout: float = 20.0) -> None:
+    async def wait_healthy(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109 - a deadline, polled
         deadline = asyncio.get_running_loop().time() + timeout
         async with aiohttp.ClientSession() as http:
             while True:
@@ -84,7 +86,7 @@ class ChatgateProcess:
                     raise AssertionError(f"chatgate did not become healthy:\n{self.logs()}")
                 await asyncio.sleep(0.05)
 
-    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
+    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:  # noqa: ASYNC109
         """Stop the process (SIGTERM: graceful, SIGKILL: a crash); returns its exit code."""
         if self.proc is None or self.proc.returncode is not None:
             return None if self.proc is None else self.proc.returncode
@@ -116,7 +118,9 @@ def base_config(port: int, workdir: Path) -> dict[str, Any]:
     return {
         "server": {"host": "127.0.0.1", "port": port},
         "storage": {"url": f"sqlite:///{workdir / 'data' / 'chatgate.db'}"},
-        "llm": {"base_url": None, "api_key": None, "default_model": "echo", "timeout_s": 10, "max_retries": 2},
+        "llm": {
+            "base_url": None, "api_key": None, "default_model": "echo", "timeout_s": 10, "max_retries": 2
+        },
         "api_keys": [
             {"key": API_KEY, "name": "tester", "tier": "paid"},
             {"key": OTHER_KEY, "name": "other", "tier": "paid"},
@@ -166,3 +170,23 @@ async def start_chatgate(tmp_path: Path) -> AsyncIterator[StartChatgate]:
     yield start
     for proc in started:
         await proc.stop(signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run; each test takes a fresh database from it."""
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same story on both storage engines."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'stories.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database(f"t{uuid.uuid4().hex[:12]}")
