@@ -90,7 +90,7 @@ def start_chatgate(workdir: Path, *, llm: dict[str, Any] | None = None, model: s
     config = {
         "server": {"host": "127.0.0.1", "port": port},
         "storage": {"url": f"sqlite:///{workdir / 'data' / 'chatgate.db'}"},
-        "llm": {"default_model": "echo", "timeout_s": 120, "max_retries": 2, **(llm or {})},
+        "llm": {"default_model": "echo", "timeout_s": 120, "max_retries": 2, "max_connections": 5000, **(llm or {})},
         "api_keys": [{"key": BENCH_KEY, "name": "bench", "tier": "bench"}],
         "rate_limits": {"free": "10/minute", "bench": "100000000/minute"},
         "workflows_dir": str(workdir / "workflows"),

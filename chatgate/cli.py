@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import resource
 import signal
 import sys
 
@@ -17,7 +18,18 @@ from config import ConfigError, Settings, load_settings
 log = logging.getLogger("chatgate")
 
 
+def _raise_open_files_limit() -> None:
+    """Each chat or API connection is a file descriptor; the usual soft limit of 1024
+    would refuse connections long before the machine is busy."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < want:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
 async def serve(settings: Settings) -> None:
+    _raise_open_files_limit()
     # Imported here: the server pulls in openai, aiohttp and the bots (over a second),
     # which check-config never needs.
     from aiohttp import web
@@ -35,6 +47,9 @@ async def serve(settings: Settings) -> None:
     # collector's way, so collections on the hot path only scan what requests allocate.
     gc.collect()
     gc.freeze()
+    # Requests allocate many short-lived objects; a larger first generation means far
+    # fewer collections per request for a few more MB of garbage between them.
+    gc.set_threshold(10_000, 20, 20)
     log.info("chatgate %s serving on http://%s:%d", __version__, settings.server.host, settings.server.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -43,6 +43,8 @@ class LLMSettings(Section):
     default_model: str = "echo"
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
+    # Connections to the model server at once; more concurrent calls wait for one.
+    max_connections: int = Field(1000, ge=1, le=100_000)
 
 
 class ApiKey(Section):
@@ -137,12 +139,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _tiers_exist(self) -> Settings:
+        tiers = sorted(self.rate_limits)
         for i, key in enumerate(self.api_keys):
             if key.tier not in self.rate_limits:
-                raise ValueError(f"api_keys.{i}.tier: unknown tier {key.tier!r} (rate_limits has {sorted(self.rate_limits)})")
+                raise ValueError(f"api_keys.{i}.tier: unknown tier {key.tier!r} (rate_limits has {tiers})")
         for i, bot in enumerate(self.bots):
             if bot.tier not in self.rate_limits:
-                raise ValueError(f"bots.{i}.tier: unknown tier {bot.tier!r} (rate_limits has {sorted(self.rate_limits)})")
+                raise ValueError(f"bots.{i}.tier: unknown tier {bot.tier!r} (rate_limits has {tiers})")
         names = [b.name for b in self.bots]
         if len(names) != len(set(names)):
             raise ValueError("bots: every bot needs a unique name")

@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 
+import httpx2
 import openai
 from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
@@ -51,7 +52,12 @@ class LLM:
                 api_key=self._api_key or "not-needed",
                 timeout=self.settings.timeout_s,
                 max_retries=self.settings.max_retries,
-                http_client=DefaultAioHttpClient(),
+                http_client=DefaultAioHttpClient(
+                    limits=httpx2.Limits(
+                        max_connections=self.settings.max_connections,
+                        max_keepalive_connections=min(self.settings.max_connections, 1000),
+                    )
+                ),
             )
         return self._client
 

@@ -9,6 +9,7 @@ one commit instead of one each.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -114,6 +115,7 @@ class Storage:
         self.engine: AsyncEngine | None = None
         self._queue: asyncio.Queue[tuple[_Insert | Write, asyncio.Future[None]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._wconn: AsyncConnection | None = None
 
     @property
     def db(self) -> AsyncEngine:
@@ -150,6 +152,7 @@ class Storage:
             await self._queue.join()
             self._writer.cancel()
             self._writer = None
+        await self._drop_writer_connection()
         if self.engine is not None:
             await self.engine.dispose()
             self.engine = None
@@ -206,17 +209,35 @@ class Storage:
                     self._queue.task_done()
 
     async def _commit(self, ops: Sequence[_Insert | Write]) -> None:
-        async with self.db.begin() as conn:
-            # Inserts are gathered per table into one executemany each; a custom write
-            # first flushes what came before it, so writes keep their relative order.
-            pending: dict[sa.Table, list[dict[str, Any]]] = {}
-            for op in ops:
-                if isinstance(op, _Insert):
-                    pending.setdefault(op.table, []).extend(op.rows)
-                else:
-                    await self._flush(conn, pending)
-                    await op(conn)
-            await self._flush(conn, pending)
+        # The writer keeps one connection of its own: no pool checkout and reset per batch.
+        if self._wconn is None or self._wconn.closed or self._wconn.invalidated:
+            self._wconn = await self.db.connect()
+        conn = self._wconn
+        try:
+            async with conn.begin():
+                await self._apply(conn, ops)
+        except Exception:
+            # A broken connection (database restarted) must not poison every later batch.
+            await self._drop_writer_connection()
+            raise
+
+    async def _drop_writer_connection(self) -> None:
+        if self._wconn is not None:
+            with contextlib.suppress(Exception):
+                await self._wconn.close()
+            self._wconn = None
+
+    async def _apply(self, conn: AsyncConnection, ops: Sequence[_Insert | Write]) -> None:
+        # Inserts are gathered per table into one executemany each; a custom write
+        # first flushes what came before it, so writes keep their relative order.
+        pending: dict[sa.Table, list[dict[str, Any]]] = {}
+        for op in ops:
+            if isinstance(op, _Insert):
+                pending.setdefault(op.table, []).extend(op.rows)
+            else:
+                await self._flush(conn, pending)
+                await op(conn)
+        await self._flush(conn, pending)
 
     @staticmethod
     async def _flush(conn: AsyncConnection, pending: dict[sa.Table, list[dict[str, Any]]]) -> None:
