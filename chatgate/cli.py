@@ -14,6 +14,7 @@ import sys
 from chatgate import __version__
 from chatgate.logs import setup_logging
 from config import ConfigError, Settings, load_settings
+from engine.storage import Storage, redacted_url
 
 log = logging.getLogger("chatgate")
 
@@ -65,6 +66,12 @@ async def serve(settings: Settings) -> None:
         log.info("stopped")
 
 
+async def _migrate(settings: Settings) -> None:
+    storage = Storage(settings.storage.url)
+    await storage.open()  # applies the migrations
+    await storage.close()
+
+
 def _run(coro: object) -> None:
     try:
         import uvloop
@@ -85,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         "--config", help="config file (default: $CHATGATE_CONFIG, then config/chatgate.yaml)"
     )
     p_serve.add_argument("--log-level", default="INFO")
+    p_migrate = sub.add_parser("migrate", help="bring the database schema up to date (also done on start)")
+    p_migrate.add_argument("--config", help="config file (default: $CHATGATE_CONFIG, then config/chatgate.yaml)")
     p_check = sub.add_parser("check-config", help="validate a config file; exit 0 when it is usable")
     p_check.add_argument("path", nargs="?")
     args = parser.parse_args(argv)
@@ -96,6 +105,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"invalid: {e}", file=sys.stderr)
             return 1
         print(f"ok: {len(settings.api_keys)} API key(s), {len(settings.bots)} bot(s)")
+        return 0
+
+    if args.command == "migrate":
+        try:
+            settings = load_settings(args.config)
+        except ConfigError as e:
+            print(f"invalid: {e}", file=sys.stderr)
+            return 1
+        _run(_migrate(settings))
+        print(f"database schema up to date ({redacted_url(settings.storage.url)})")
         return 0
 
     setup_logging(args.log_level)

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -95,6 +97,11 @@ def async_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
+def redacted_url(url: str) -> str:
+    """The URL with its password masked, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 Write = Callable[[AsyncConnection], Awaitable[None]]
 
 
@@ -143,9 +150,13 @@ class Storage:
                 cur.execute("PRAGMA busy_timeout=5000")
                 cur.close()
 
-        async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        await self.migrate()
         self._writer = asyncio.create_task(self._write_loop(), name="storage-writer")
+
+    async def migrate(self) -> None:
+        """Bring the schema up to date with Alembic (idempotent; runs on every start)."""
+        async with self.db.begin() as conn:
+            await conn.run_sync(_upgrade)
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -259,6 +270,16 @@ class Storage:
     async def scalar(self, query: sa.Select[Any]) -> Any:
         async with self.db.connect() as conn:
             return (await conn.execute(query)).scalar()
+
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _upgrade(connection: sa.Connection) -> None:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    alembic_command.upgrade(config, "head")
 
 
 def _log_failure(fut: asyncio.Future[None]) -> None:
