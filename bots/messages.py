@@ -9,6 +9,7 @@ from engine.errors import (
     InvalidRequest,
     NotFound,
     RateLimited,
+    Unavailable,
 )
 
 HELP = (
@@ -23,6 +24,8 @@ NON_TEXT = "I can only read text messages for now – please type your question.
 def chat_message(error: ChatgateError) -> str:
     if isinstance(error, RateLimited):
         return f"You're sending messages too fast. Please wait {error.retry_after} s and try again."
+    if isinstance(error, Unavailable):
+        return "Sorry, I'm briefly unavailable. Please try again in a minute."
     if isinstance(error, ExecutionTimeout):
         return "Sorry, that took too long to answer. Please try again."
     if isinstance(error, ExecutionFailed):

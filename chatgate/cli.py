@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_serve.add_argument("--log-level", default="INFO")
     p_migrate = sub.add_parser("migrate", help="bring the database schema up to date (also done on start)")
-    p_migrate.add_argument("--config", help="config file (default: $CHATGATE_CONFIG, then config/chatgate.yaml)")
+    p_migrate.add_argument("--config", help="config file (as for serve)")
     p_check = sub.add_parser("check-config", help="validate a config file; exit 0 when it is usable")
     p_check.add_argument("path", nargs="?")
     args = parser.parse_args(argv)

@@ -47,7 +47,7 @@ class Gateway:
         llm = LLM(settings.llm)
         catalog = Catalog(storage)
         executor = Executor(storage, sessions, llm, settings.engine)
-        limiter = RateLimiter(settings.rate_limits)
+        limiter = RateLimiter(settings.rate_limits, settings.redis_url)
         api_keys = settings.api_keys or [admin_key(settings.data_dir)]
         gw = cls(
             settings=settings,
@@ -64,7 +64,8 @@ class Gateway:
         if llm.resolve(None) == "echo":
             log.warning(
                 "llm.default_model is 'echo': the built-in OFFLINE model, which repeats the user's message. "
-                "Set llm.base_url / llm.api_key (or OPENAI_BASE_URL / OPENAI_API_KEY) and a real model to answer."
+                "Set llm.base_url / llm.api_key (or OPENAI_BASE_URL / OPENAI_API_KEY) "
+                "and a real model to answer."
             )
         return gw
 
@@ -82,7 +83,9 @@ class Gateway:
         files = [(f.path, f.data, f.error) for f in read_workflow_dir(Path(self.settings.workflows_dir))]
         self.workflow_problems = self.catalog.load_files(files)
         log.info(
-            "loaded %d workflow file(s) from %s", len(self.catalog.file_workflows()), self.settings.workflows_dir
+            "loaded %d workflow file(s) from %s",
+            len(self.catalog.file_workflows()),
+            self.settings.workflows_dir,
         )
         return self.workflow_problems
 
@@ -106,6 +109,9 @@ class Gateway:
             "bots": self.bots.health(),
             "workflows": {
                 "files": len(self.catalog.file_workflows()),
-                "problems": [{"path": p.path, "message": p.message, "details": p.details} for p in self.workflow_problems],
+                "problems": [
+                    {"path": p.path, "message": p.message, "details": p.details}
+                    for p in self.workflow_problems
+                ],
             },
         }

@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     rate_limits: dict[str, RateText] = {"free": "10/minute", "paid": "600/minute"}
     workflows_dir: str = "config/workflows"
     data_dir: str = "data"
+    # redis://host:port/db: shared state for several chatgate processes (rate limits, ...)
+    redis_url: str | None = None
     bots: list[BotSettings] = []
 
     @model_validator(mode="after")

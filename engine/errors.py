@@ -59,6 +59,12 @@ class RateLimited(ChatgateError):
         self.reset_at = reset_at
 
 
+class Unavailable(ChatgateError):
+    """A shared service (Redis, the database) cannot be reached right now; retry later."""
+
+    code = "service_unavailable"
+
+
 class ExecutionFailed(ChatgateError):
     """The workflow started but could not finish (model error, node failure)."""
 

@@ -17,7 +17,7 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from engine.errors import RateLimited
+from engine.errors import RateLimited, Unavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,9 @@ class Quota:
     def retry_after(self) -> int:
         # From the exact reset time: rounding twice would promise 61 s on a one-minute window.
         return max(1, math.ceil(self.reset_time - time.time()))
+
+
+REDIS_TIMEOUT_S = 1.0  # a Redis outage must fail requests fast, not hang them
 
 
 class SweepingMemoryStorage(MemoryStorage):
@@ -77,9 +80,15 @@ class SweepingMemoryStorage(MemoryStorage):
 
 
 class RateLimiter:
-    def __init__(self, tiers: dict[str, str], storage_uri: str | None = None) -> None:
-        # None: in-process memory; otherwise a `limits` async storage URI such as async+redis://…
-        self._storage = SweepingMemoryStorage() if storage_uri is None else storage_from_string(storage_uri)
+    def __init__(self, tiers: dict[str, str], redis_url: str | None = None) -> None:
+        # In-process memory by default; with Redis every process counts against the same windows.
+        self._storage = SweepingMemoryStorage() if redis_url is None else storage_from_string(
+            "async+" + redis_url,
+            implementation="redispy",
+            socket_timeout=REDIS_TIMEOUT_S,
+            socket_connect_timeout=REDIS_TIMEOUT_S,
+        )
+        self.redis_url = redis_url
         self._strategy = MovingWindowRateLimiter(self._storage)
         self.tiers: dict[str, RateLimitItem] = {}
         self.set_tiers(tiers)
@@ -90,8 +99,18 @@ class RateLimiter:
 
     async def hit(self, key: str, tier: str) -> Quota:
         item = self.tiers[tier]
-        allowed = await self._strategy.hit(item, key)
-        stats = await self._strategy.get_window_stats(item, key)
+        try:
+            allowed = await self._strategy.hit(item, key)
+            stats = await self._strategy.get_window_stats(item, key)
+        except Exception as e:
+            if self.redis_url is None:
+                raise
+            # Without the shared counter no limit can be enforced: refuse fast rather than
+            # wait or let everything through.
+            raise Unavailable(
+                "rate limiting is unavailable: Redis cannot be reached; retry shortly",
+                {"service": "redis", "error": type(e).__name__},
+            ) from None
         return Quota(allowed, item.amount, stats.remaining, stats.reset_time)
 
     async def check(self, key: str, tier: str) -> Quota:

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from tests.emulators.openai_server import OpenAIEmulator
-from tests.services import PostgresServer
+from tests.services import PostgresServer, RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_WORKFLOW = ROOT / "config" / "workflows" / "support_bot.json"
@@ -190,3 +190,22 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'stories.db'}"
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.new_database(f"t{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """A Redis emptied for this test."""
+    if redis_server.proc is None or redis_server.proc.poll() is not None:
+        redis_server.start()  # a test may have stopped it to simulate an outage
+    redis_server.flush()
+    return redis_server.url

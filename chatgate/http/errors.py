@@ -18,6 +18,7 @@ from engine.errors import (
     PayloadTooLarge,
     RateLimited,
     Unauthorized,
+    Unavailable,
 )
 
 STATUS: dict[type[ChatgateError], int] = {
@@ -28,6 +29,7 @@ STATUS: dict[type[ChatgateError], int] = {
     NotFound: 404,
     PayloadTooLarge: 413,
     RateLimited: 429,
+    Unavailable: 503,
     ExecutionTimeout: 504,
     ExecutionFailed: 502,
     ChatgateError: 500,
@@ -42,7 +44,9 @@ def status_of(error: ChatgateError) -> int:
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=headers)
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
+    )
 
 
 def error_response(error: ChatgateError) -> web.Response:
@@ -65,7 +69,8 @@ def from_http_exception(exc: web.HTTPException, max_body_bytes: int) -> web.Resp
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
         # aiohttp keeps neither size on the exception, so the limit comes from the config.
         error = PayloadTooLarge(
-            f"the request body is larger than the limit of {max_body_bytes} bytes", {"max_bytes": max_body_bytes}
+            f"the request body is larger than the limit of {max_body_bytes} bytes",
+            {"max_bytes": max_body_bytes},
         )
     elif isinstance(exc, web.HTTPNotFound):
         error = NotFound("no such endpoint", None)

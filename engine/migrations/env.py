@@ -9,7 +9,7 @@ from engine.storage import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through `chatgate migrate` (or Storage.open), which supplies the connection")
+    raise RuntimeError("run migrations with `chatgate migrate` (or Storage.open): they supply the connection")
 
 context.configure(
     connection=connection,
