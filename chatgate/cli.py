@@ -123,8 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         log.error("cannot start: %s", e)
         return 2
-    with contextlib.suppress(KeyboardInterrupt):
-        _run(serve(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            _run(serve(settings))
+    except ConfigError as e:  # problems found while starting, e.g. an unusable stored key
+        log.error("cannot start: %s", e)
+        return 2
     return 0
 
 

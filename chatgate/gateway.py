@@ -26,6 +26,11 @@ from engine.storage import Storage
 log = logging.getLogger("chatgate")
 
 
+def _admin_tier(settings: Settings) -> str:
+    """The generated admin key gets the "paid" tier, or the first tier if there is none."""
+    return "paid" if "paid" in settings.rate_limits else next(iter(settings.rate_limits), "free")
+
+
 @dataclass
 class Gateway:
     settings: Settings
@@ -48,7 +53,7 @@ class Gateway:
         catalog = Catalog(storage)
         executor = Executor(storage, sessions, llm, settings.engine)
         limiter = RateLimiter(settings.rate_limits, settings.redis_url)
-        api_keys = settings.api_keys or [admin_key(settings.data_dir)]
+        api_keys = settings.api_keys or [admin_key(settings.data_dir, _admin_tier(settings))]
         gw = cls(
             settings=settings,
             storage=storage,

@@ -9,6 +9,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from config.loader import ConfigError
 from config.schema import ApiKey
 
 
@@ -39,11 +42,16 @@ class KeyRing:
         return self._by_digest.get(_digest(presented))
 
 
-def admin_key(data_dir: Path | str) -> ApiKey:
+def admin_key(data_dir: Path | str, tier: str) -> ApiKey:
     """The key used when the config lists none: generated once, kept 0600 under data_dir."""
     path = Path(data_dir) / "admin_key"
     if path.exists():
-        return ApiKey(key=path.read_text().strip(), name="admin", tier="paid")  # type: ignore[arg-type]
+        try:
+            return ApiKey(key=SecretStr(path.read_text().strip()), name="admin", tier=tier)
+        except (OSError, ValueError):
+            raise ConfigError(
+                path, "the stored admin key is unreadable or too short; delete the file to generate a new one"
+            ) from None
     path.parent.mkdir(parents=True, exist_ok=True)
     key = "cg_" + secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -57,4 +65,4 @@ def admin_key(data_dir: Path | str) -> ApiKey:
         file=sys.stderr,
         flush=True,
     )
-    return ApiKey(key=key, name="admin", tier="paid")  # type: ignore[arg-type]
+    return ApiKey(key=SecretStr(key), name="admin", tier=tier)

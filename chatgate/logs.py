@@ -33,3 +33,6 @@ def setup_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     # aiohttp's access log is one line per request: too much at gateway rates.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # The model client logs every HTTP call at INFO: noise at gateway rates.
+    for name in ("httpx", "httpx2", "openai"):
+        logging.getLogger(name).setLevel(logging.WARNING)

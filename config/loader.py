@@ -87,7 +87,8 @@ def parse_settings(text: str, path: Path | str, env: Mapping[str, str] | None = 
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError(path, f"YAML syntax error: {problem}", line=mark.line + 1 if mark else None) from None
+        line = mark.line + 1 if mark else None
+        raise ConfigError(path, f"YAML syntax error: {problem}", line=line) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -118,20 +119,32 @@ def parse_settings(text: str, path: Path | str, env: Mapping[str, str] | None = 
             if rest:
                 key, msg = head, rest
         msg = msg.removeprefix("Value error, ")
-        line = _line_of(tree, tuple(int(p) if str(p).isdigit() else str(p) for p in key.split("."))) if key else None
+        keys = tuple(int(p) if str(p).isdigit() else str(p) for p in key.split(".")) if key else ()
+        line = _line_of(tree, keys) if key else None
         raise ConfigError(path, msg, key=key, line=line) from None
 
 
 def _without_union_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """pydantic puts the platform tag in the path (bots.0.telegram.x); admins wrote bots.0.x."""
-    return tuple(p for i, p in enumerate(loc) if not (i >= 2 and loc[i - 2] == "bots" and isinstance(loc[i - 1], int)
-                                                      and p in ("telegram", "discord")))
+    return tuple(
+        p
+        for i, p in enumerate(loc)
+        if not (
+            i >= 2 and loc[i - 2] == "bots" and isinstance(loc[i - 1], int) and p in ("telegram", "discord")
+        )
+    )
+
+
+def config_path(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The config file in use: the given path, else ``CHATGATE_CONFIG``, else config/chatgate.yaml."""
+    env = os.environ if env is None else env
+    return Path(path or env.get("CHATGATE_CONFIG") or DEFAULT_CONFIG)
 
 
 def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the config file (``CHATGATE_CONFIG``, then config/chatgate.yaml)."""
     env = os.environ if env is None else env
-    p = Path(path or env.get("CHATGATE_CONFIG") or DEFAULT_CONFIG)
+    p = config_path(path, env)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as e:

@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from config.people import AccessSettings, AdminId, ReloadSettings, UserSettings, check_people
+
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -77,6 +79,7 @@ class BotCommon(Section):
     greeting: str = "Hi! Ask me anything."
     max_in_flight: int = Field(64, ge=1, le=10_000)  # executions at once for this bot; more wait in order
     session_scope: Literal["chat", "user"] = "chat"  # in group chats: one conversation per chat, or per user
+    access: AccessSettings | None = None  # who may talk to this bot (null: the global access)
 
     @property
     def enabled(self) -> bool:
@@ -138,6 +141,10 @@ class Settings(BaseSettings):
     # redis://host:port/db: shared state for several chatgate processes (rate limits, ...)
     redis_url: str | None = None
     bots: list[BotSettings] = []
+    users: list[UserSettings] = []  # per-user overrides, keyed platform:user_id
+    admins: list[AdminId] = []  # may use admin chat commands (and, as key:<name>, the admin API)
+    access: AccessSettings = AccessSettings()
+    reload: ReloadSettings = ReloadSettings()
 
     @model_validator(mode="after")
     def _tiers_exist(self) -> Settings:
@@ -151,6 +158,7 @@ class Settings(BaseSettings):
         names = [b.name for b in self.bots]
         if len(names) != len(set(names)):
             raise ValueError("bots: every bot needs a unique name")
+        check_people(self)
         return self
 
     @classmethod

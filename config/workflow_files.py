@@ -29,7 +29,9 @@ def read_workflow_file(path: Path) -> WorkflowFile:
     except (OSError, ValueError, yaml.YAMLError) as e:
         return WorkflowFile(path, None, f"cannot parse: {e}")
     if not isinstance(data, dict):
-        return WorkflowFile(path, None, "a workflow file must hold one mapping with name, nodes and connections")
+        return WorkflowFile(
+            path, None, "a workflow file must hold one mapping with name, nodes and connections"
+        )
     return WorkflowFile(path, data)
 
 

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -111,6 +112,7 @@ class Executor:
         self.llm = llm  # replaced on config reload; a running execution keeps its own
         self.settings = settings
         self.running: dict[str, ExecutionRecord] = {}
+        self.finished: Counter[str] = Counter()  # executions by final status, for /metrics
 
     async def execute(
         self,
@@ -148,6 +150,7 @@ class Executor:
                     await w
             finally:
                 self.running.pop(record.execution_id, None)
+                self.finished[record.status] += 1
         if record.error is not None:
             raise self._failure(record)
         return record

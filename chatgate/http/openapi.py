@@ -29,8 +29,16 @@ _ERRORS = {
     "413": _json(_ref("Error"), "payload_too_large"),
     "429": _json(_ref("Error"), "rate_limit_exceeded (see Retry-After)"),
 }
-_WF_PATH = [{"name": "workflow_id", "in": "path", "required": True, "schema": {"type": "string"},
-             "description": "wf_… id, or the name of a file-loaded workflow"}]
+_FILE_WORKFLOW = {"403": _json(_ref("Error"), "forbidden: a file-loaded workflow is edited in its file")}
+_WF_PATH = [
+    {
+        "name": "workflow_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "wf_… id, or the name of a file-loaded workflow",
+    }
+]
 
 
 def document() -> dict[str, Any]:
@@ -58,10 +66,18 @@ def document() -> dict[str, Any]:
         },
     }
     schemas["Workflow"] = {
-        "allOf": [spec, {"type": "object", "properties": {
-            "workflow_id": {"type": "string"}, "status": {"type": "string"},
-            "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"}}}]
+        "allOf": [
+            spec,
+            {
+                "type": "object",
+                "properties": {
+                    "workflow_id": {"type": "string"},
+                    "status": {"type": "string"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "updated_at": {"type": "string", "format": "date-time"},
+                },
+            },
+        ]
     }
     schemas["Execution"] = {
         "type": "object",
@@ -83,23 +99,52 @@ def document() -> dict[str, Any]:
 
     paths: dict[str, Any] = {
         "/api/v1/workflows": {
-            "post": {"summary": "Create a workflow", "requestBody": {"required": True, "content": {
-                "application/json": {"schema": spec}}},
-                "responses": {"201": ok({"type": "object", "properties": {
-                    "workflow_id": {"type": "string"}, "status": {"const": "created"},
-                    "created_at": {"type": "string"}}}, "created"), **_ERRORS}},
-            "get": {"summary": "List workflows (file-loaded first, then your own)", "parameters": [
-                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-                {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
-                "responses": {"200": ok({"type": "object"}, "a page of workflows"), **_ERRORS}},
+            "post": {
+                "summary": "Create a workflow",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": spec}}},
+                "responses": {
+                    "201": ok(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "workflow_id": {"type": "string"},
+                                "status": {"const": "created"},
+                                "created_at": {"type": "string"},
+                            },
+                        },
+                        "created",
+                    ),
+                    **_ERRORS,
+                },
+            },
+            "get": {
+                "summary": "List workflows (file-loaded first, then your own)",
+                "parameters": [
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {
+                        "name": "page_size",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                    },
+                ],
+                "responses": {"200": ok({"type": "object"}, "a page of workflows"), **_ERRORS},
+            },
         },
         "/api/v1/workflows/{workflow_id}": {
             "parameters": _WF_PATH,
-            "get": {"summary": "Get a workflow", "responses": {"200": ok(_ref("Workflow"), "the workflow"), **_ERRORS}},
-            "put": {"summary": "Replace a workflow", "requestBody": {"required": True, "content": {
-                "application/json": {"schema": spec}}},
-                "responses": {"200": ok(_ref("Workflow"), "updated"), **_ERRORS}},
-            "delete": {"summary": "Delete a workflow", "responses": {"204": {"description": "deleted"}, **_ERRORS}},
+            "get": {
+                "summary": "Get a workflow",
+                "responses": {"200": ok(_ref("Workflow"), "the workflow"), **_ERRORS},
+            },
+            "put": {
+                "summary": "Replace a workflow",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": spec}}},
+                "responses": {"200": ok(_ref("Workflow"), "updated"), **_ERRORS, **_FILE_WORKFLOW},
+            },
+            "delete": {
+                "summary": "Delete a workflow",
+                "responses": {"204": {"description": "deleted"}, **_ERRORS, **_FILE_WORKFLOW},
+            },
         },
         "/api/v1/workflows/{workflow_id}/execute": {
             "parameters": _WF_PATH,
@@ -107,10 +152,19 @@ def document() -> dict[str, Any]:
                 "summary": "Execute a workflow (JSON, or Server-Sent Events with stream=true)",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": execute}}},
                 "responses": {
-                    "200": {**ok(_ref("Execution"), "completed"), "content": {
-                        "application/json": {"schema": _ref("Execution")},
-                        "text/event-stream": {"schema": {"type": "string", "description":
-                            "events node_started, node_finished, message_delta, then execution_finished or error"}}}},
+                    "200": {
+                        **ok(_ref("Execution"), "completed"),
+                        "content": {
+                            "application/json": {"schema": _ref("Execution")},
+                            "text/event-stream": {
+                                "schema": {
+                                    "type": "string",
+                                    "description": "events node_started, node_finished, message_delta, "
+                                    "then execution_finished or error",
+                                }
+                            },
+                        },
+                    },
                     **_ERRORS,
                     "502": _json(_ref("Error"), "execution_failed: the model failed after retries"),
                     "504": _json(_ref("Error"), "execution_failed: timed out"),
@@ -118,22 +172,38 @@ def document() -> dict[str, Any]:
             },
         },
         "/api/v1/executions/{execution_id}": {
-            "parameters": [{"name": "execution_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "get": {"summary": "An execution with every node's outputs",
-                    "responses": {"200": ok(_ref("Execution"), "the execution"), **_ERRORS}},
+            "parameters": [
+                {"name": "execution_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "get": {
+                "summary": "An execution with every node's outputs",
+                "responses": {"200": ok(_ref("Execution"), "the execution"), **_ERRORS},
+            },
         },
         "/api/v1/sessions/{session_id}": {
-            "parameters": [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "delete": {"summary": "Forget a session's conversation history",
-                       "responses": {"200": ok({"type": "object"}, "reset"), **_ERRORS}},
+            "parameters": [
+                {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "delete": {
+                "summary": "Forget a session's conversation history",
+                "responses": {"200": ok({"type": "object"}, "reset"), **_ERRORS},
+            },
         },
-        "/healthz": {"get": {"summary": "Health and state (no auth)", "security": [],
-                             "responses": {"200": {"description": "ok"}}}},
+        "/healthz": {
+            "get": {
+                "summary": "Health and state (no auth)",
+                "security": [],
+                "responses": {"200": {"description": "ok"}},
+            }
+        },
     }
     return {
         "openapi": "3.1.0",
         "info": {"title": "chatgate", "version": __version__},
-        "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
         "security": [{"bearer": []}],
         "paths": paths,
     }

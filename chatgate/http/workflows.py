@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chatgate.http.context import gateway, principal, rate_headers, read_json
 from chatgate.http.errors import json_response
+from engine.catalog import StoredWorkflow
 from engine.errors import ChatgateError, InvalidRequest, parse_request
 from engine.events import Event, MessageDelta, NodeFinished, NodeStarted
-from engine.catalog import StoredWorkflow
 from engine.executor import ExecutionRecord, Executor, iso
 
 routes = web.RouteTableDef()
@@ -24,8 +24,8 @@ class ExecuteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     inputs: dict[str, Any] = {}
-    session_id: str | None = Field(None, min_length=1, max_length=256)
-    stream: bool = False
+    session_id: str | None = Field(None, min_length=1, max_length=256, strict=True)
+    stream: bool = Field(False, strict=True)  # "yes" or 1 is a mistake to report, not a truthy guess
 
 
 def api_session(owner: str, session_id: str | None) -> str | None:
@@ -52,7 +52,13 @@ async def list_(request: web.Request) -> web.Response:
         del body["nodes"], body["connections"]
         summaries.append(body)
     return json_response(
-        {"workflows": summaries, "page": page, "page_size": size, "total": total, "has_more": page * size < total}
+        {
+            "workflows": summaries,
+            "page": page,
+            "page_size": size,
+            "total": total,
+            "has_more": page * size < total,
+        }
     )
 
 

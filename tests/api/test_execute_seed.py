@@ -10,7 +10,9 @@ async def test_executing_the_seed_workflow_by_name_answers_with_the_offline_mode
 ) -> None:
     gw = await start_chatgate()
     async with gw.client() as http:
-        r = await http.post("/api/v1/workflows/support_bot/execute", json={"inputs": {"user_input": "hi there"}})
+        r = await http.post(
+            "/api/v1/workflows/support_bot/execute", json={"inputs": {"user_input": "hi there"}}
+        )
         body = await r.json()
     assert r.status == 200, body
     assert body["status"] == "completed"
