@@ -7,21 +7,28 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bots.access import AccessPolicy
 from bots.manager import BotManager
 from bots.router import Services
+from chatgate.config_state import ConfigState
 from chatgate.keys import KeyRing, admin_key
 from chatgate.logs import redact
-from config.schema import Settings
+from chatgate.metrics import Metrics
+from config.schema import ApiKey, Settings
 from config.workflow_files import read_workflow_dir
 from engine.catalog import Catalog, FileProblem
 from engine.dedup import SeenKeys
 from engine.executor import Executor
 from engine.llm import LLM
+from engine.ordering import RedisOrdering
 from engine.ratelimit import RateLimiter
 from engine.sessions import Sessions
 from engine.storage import Storage
+
+if TYPE_CHECKING:
+    from chatgate.reload import Reloader
 
 log = logging.getLogger("chatgate")
 
@@ -29,6 +36,11 @@ log = logging.getLogger("chatgate")
 def _admin_tier(settings: Settings) -> str:
     """The generated admin key gets the "paid" tier, or the first tier if there is none."""
     return "paid" if "paid" in settings.rate_limits else next(iter(settings.rate_limits), "free")
+
+
+def configured_keys(settings: Settings) -> list[ApiKey]:
+    """The config's API keys, or the generated admin key when it lists none."""
+    return settings.api_keys or [admin_key(settings.data_dir, _admin_tier(settings))]
 
 
 @dataclass
@@ -43,17 +55,21 @@ class Gateway:
     bots: BotManager
     started_at: float = field(default_factory=time.time)
     workflow_problems: list[FileProblem] = field(default_factory=list)
+    config: ConfigState = field(default_factory=ConfigState)  # version, last reload error
+    metrics: Metrics = field(default_factory=Metrics)
+    reloader: Reloader | None = None  # set by chatgate.reload.Reloader; None: no live reload
 
     @classmethod
     async def open(cls, settings: Settings) -> Gateway:
         storage = Storage(settings.storage.url)
         await storage.open()
-        sessions = Sessions(storage, max_turns=settings.engine.history_turns)
+        ordering = RedisOrdering(settings.redis_url) if settings.redis_url else None
+        sessions = Sessions(storage, max_turns=settings.engine.history_turns, turns=ordering)
         llm = LLM(settings.llm)
         catalog = Catalog(storage)
         executor = Executor(storage, sessions, llm, settings.engine)
         limiter = RateLimiter(settings.rate_limits, settings.redis_url)
-        api_keys = settings.api_keys or [admin_key(settings.data_dir, _admin_tier(settings))]
+        api_keys = configured_keys(settings)
         gw = cls(
             settings=settings,
             storage=storage,
@@ -62,8 +78,11 @@ class Gateway:
             executor=executor,
             limiter=limiter,
             keys=KeyRing(api_keys),
-            bots=BotManager(Services(catalog, executor, sessions, limiter, SeenKeys(storage))),
+            bots=BotManager(
+                Services(catalog, executor, sessions, limiter, SeenKeys(storage), AccessPolicy(settings))
+            ),
         )
+        gw.metrics.watch(gw)
         redact(*gw.secrets(), *(k.key.get_secret_value() for k in api_keys))
         gw.load_workflow_files()
         if llm.resolve(None) == "echo":
@@ -104,6 +123,8 @@ class Gateway:
     async def close(self) -> None:
         await self.bots.stop_all()
         await self.executor.llm.aclose()
+        if self.sessions.turns is not None:
+            await self.sessions.turns.aclose()
         await self.storage.close()
 
     def health(self) -> dict[str, Any]:
@@ -111,6 +132,7 @@ class Gateway:
             "status": "ok",
             "uptime_s": round(time.time() - self.started_at, 1),
             "executions_in_flight": len(self.executor.running),
+            "config": self.config.to_api(),
             "bots": self.bots.health(),
             "workflows": {
                 "files": len(self.catalog.file_workflows()),

@@ -129,7 +129,7 @@ class Executor:
         inputs = workflow.coerce_inputs(raw_inputs)
         record = ExecutionRecord(new_id("exec"), workflow_id, owner, session_id, inputs, utcnow())
         self.running[record.execution_id] = record
-        writes: list[asyncio.Future[None]] = []
+        persisted = False
         try:
             if session_id is None:
                 await self._run(workflow, record, (), sink)
@@ -137,23 +137,33 @@ class Executor:
                 async with self.sessions.exclusive(session_id):
                     history = await self.sessions.history(session_id)
                     await self._run(workflow, record, history, sink)
+                    turn: list[asyncio.Future[None]] = []
                     if record.status == "completed":
                         assert record.result is not None
-                        writes += self.sessions.queue_append(
+                        turn = self.sessions.queue_append(
                             session_id, _user_text(workflow, inputs), record.result["content"]
                         )
+                    # Durable before the session's next message (perhaps in another process)
+                    # reads the history.
+                    await self._persist(record, turn)
+                    persisted = True
         finally:
-            # The record and the history land in one commit; answered only once both are durable.
-            writes.append(self.storage.queue_insert(executions, [record.row()]))
             try:
-                for w in writes:
-                    await w
+                if not persisted:
+                    await self._persist(record, [])
             finally:
                 self.running.pop(record.execution_id, None)
                 self.finished[record.status] += 1
         if record.error is not None:
             raise self._failure(record)
         return record
+
+    async def _persist(self, record: ExecutionRecord, writes: list[asyncio.Future[None]]) -> None:
+        """Queue the record beside any other writes: they land in one commit, and the
+        answer goes out only once all of it is durable."""
+        writes.append(self.storage.queue_insert(executions, [record.row()]))
+        for w in writes:
+            await w
 
     async def _run(
         self, workflow: CompiledWorkflow, record: ExecutionRecord, history: Any, sink: Sink | None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from engine.ordering import RedisOrdering, Turn
 from engine.storage import Storage, session_turns, utcnow
 
 if TYPE_CHECKING:
@@ -66,8 +67,20 @@ class _Hold:
 
 
 class Sessions:
-    def __init__(self, storage: Storage, *, max_turns: int, cache_size: int = 10_000) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        max_turns: int,
+        cache_size: int = 10_000,
+        turns: RedisOrdering | None = None,
+    ) -> None:
         self.storage = storage
+        # With other processes writing the same sessions (Redis turns), a local cache would
+        # go stale: history is then always read from the database, after taking the turn.
+        self.turns = turns
+        if turns is not None:
+            cache_size = 0
         self.max_turns = max_turns  # a turn is one user message plus one answer
         self.cache_size = cache_size
         # Cached as the message dicts the model is sent, so a turn is not rebuilt per request.
@@ -77,8 +90,10 @@ class Sessions:
         self._to_trim: set[str] = set()
         self._trim_queued = False
 
-    def exclusive(self, session_id: str) -> _Hold:
+    def exclusive(self, session_id: str) -> _Hold | Turn:
         """``async with``: hold the session for one execution; others of it wait in order."""
+        if self.turns is not None:
+            return self.turns.hold(session_id)
         return _Hold(self._slots, session_id)
 
     async def history(self, session_id: str) -> tuple[Message, ...]:
