@@ -38,7 +38,9 @@ EXECUTE = "/api/v1/workflows/support_bot/execute"
 
 def stub(delay: float = 0.0) -> tuple[Process, str]:
     port = free_port()
-    proc = Process([sys.executable, "-m", "tests.emulators.openai_server", "--port", str(port), "--delay", str(delay)])
+    proc = Process(
+        [sys.executable, "-m", "tests.emulators.openai_server", "--port", str(port), "--delay", str(delay)]
+    )
     return proc, f"http://127.0.0.1:{port}/v1"
 
 
@@ -52,8 +54,12 @@ def baseline(kind: str, upstream: str | None = None) -> tuple[Process, str]:
 
 def row(name: str, load: Load, rss: float | None = None) -> dict[str, Any]:
     return {
-        "name": name, "requests": load.requests, "errors": load.errors, "per_s": round(load.rate, 1),
-        "p50_ms": round(load.p50_ms, 2), "p99_ms": round(load.p99_ms, 2),
+        "name": name,
+        "requests": load.requests,
+        "errors": load.errors,
+        "per_s": round(load.rate, 1),
+        "p50_ms": round(load.p50_ms, 2),
+        "p99_ms": round(load.p99_ms, 2),
         "peak_rss_mb": None if rss is None else round(rss, 1),
     }
 
@@ -69,9 +75,13 @@ async def offline(seconds: int, connections: int) -> dict[str, Any]:
             wrk(gw_url + EXECUTE, connections=connections, seconds=2)
             b = wrk(base_url + EXECUTE, connections=connections, seconds=seconds)
             c = wrk(gw_url + EXECUTE, connections=connections, seconds=seconds)
-            return {"scenario": "offline", "baseline": row("bare aiohttp handler", b),
-                    "chatgate": row("chatgate, echo model", c, gw.peak_rss_mb()),
-                    "ratio": round(c.rate / b.rate, 3), "target": ">= 0.25"}
+            return {
+                "scenario": "offline",
+                "baseline": row("bare aiohttp handler", b),
+                "chatgate": row("chatgate, echo model", c, gw.peak_rss_mb()),
+                "ratio": round(c.rate / b.rate, 3),
+                "target": ">= 0.25",
+            }
         finally:
             gw.stop()
             base.stop()
@@ -81,7 +91,9 @@ async def model(seconds: int, connections: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         up, up_url = stub()
         base, base_url = baseline("openai", up_url)
-        gw, gw_url = start_chatgate(Path(tmp), llm={"base_url": up_url, "api_key": "bench"}, model="bench-model")
+        gw, gw_url = start_chatgate(
+            Path(tmp), llm={"base_url": up_url, "api_key": "bench"}, model="bench-model"
+        )
         try:
             await wait_http(up_url + "/models", up)
             await wait_http(base_url + "/", base)
@@ -90,9 +102,13 @@ async def model(seconds: int, connections: int) -> dict[str, Any]:
             wrk(gw_url + EXECUTE, connections=connections, seconds=2)
             b = wrk(base_url + EXECUTE, connections=connections, seconds=seconds)
             c = wrk(gw_url + EXECUTE, connections=connections, seconds=seconds)
-            return {"scenario": "model", "baseline": row("aiohttp + AsyncOpenAI default client", b),
-                    "chatgate": row("chatgate, model over HTTP", c, gw.peak_rss_mb()),
-                    "ratio": round(c.rate / b.rate, 3), "target": ">= 1.0"}
+            return {
+                "scenario": "model",
+                "baseline": row("aiohttp + AsyncOpenAI default client", b),
+                "chatgate": row("chatgate, model over HTTP", c, gw.peak_rss_mb()),
+                "ratio": round(c.rate / b.rate, 3),
+                "target": ">= 1.0",
+            }
         finally:
             gw.stop()
             base.stop()
@@ -102,14 +118,19 @@ async def model(seconds: int, connections: int) -> dict[str, Any]:
 async def many(total: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         up, up_url = stub(delay=2.0)
-        gw, gw_url = start_chatgate(Path(tmp), llm={"base_url": up_url, "api_key": "bench"}, model="bench-model")
+        gw, gw_url = start_chatgate(
+            Path(tmp), llm={"base_url": up_url, "api_key": "bench"}, model="bench-model"
+        )
         try:
             await wait_http(up_url + "/models", up)
             await wait_http(gw_url + "/healthz", gw)
             c = await burst(gw_url + EXECUTE, total=total)
-            return {"scenario": "many", "chatgate": row(f"{total} concurrent, stub answers after 2 s", c,
-                                                        gw.peak_rss_mb()),
-                    "all_completed": c.errors == 0, "target": "all complete, peak RSS < 500 MB"}
+            return {
+                "scenario": "many",
+                "chatgate": row(f"{total} concurrent, stub answers after 2 s", c, gw.peak_rss_mb()),
+                "all_completed": c.errors == 0,
+                "target": "all complete, peak RSS < 500 MB",
+            }
         finally:
             gw.stop()
             up.stop()
@@ -121,8 +142,10 @@ def show(result: dict[str, Any]) -> None:
         if key in result:
             r = result[key]
             rss = f", peak RSS {r['peak_rss_mb']} MB" if r["peak_rss_mb"] is not None else ""
-            print(f"  {r['name']:<45} {r['per_s']:>9.1f}/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
-                  f"  errors {r['errors']}{rss}")
+            print(
+                f"  {r['name']:<45} {r['per_s']:>9.1f}/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
+                f"  errors {r['errors']}{rss}"
+            )
     if "ratio" in result:
         print(f"  ratio chatgate/baseline: {result['ratio']}")
     print("JSON " + json.dumps(result))

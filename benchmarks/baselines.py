@@ -1,9 +1,9 @@
 """Baseline servers the benchmarks compare chatgate against, each in its own process.
 
-    python -m benchmarks.baselines bare --port 8101
-        a bare aiohttp handler that returns the execute response's JSON, doing no work
-    python -m benchmarks.baselines openai --port 8102 --upstream http://127.0.0.1:8001/v1
-        a minimal aiohttp handler calling AsyncOpenAI().chat.completions.create with the default client
+python -m benchmarks.baselines bare --port 8101
+    a bare aiohttp handler that returns the execute response's JSON, doing no work
+python -m benchmarks.baselines openai --port 8102 --upstream http://127.0.0.1:8001/v1
+    a minimal aiohttp handler calling AsyncOpenAI().chat.completions.create with the default client
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ def openai_app(upstream: str) -> web.Application:
         answer = await client.chat.completions.create(
             model="bench-model", messages=[{"role": "user", "content": body["inputs"]["user_input"]}]
         )
-        return web.json_response({"status": "completed", "result": {"content": answer.choices[0].message.content}})
+        return web.json_response(
+            {"status": "completed", "result": {"content": answer.choices[0].message.content}}
+        )
 
     app = web.Application()
     app.router.add_post("/api/v1/workflows/{ref}/execute", handle)

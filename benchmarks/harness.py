@@ -32,13 +32,18 @@ def free_port() -> int:
 
 
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.system()}"
+    )
 
 
 class Process:
     """A server in a subprocess; ``peak_rss_mb`` reads the kernel's high-water mark."""
 
-    def __init__(self, args: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, args: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)  # noqa: SIM115
         self.proc = subprocess.Popen(
             list(args), cwd=cwd, env={**os.environ, **(env or {})}, stdout=self.log, stderr=subprocess.STDOUT
@@ -62,8 +67,8 @@ class Process:
         return Path(self.log.name).read_text(errors="replace")
 
 
-async def wait_http(url: str, proc: Process, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_http(url: str, proc: Process, within_s: float = 30.0) -> None:
+    deadline = time.monotonic() + within_s
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:
             if proc.proc.poll() is not None:
@@ -74,10 +79,12 @@ async def wait_http(url: str, proc: Process, timeout: float = 30.0) -> None:
                     return
             except aiohttp.ClientError:
                 await asyncio.sleep(0.05)
-    raise RuntimeError(f"{url} did not answer within {timeout}s:\n{proc.output()}")
+    raise RuntimeError(f"{url} did not answer within {within_s}s:\n{proc.output()}")
 
 
-def start_chatgate(workdir: Path, *, llm: dict[str, Any] | None = None, model: str | None = None) -> tuple[Process, str]:
+def start_chatgate(
+    workdir: Path, *, llm: dict[str, Any] | None = None, model: str | None = None
+) -> tuple[Process, str]:
     """``chatgate serve`` with the seed workflow (optionally on another model); returns it and its URL."""
     port = free_port()
     (workdir / "workflows").mkdir(parents=True, exist_ok=True)
@@ -90,7 +97,13 @@ def start_chatgate(workdir: Path, *, llm: dict[str, Any] | None = None, model: s
     config = {
         "server": {"host": "127.0.0.1", "port": port},
         "storage": {"url": f"sqlite:///{workdir / 'data' / 'chatgate.db'}"},
-        "llm": {"default_model": "echo", "timeout_s": 120, "max_retries": 2, "max_connections": 5000, **(llm or {})},
+        "llm": {
+            "default_model": "echo",
+            "timeout_s": 120,
+            "max_retries": 2,
+            "max_connections": 5000,
+            **(llm or {}),
+        },
         "api_keys": [{"key": BENCH_KEY, "name": "bench", "tier": "bench"}],
         "rate_limits": {"free": "10/minute", "bench": "100000000/minute"},
         "workflows_dir": str(workdir / "workflows"),
@@ -98,8 +111,9 @@ def start_chatgate(workdir: Path, *, llm: dict[str, Any] | None = None, model: s
     }
     (workdir / "chatgate.yaml").write_text(yaml.safe_dump(config))
     chatgate = str(Path(sys.executable).parent / "chatgate")
-    proc = Process([chatgate, "serve", "--config", str(workdir / "chatgate.yaml"), "--log-level", "WARNING"],
-                   cwd=workdir)
+    proc = Process(
+        [chatgate, "serve", "--config", str(workdir / "chatgate.yaml"), "--log-level", "WARNING"], cwd=workdir
+    )
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -138,30 +152,40 @@ def wrk(url: str, *, connections: int, seconds: int, key: str = BENCH_KEY) -> Lo
         f.write(_WRK_SCRIPT.replace("KEY", key))
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", f.name, url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     data = json.loads(next(line for line in out.splitlines() if line.startswith("WRKJSON "))[8:])
-    return Load(data["requests"], data["duration_us"] / 1e6, data["errors"], data["p50_us"] / 1000,
-                data["p99_us"] / 1000)
+    return Load(
+        data["requests"],
+        data["duration_us"] / 1e6,
+        data["errors"],
+        data["p50_us"] / 1000,
+        data["p99_us"] / 1000,
+    )
 
 
 def have_wrk() -> bool:
     return shutil.which("wrk") is not None
 
 
-async def burst(url: str, *, total: int, key: str = BENCH_KEY, timeout: float = 300.0) -> Load:
+async def burst(url: str, *, total: int, key: str = BENCH_KEY, limit_s: float = 300.0) -> Load:
     """``total`` requests all at once (one connection each); for the many-concurrent scenario."""
     latencies: list[float] = []
     errors = 0
     conn = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=timeout)) as http:
+    async with aiohttp.ClientSession(connector=conn, timeout=aiohttp.ClientTimeout(total=limit_s)) as http:
 
         async def one(i: int) -> None:
             nonlocal errors
             t0 = time.perf_counter()
             try:
-                async with http.post(url, json={"inputs": {"user_input": f"hello {i}"}},
-                                     headers={"Authorization": f"Bearer {key}"}) as r:
+                async with http.post(
+                    url,
+                    json={"inputs": {"user_input": f"hello {i}"}},
+                    headers={"Authorization": f"Bearer {key}"},
+                ) as r:
                     await r.read()
                     if r.status != 200:
                         errors += 1
@@ -173,5 +197,10 @@ async def burst(url: str, *, total: int, key: str = BENCH_KEY, timeout: float = 
         await asyncio.gather(*(one(i) for i in range(total)))
         elapsed = time.perf_counter() - t0
     latencies.sort()
-    return Load(total - errors, elapsed, errors, latencies[len(latencies) // 2] * 1000,
-                latencies[int(len(latencies) * 0.99)] * 1000)
+    return Load(
+        total - errors,
+        elapsed,
+        errors,
+        latencies[len(latencies) // 2] * 1000,
+        latencies[int(len(latencies) * 0.99)] * 1000,
+    )

@@ -24,7 +24,9 @@ def _shared(redis_url: str, db: str, llm_url: str) -> Any:
     return configure
 
 
-async def _pair(start: StartChatgate, redis_url: str, tmp_path: Any, llm_url: str) -> tuple[ChatgateProcess, ...]:
+async def _pair(
+    start: StartChatgate, redis_url: str, tmp_path: Any, llm_url: str
+) -> tuple[ChatgateProcess, ...]:
     db = f"sqlite:///{tmp_path / 'shared.db'}"
     workflows = {"support_bot.json": WORKFLOW}
     one = await start(_shared(redis_url, db, llm_url), workflows=workflows)
@@ -41,8 +43,10 @@ async def test_a_burst_across_two_processes_is_answered_in_arrival_order(
 
         async def say(i: int) -> int:
             http = a if i % 2 == 0 else b
-            r = await http.post("/api/v1/workflows/support_bot/execute",
-                                json={"inputs": {"user_input": f"m{i}"}, "session_id": "shared"})
+            r = await http.post(
+                "/api/v1/workflows/support_bot/execute",
+                json={"inputs": {"user_input": f"m{i}"}, "session_id": "shared"},
+            )
             r.release()
             return r.status
 
@@ -64,13 +68,19 @@ async def test_a_process_killed_mid_answer_does_not_block_the_conversation(
     one, two = await _pair(start_chatgate, redis_url, tmp_path, openai_emu.base_url)
     openai_emu.hang_next()
     async with one.client() as a, two.client() as b:
-        stuck = asyncio.create_task(a.post("/api/v1/workflows/support_bot/execute",
-                                           json={"inputs": {"user_input": "first"}, "session_id": "s"}))
+        stuck = asyncio.create_task(
+            a.post(
+                "/api/v1/workflows/support_bot/execute",
+                json={"inputs": {"user_input": "first"}, "session_id": "s"},
+            )
+        )
         while not openai_emu.requests:  # process one holds the turn and is waiting on the model
             await asyncio.sleep(0.02)
         await one.stop(signal.SIGKILL)
-        r = await b.post("/api/v1/workflows/support_bot/execute",
-                         json={"inputs": {"user_input": "second"}, "session_id": "s"})
+        r = await b.post(
+            "/api/v1/workflows/support_bot/execute",
+            json={"inputs": {"user_input": "second"}, "session_id": "s"},
+        )
         assert r.status == 200, await r.text()
         assert (await r.json())["result"]["content"] == "echo: second"
         stuck.cancel()

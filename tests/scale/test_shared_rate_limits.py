@@ -29,7 +29,9 @@ async def test_forty_simultaneous_requests_over_two_processes_admit_exactly_ten(
     async with one.client() as a, two.client() as b:
         responses = await asyncio.gather(
             *(
-                (a if i % 2 else b).post("/api/v1/workflows/support_bot/execute", json={"inputs": {"user_input": "x"}})
+                (a if i % 2 else b).post(
+                    "/api/v1/workflows/support_bot/execute", json={"inputs": {"user_input": "x"}}
+                )
                 for i in range(40)
             )
         )
@@ -46,12 +48,16 @@ async def test_losing_redis_fails_fast_and_service_resumes_when_it_returns(
 ) -> None:
     gw = await start_chatgate(_shared(redis_url, f"sqlite:///{tmp_path / 'db.db'}"))
     async with gw.client() as http:
-        r = await http.post("/api/v1/workflows/support_bot/execute", json={"inputs": {"user_input": "before"}})
+        r = await http.post(
+            "/api/v1/workflows/support_bot/execute", json={"inputs": {"user_input": "before"}}
+        )
         assert r.status == 200
 
         redis_server.stop()
         started = time.monotonic()
-        r = await http.post("/api/v1/workflows/support_bot/execute", json={"inputs": {"user_input": "during"}})
+        r = await http.post(
+            "/api/v1/workflows/support_bot/execute", json={"inputs": {"user_input": "during"}}
+        )
         body = await r.json()
         assert r.status == 503, body
         assert body["error"]["code"] == "service_unavailable"
@@ -60,7 +66,9 @@ async def test_losing_redis_fails_fast_and_service_resumes_when_it_returns(
 
         redis_server.start()
         for _ in range(50):
-            r = await http.post("/api/v1/workflows/support_bot/execute", json={"inputs": {"user_input": "after"}})
+            r = await http.post(
+                "/api/v1/workflows/support_bot/execute", json={"inputs": {"user_input": "after"}}
+            )
             if r.status == 200:
                 break
             await asyncio.sleep(0.2)

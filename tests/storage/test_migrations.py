@@ -37,7 +37,9 @@ def test_chatgate_migrate_brings_a_new_database_up_to_date(tmp_path: Path) -> No
     config.write_text(f"storage: {{url: 'sqlite:///{db}'}}\napi_keys: [{{key: k-0123456789, name: a}}]\n")
     done = subprocess.run(
         [sys.executable, "-m", "chatgate.cli", "migrate", "--config", str(config)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     assert "up to date" in done.stdout
@@ -51,4 +53,6 @@ def test_chatgate_migrate_brings_a_new_database_up_to_date(tmp_path: Path) -> No
         finally:
             await storage.close()
 
-    assert {"workflows", "executions", "session_turns", "seen_updates", "alembic_version"} <= asyncio.run(tables())
+    assert {"workflows", "executions", "session_turns", "seen_updates", "alembic_version"} <= asyncio.run(
+        tables()
+    )

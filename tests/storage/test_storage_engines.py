@@ -28,8 +28,10 @@ async def test_workflows_executions_and_history_survive_a_crash(
     async with gw.client() as http:
         created = await (await http.post("/api/v1/workflows", json=doc)).json()
         wid = created["workflow_id"]
-        r = await http.post(f"/api/v1/workflows/{wid}/execute",
-                            json={"inputs": {"user_input": "remember me"}, "session_id": "s1"})
+        r = await http.post(
+            f"/api/v1/workflows/{wid}/execute",
+            json={"inputs": {"user_input": "remember me"}, "session_id": "s1"},
+        )
         first = await r.json()
         assert r.status == 200, first
 
@@ -45,8 +47,10 @@ async def test_workflows_executions_and_history_survive_a_crash(
         record = await r.json()
         assert record["result"] == first["result"]
         assert record["outputs"]["response_node"]["text"] == "echo: remember me"
-        r = await http.post(f"/api/v1/workflows/{wid}/execute",
-                            json={"inputs": {"user_input": "what did I say?"}, "session_id": "s1"})
+        r = await http.post(
+            f"/api/v1/workflows/{wid}/execute",
+            json={"inputs": {"user_input": "what did I say?"}, "session_id": "s1"},
+        )
         assert r.status == 200
     sent = openai_emu.requests[-1].body["messages"]
     assert {"role": "user", "content": "remember me"} in sent
@@ -56,40 +60,49 @@ async def test_workflows_executions_and_history_survive_a_crash(
 async def test_history_is_trimmed_to_the_window_and_reset_on_request(
     start_chatgate: StartChatgate, storage_url: str, openai_emu: OpenAIEmulator
 ) -> None:
-    gw = await start_chatgate(_on(storage_url, engine={"history_turns": 2},
-                                  llm={"base_url": openai_emu.base_url, "api_key": "k"}))
+    gw = await start_chatgate(
+        _on(storage_url, engine={"history_turns": 2}, llm={"base_url": openai_emu.base_url, "api_key": "k"})
+    )
     doc = seed_workflow(name="short-memory")
     doc["nodes"][1]["config"]["model"] = "stub-model"
     async with gw.client() as http:
         wid = (await (await http.post("/api/v1/workflows", json=doc)).json())["workflow_id"]
         for i in range(7):
-            r = await http.post(f"/api/v1/workflows/{wid}/execute",
-                                json={"inputs": {"user_input": f"m{i}"}, "session_id": "chat"})
+            r = await http.post(
+                f"/api/v1/workflows/{wid}/execute",
+                json={"inputs": {"user_input": f"m{i}"}, "session_id": "chat"},
+            )
             assert r.status == 200
     await gw.restart()  # history is read back from the database, not a cache
     async with gw.client() as http:
-        r = await http.post(f"/api/v1/workflows/{wid}/execute",
-                            json={"inputs": {"user_input": "last"}, "session_id": "chat"})
+        r = await http.post(
+            f"/api/v1/workflows/{wid}/execute", json={"inputs": {"user_input": "last"}, "session_id": "chat"}
+        )
         assert r.status == 200
         users = [m["content"] for m in openai_emu.requests[-1].body["messages"] if m["role"] == "user"]
         assert users == ["m5", "m6", "last"]
 
         r = await http.delete("/api/v1/sessions/chat")
         assert r.status == 200
-        r = await http.post(f"/api/v1/workflows/{wid}/execute",
-                            json={"inputs": {"user_input": "fresh"}, "session_id": "chat"})
+        r = await http.post(
+            f"/api/v1/workflows/{wid}/execute", json={"inputs": {"user_input": "fresh"}, "session_id": "chat"}
+        )
         assert r.status == 200
         users = [m["content"] for m in openai_emu.requests[-1].body["messages"] if m["role"] == "user"]
         assert users == ["fresh"]
 
 
-async def test_a_burst_of_executions_is_recorded_in_full(start_chatgate: StartChatgate, storage_url: str) -> None:
+async def test_a_burst_of_executions_is_recorded_in_full(
+    start_chatgate: StartChatgate, storage_url: str
+) -> None:
     gw = await start_chatgate(_on(storage_url))
     async with gw.client() as http:
 
         async def run(i: int) -> str:
-            r = await http.post("/api/v1/workflows/support_bot/execute",
-                                json={"inputs": {"user_input": f"n{i}"}, "session_id": f"s{i % 7}"})
+            r = await http.post(
+                "/api/v1/workflows/support_bot/execute",
+                json={"inputs": {"user_input": f"n{i}"}, "session_id": f"s{i % 7}"},
+            )
             body = await r.json()
             assert r.status == 200, body
             return str(body["execution_id"])
