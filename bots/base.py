@@ -19,6 +19,7 @@ class Incoming:
     text: str
     dedup_key: str  # unique per bot: update_id, message id
     chat_key: str = ""  # e.g. telegram:chat:<chat_id>: access rules
+    private: bool = False  # a one-to-one chat with the bot (admin commands work only there)
 
 
 class Responder(Protocol):

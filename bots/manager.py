@@ -22,11 +22,19 @@ AdapterFactory = Callable[[BotCommon, ChatRouter], Adapter]
 
 
 def _registry() -> dict[str, AdapterFactory]:
-    # Imported here so a platform's library is only loaded when a bot of it runs.
-    from bots.discord import DiscordAdapter
-    from bots.telegram import TelegramAdapter
+    # Imported on first use, so a platform's library is only loaded when a bot of it
+    # runs (aiogram alone takes seconds to import).
+    def telegram(settings: BotCommon, router: ChatRouter) -> Adapter:
+        from bots.telegram import TelegramAdapter
 
-    return {"telegram": TelegramAdapter, "discord": DiscordAdapter}  # type: ignore[dict-item]
+        return TelegramAdapter(settings, router)
+
+    def discord(settings: BotCommon, router: ChatRouter) -> Adapter:
+        from bots.discord import DiscordAdapter
+
+        return DiscordAdapter(settings, router)
+
+    return {"telegram": telegram, "discord": discord}
 
 
 class RunningBot:
@@ -78,6 +86,14 @@ class BotManager:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60.0)
             bot.adapter = self.factories()[bot.settings.platform](bot.settings, bot.router)  # type: ignore[attr-defined]
+
+    def reconfigure(self, settings: BotCommon) -> None:
+        """Changes that need no reconnect (workflow, tier, greeting, access): the next
+        message uses them; a restart after a crash too."""
+        bot = self.bots[settings.name]
+        bot.settings = settings
+        bot.router.settings = settings
+        bot.adapter.reconfigure(settings)
 
     async def stop(self, name: str) -> None:
         bot = self.bots.pop(name)

@@ -8,11 +8,14 @@ their wire format into `Incoming` and implement `Responder`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from bots.access import AccessPolicy, Refusal
+from bots.admin import AdminConsole, admin_command
 from bots.base import Incoming, Responder
 from bots.messages import chat_message
 from config.schema import BotCommon
@@ -38,6 +41,9 @@ class Services:
     sessions: Sessions
     limiter: RateLimiter
     seen: SeenKeys
+    # Replaced as a whole on config reload; read once per message.
+    policy: AccessPolicy = field(default_factory=AccessPolicy)
+    console: AdminConsole | None = None  # admin chat commands; None: not offered
 
 
 class ChatRouter:
@@ -45,6 +51,8 @@ class ChatRouter:
         self.services = services
         self.settings = settings  # replaced on reload; read once per message
         self._noticed_until: dict[str, float] = {}  # user -> end of the window we already told them about
+        self._refused: set[str] = set()  # users already told they may not use this bot
+        self._refused_under: AccessPolicy | None = None  # ...under these rules
 
     @property
     def source(self) -> str:
@@ -60,9 +68,16 @@ class ChatRouter:
         return await self.services.sessions.reset(session_id)
 
     async def allow(self, msg: Incoming, responder: Responder) -> bool:
-        """Count the message against the user's limit; tell them once per window when over it."""
+        """Access rules first (a refused user costs no model call and no quota), then the
+        user's limit in their tier; tell them once per window when over it."""
+        policy = self.services.policy
+        refusal = policy.refusal(self.settings, msg)
+        if refusal is not None:
+            await self._refuse(msg, refusal, responder, policy)
+            return False
+        tier = policy.tier(msg.user_key, self.settings.tier)
         try:
-            await self.services.limiter.check(msg.user_key, self.settings.tier)
+            await self.services.limiter.check(msg.user_key, tier)
             return True
         except RateLimited as e:
             now = time.monotonic()
@@ -73,12 +88,44 @@ class ChatRouter:
                 self._noticed_until = {k: v for k, v in self._noticed_until.items() if v > now}
             return False
 
+    async def _refuse(
+        self, msg: Incoming, refusal: Refusal, responder: Responder, policy: AccessPolicy
+    ) -> None:
+        """Said once per user and rules (an empty refusal text: never), so a refused user
+        cannot make the bot talk by writing more."""
+        if policy is not self._refused_under or len(self._refused) > 100_000:
+            self._refused_under = policy  # new rules (a reload): worth saying once more
+            self._refused.clear()
+        if msg.user_key in self._refused:
+            return
+        self._refused.add(msg.user_key)
+        log.info("%s: %s is %s; not answering", self.source, msg.user_key, refusal.reason)
+        if refusal.text:
+            await responder.notice(refusal.text)
+
+    async def admin_reply(self, msg: Incoming) -> str | None:
+        """The answer to an admin command from an admin in a private chat; None for
+        anything else (then it is an ordinary message)."""
+        console = self.services.console
+        if console is None or not msg.private:
+            return None
+        command = admin_command(msg.text)
+        if command is None or not self.services.policy.is_admin(msg.user_key):
+            return None
+        log.info("%s: admin %s: /%s", self.source, msg.user_key, command)
+        if command == "status":
+            return console.status()
+        return await console.reload(f"{msg.user_key} via bot {self.settings.name}")
+
     async def handle(self, msg: Incoming, responder: Responder) -> None:
         """Answer one message end to end. Never raises for the user's or the model's faults."""
         if await self.already_handled(msg):
             log.info("%s: update %s was already answered; skipping", self.source, msg.dedup_key)
             return
-        if await self.allow(msg, responder):
+        reply = await self.admin_reply(msg)
+        if reply is not None:
+            await responder.notice(reply)
+        elif await self.allow(msg, responder):
             await self.answer(msg, responder)
         await self.mark_handled(msg)
 
@@ -101,7 +148,8 @@ class ChatRouter:
             content = (record.result or {}).get("content", "")
             await responder.final(content or "…")
         except ChatgateError as e:
-            where = f" (execution {e.execution_id})" if isinstance(e, ExecutionFailed) and e.execution_id else ""
+            run_id = e.execution_id if isinstance(e, ExecutionFailed) else None
+            where = f" (execution {run_id})" if run_id else ""
             log.warning("%s: could not answer %s%s: %s", self.source, msg.session_id, where, e.message)
             await responder.notice(chat_message(e))
 
@@ -128,10 +176,8 @@ class _Stream:
     async def __aexit__(self, *exc: Any) -> None:
         assert self.task is not None
         self.task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self.task
-        except asyncio.CancelledError:
-            pass
 
     async def _pump(self) -> None:
         r = self.responder
@@ -139,7 +185,10 @@ class _Stream:
             while not self.parts:
                 await r.typing()
                 try:
-                    await asyncio.wait_for(self.changed.wait(), TYPING_EVERY_S)
+                    # Not wait_for: on 3.11 it swallows a cancel that races the event being
+                    # set, leaving this pump (and __aexit__, and the answer) hanging forever.
+                    async with asyncio.timeout(TYPING_EVERY_S):
+                        await self.changed.wait()
                 except TimeoutError:
                     continue
             sent = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 FENCE = "```"
@@ -33,35 +34,74 @@ def split_text(text: str, limit: int, length: Callable[[str], int] = len) -> lis
 
 def split_markdown(text: str, limit: int, length: Callable[[str], int] = len) -> list[str]:
     """Like `split_text`, but a fenced code block cut by a split is closed at the end
-    of its part and reopened (with its language) at the start of the next one."""
-    reserve = len("\n" + FENCE) + 1
+    of its part and reopened (with its language) at the start of the next one.
+
+    Fences follow CommonMark: a line of three or more backticks (indented at most
+    three spaces) opens a block, optionally with an info string; only a bare fence
+    at least as long closes it. Code keeps its indentation across a cut."""
+    reserve = length("\n" + _longest_fence(text))  # room for the closer we may add
     parts: list[str] = []
-    carry = ""  # the fence opener to repeat, e.g. "```python"
+    carry: tuple[str, str] | None = None  # (fence, opener line) of the block to reopen
     rest = text
-    while rest:
-        body = carry + "\n" + rest if carry else rest
+    while rest.strip():
+        prefix = carry[1] + "\n" if carry else ""
+        body = prefix + rest
         if length(body) <= limit:
             parts.append(body)
             break
-        chunk = split_text(body, limit - reserve - 1, length)[0]
-        consumed = len(chunk) - (len(carry) + 1 if carry else 0)
-        rest = rest[max(consumed, 1):].lstrip("\n ") if consumed > 0 else rest[1:]
-        opener = _open_fence(chunk)
-        if opener is not None:
-            chunk += "\n" + FENCE
-        carry = opener or ""
+        budget = limit - length(prefix) - reserve
+        if budget < max(1, limit // 4):  # an absurd opener: cut without repeating it
+            prefix, budget = "", max(1, limit - reserve)
+        head = _prefix(rest, budget, length) or rest[:1]
+        cut = _best_cut(head)
+        piece = head[:cut] if cut > 0 else head
+        rest = rest[len(piece) :].lstrip("\n")
+        if cut > 0 and head[cut] == " ":
+            rest = rest.lstrip(" ")  # a word boundary, not a code line's indentation
+        if not piece.strip():
+            continue  # only blank lines or indentation before the cut: nothing to send
+        chunk = prefix + piece.rstrip()
+        carry = _open_fence(chunk)
+        if carry is not None:
+            closer, _, after = rest.partition("\n")
+            if _closes(closer, carry[0]):
+                # The block ends right at the cut: move its closer here instead of
+                # reopening an empty block in the next part.
+                chunk += "\n" + closer.strip()
+                rest, carry = after.lstrip("\n"), None
+            else:
+                chunk += "\n" + carry[0]
         parts.append(chunk)
     return parts
 
 
-def _open_fence(text: str) -> str | None:
-    """The opener line of a code fence left open at the end of ``text``, if any."""
-    opener = None
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,})([^`]*)$")
+_MAX_INFO = 40  # an info string longer than this is not repeated in full
+
+
+def _open_fence(text: str) -> tuple[str, str] | None:
+    """(fence, opener line) of a code block left open at the end of ``text``, if any."""
+    state: tuple[str, str] | None = None
     for line in text.split("\n"):
-        stripped = line.strip()
-        if stripped.startswith(FENCE):
-            opener = None if opener is not None else stripped
-    return opener
+        m = _FENCE_RE.match(line)
+        if m is None:
+            continue
+        fence, info = m.group(1), m.group(2).strip()
+        if state is None:
+            state = (fence, fence + info[:_MAX_INFO])
+        elif _closes(line, state[0]):
+            state = None
+    return state
+
+
+def _closes(line: str, fence: str) -> bool:
+    m = _FENCE_RE.match(line)
+    return m is not None and len(m.group(1)) >= len(fence) and not m.group(2).strip()
+
+
+def _longest_fence(text: str) -> str:
+    runs = [m.group(1) for m in re.finditer(r"^ {0,3}(`{3,})", text, re.MULTILINE)]
+    return max(runs, key=len, default=FENCE)
 
 
 def _prefix(text: str, limit: int, length: Callable[[str], int]) -> str:

@@ -1,4 +1,4 @@
-"""The ``chatgate`` command: serve, check-config."""
+"""The ``chatgate`` command: serve, check-config, reload, migrate."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import resource
 import signal
 import sys
+from pathlib import Path
 
 from chatgate import __version__
 from chatgate.logs import setup_logging
-from config import ConfigError, Settings, load_settings
+from config import ConfigError, Settings, load_settings, parse_settings
+from config.loader import config_path
 from engine.storage import Storage, redacted_url
 
 log = logging.getLogger("chatgate")
@@ -29,16 +32,22 @@ def _raise_open_files_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, path: Path, text: str) -> None:
+    """Serve until SIGTERM/SIGINT; ``path``/``text``: the config file it came from (live reload)."""
     _raise_open_files_limit()
     # Imported here: the server pulls in openai, aiohttp and the bots (over a second),
     # which check-config never needs.
     from aiohttp import web
 
+    from chatgate.console import GatewayConsole
     from chatgate.gateway import Gateway
     from chatgate.http.app import create_app
+    from chatgate.reload import Reloader
 
     gateway = await Gateway.open(settings)
+    reloader = Reloader(gateway, path, text)
+    gateway.bots.services.console = GatewayConsole(gateway)  # admins' /status and /reload in chat
+    await reloader.start()  # watching before we answer: an edit from now on is seen
     runner = web.AppRunner(create_app(gateway), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port, backlog=4096)
@@ -56,10 +65,12 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reloader.request, "SIGHUP")
     try:
         await stop.wait()
         log.info("shutting down: finishing in-flight requests")
     finally:
+        await reloader.stop()  # no reload starts now; one restarting bots finishes
         await gateway.bots.stop_all()  # bots first: they finish their answers and acknowledge
         await runner.cleanup()  # stops accepting, waits for in-flight handlers
         await gateway.close()
@@ -96,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     p_migrate.add_argument("--config", help="config file (as for serve)")
     p_check = sub.add_parser("check-config", help="validate a config file; exit 0 when it is usable")
     p_check.add_argument("path", nargs="?")
+    p_reload = sub.add_parser(
+        "reload", help="make the running chatgate reload its config now and print the verdict"
+    )
+    p_reload.add_argument("--config", help="its config file (as for serve): where it listens, which key")
+    p_reload.add_argument("--url", help="the running chatgate (default: $CHATGATE_URL, else the config's)")
+    p_reload.add_argument("--key", help="an admin API key (default: $CHATGATE_API_KEY, else from the config)")
     args = parser.parse_args(argv)
 
     if args.command == "check-config":
@@ -106,6 +123,13 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"ok: {len(settings.api_keys)} API key(s), {len(settings.bots)} bot(s)")
         return 0
+
+    if args.command == "reload":
+        from chatgate.reload_client import locate, request_reload
+
+        code, verdict = request_reload(locate(config_path(args.config), os.environ, args.url, args.key))
+        print(verdict, file=sys.stdout if code == 0 else sys.stderr)
+        return code
 
     if args.command == "migrate":
         try:
@@ -118,14 +142,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     setup_logging(args.log_level)
+    path = config_path(args.config)
     try:
-        settings = load_settings(args.config)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as e:
+            raise ConfigError(path, f"cannot read the file: {e.strerror or e}") from None
+        settings = parse_settings(text, path)
     except ConfigError as e:
         log.error("cannot start: %s", e)
         return 2
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            _run(serve(settings))
+            _run(serve(settings, path, text))
     except ConfigError as e:  # problems found while starting, e.g. an unusable stored key
         log.error("cannot start: %s", e)
         return 2

@@ -95,6 +95,7 @@ class ReloadReport:
                 {"path": p.path, "message": p.message, "details": p.details} for p in self.workflow_problems
             ],
             "warnings": self.warnings,
+            "summary": self.text(),
         }
 
     def text(self) -> str:
@@ -112,6 +113,7 @@ class ReloadReport:
         if self.restart_needed:
             lines.append("Needs a restart to apply: " + ", ".join(self.restart_needed))
         for p in self.workflow_problems:
-            lines.append(f"Workflow file {p.path} not loaded: {p.message}" + (f" ({p.details})" if p.details else ""))
+            details = f" ({p.details})" if p.details else ""
+            lines.append(f"Workflow file {p.path} not loaded (last good version stays): {p.message}{details}")
         lines += [f"Warning: {w}" for w in self.warnings]
         return "\n".join(lines)

@@ -21,7 +21,8 @@ import watchfiles
 
 from config.workflow_files import SUFFIXES
 
-log = logging.getLogger("chatgate.config")
+# watchfiles logs every batch at INFO, including files we ignore; our reload logs what matters.
+logging.getLogger("watchfiles").setLevel(logging.WARNING)
 
 OnChange = Callable[[set[Path]], Awaitable[None]]
 

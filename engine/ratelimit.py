@@ -79,23 +79,24 @@ class SweepingMemoryStorage(MemoryStorage):
                 self.locks.pop(key, None)
 
 
-def _caller_key(self: RateLimitItem, *identifiers: bytes | str | int | float) -> str:
-    return "chatgate/" + "/".join(str(i) for i in identifiers)
+def _tier_key(self: RateLimitItem, *identifiers: bytes | str | int | float) -> str:
+    return "/".join((self.namespace, *(str(i) for i in identifiers)))
 
 
-_PER_CALLER: dict[type[RateLimitItem], type[RateLimitItem]] = {}
+_PER_TIER: dict[type[RateLimitItem], type[RateLimitItem]] = {}
 
 
-def _per_caller(item: RateLimitItem) -> RateLimitItem:
-    """The same limit, counted under the caller's key only. `limits` puts the amount and
-    period into the storage key, so a changed tier would otherwise start everyone at zero.
-    (A subclass without its own GRANULARITY is not entered in `limits`' parse registry.)"""
+def _per_tier(item: RateLimitItem, tier: str) -> RateLimitItem:
+    """The same limit, counted under the tier's name and the caller's key. `limits` puts
+    the amount and period into the storage key instead, so a tier whose rate changed on
+    reload would have started everyone at zero. (A subclass without its own GRANULARITY
+    is not entered in `limits`' parse registry.)"""
     base = type(item)
-    cls = _PER_CALLER.get(base)
+    cls = _PER_TIER.get(base)
     if cls is None:
-        body = {"__slots__": (), "key_for": _caller_key}
-        cls = _PER_CALLER[base] = type(f"PerCaller{base.__name__}", (base,), body)
-    return cls(item.amount, item.multiples, item.namespace)
+        body = {"__slots__": (), "key_for": _tier_key}
+        cls = _PER_TIER[base] = type(f"PerTier{base.__name__}", (base,), body)
+    return cls(item.amount, item.multiples, f"chatgate/{tier}")
 
 
 class RateLimiter:
@@ -113,9 +114,9 @@ class RateLimiter:
         self.set_tiers(tiers)
 
     def set_tiers(self, tiers: dict[str, str]) -> None:
-        # Counters live in the storage under the caller's key alone (see _per_caller), so
-        # requests already spent still count after a tier's limit changes on reload.
-        self.tiers = {name: _per_caller(parse(rate)) for name, rate in tiers.items()}
+        # Counters live in the storage under the tier's name and the caller (see _per_tier),
+        # so requests already spent still count after a tier's rate changes on reload.
+        self.tiers = {name: _per_tier(parse(rate), name) for name, rate in tiers.items()}
 
     async def hit(self, key: str, tier: str) -> Quota:
         item = self.tiers[tier]

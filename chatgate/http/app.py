@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from chatgate.gateway import Gateway
-from chatgate.http import executions, health, openapi, webhooks, workflows
+from chatgate.http import admin, executions, health, metrics, openapi, webhooks, workflows
 from chatgate.http.context import GATEWAY, PRINCIPAL, QUOTA, rate_headers
 from chatgate.http.errors import error_response, from_http_exception
 from engine.errors import ChatgateError, Unauthorized
@@ -74,7 +74,7 @@ def create_app(gateway: Gateway) -> web.Application:
         client_max_size=gateway.settings.server.max_body_bytes,
     )
     app[GATEWAY] = gateway
-    for module in (workflows, executions, health, openapi):
+    for module in (workflows, executions, health, openapi, admin, metrics):
         app.router.add_routes(module.routes)
     app.router.add_routes(webhooks.routes_for(gateway.settings))  # Telegram bots in webhook mode
     return app

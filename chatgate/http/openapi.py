@@ -189,6 +189,17 @@ def document() -> dict[str, Any]:
                 "responses": {"200": ok({"type": "object"}, "reset"), **_ERRORS},
             },
         },
+        "/api/v1/admin/reload": {
+            "post": {
+                "summary": "Reload the config file and workflow files now (admin keys only)",
+                "responses": {
+                    "200": ok({"type": "object"}, "applied or unchanged: version, changes"),
+                    **_ERRORS,
+                    "403": _json(_ref("Error"), "forbidden: not an admin key (admins: [key:<name>])"),
+                    "422": _json(_ref("Error"), "invalid_config: rejected, the old config keeps running"),
+                },
+            }
+        },
         "/healthz": {
             "get": {
                 "summary": "Health and state (no auth)",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import hashlib
 import inspect
 import itertools
@@ -21,12 +22,12 @@ import re
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 __all__ = ["BotState", "Call", "DiscordEmulator", "GuildState"]
 
@@ -52,8 +53,9 @@ OP_INVALID_SESSION = 9
 OP_HELLO = 10
 OP_HEARTBEAT_ACK = 11
 
-# Close codes after which Discord forgets the session (a RESUME would fail).
-NON_RESUMABLE_CLOSE_CODES = frozenset({1000, 1001, 4004, 4007, 4009, 4010, 4011, 4012, 4013, 4014})
+# Server close codes after which Discord forgets the session (a RESUME would fail). A client
+# closing with 1000/1001 ends its session too.
+NON_RESUMABLE_CLOSE_CODES = frozenset({4004, 4007, 4009, 4010, 4011, 4012, 4013, 4014})
 
 INTENT_GUILDS = 1 << 0
 INTENT_GUILD_MESSAGES = 1 << 9
@@ -112,7 +114,7 @@ def _dumps(obj: Any) -> str:
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 class _Snowflakes:
@@ -220,7 +222,9 @@ def _ratelimit_headers(
 
 
 def _rate_limited(retry_after: float, *, bucket: str, limit: int, is_global: bool, scope: str) -> ApiError:
-    headers = _ratelimit_headers(limit=limit, remaining=0, reset_after=retry_after, bucket=bucket, scope=scope)
+    headers = _ratelimit_headers(
+        limit=limit, remaining=0, reset_after=retry_after, bucket=bucket, scope=scope
+    )
     headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     if is_global:
         headers["X-RateLimit-Global"] = "true"
@@ -425,7 +429,9 @@ def member_object(member: MemberState, user: Json | None, *, permissions: int | 
     return obj
 
 
-def role_object(role_id: int, name: str, permissions: int, *, position: int = 0, bot_id: int | None = None) -> Json:
+def role_object(
+    role_id: int, name: str, permissions: int, *, position: int = 0, bot_id: int | None = None
+) -> Json:
     obj: Json = {
         "id": str(role_id),
         "name": name,
@@ -446,7 +452,9 @@ def role_object(role_id: int, name: str, permissions: int, *, position: int = 0,
     return obj
 
 
-def guild_channel_object(guild_id: int, channel_id: int, name: str, *, position: int, forum: bool = False) -> Json:
+def guild_channel_object(
+    guild_id: int, channel_id: int, name: str, *, position: int, forum: bool = False
+) -> Json:
     obj: Json = {
         "id": str(channel_id),
         "type": CHANNEL_FORUM if forum else CHANNEL_GUILD_TEXT,
@@ -512,7 +520,13 @@ def thread_object(
 
 
 def dm_channel_object(channel_id: int, recipient: Json) -> Json:
-    return {"id": str(channel_id), "type": CHANNEL_DM, "last_message_id": None, "flags": 0, "recipients": [recipient]}
+    return {
+        "id": str(channel_id),
+        "type": CHANNEL_DM,
+        "last_message_id": None,
+        "flags": 0,
+        "recipients": [recipient],
+    }
 
 
 def _strip_content(data: Json) -> Json:
@@ -591,7 +605,10 @@ class GatewayConnection:
             if self.request.query.get("v", "10") != "10":
                 await self.close(4012, "Invalid API version")
                 return
-            self.send_op(OP_HELLO, {"heartbeat_interval": self.emu.heartbeat_interval_ms, "_trace": ["emulator"]})
+            await self.emu._gateway_open.wait()  # during an outage() a reconnect waits here
+            self.send_op(
+                OP_HELLO, {"heartbeat_interval": self.emu.heartbeat_interval_ms, "_trace": ["emulator"]}
+            )
             async for msg in self.ws:
                 if msg.type is WSMsgType.TEXT:
                     await self._on_text(msg.data)
@@ -627,7 +644,7 @@ class GatewayConnection:
             self.emu._drop_session(self.session)
         try:
             await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), timeout=2.0)
-        except (asyncio.TimeoutError, ConnectionError, RuntimeError):
+        except (TimeoutError, ConnectionError, RuntimeError):
             transport = self.request.transport
             if transport is not None:
                 transport.abort()
@@ -671,6 +688,10 @@ class GatewayConnection:
         if not isinstance(intents, int) or intents < 0 or intents >= 1 << 26:
             await self.close(4013, "Invalid intent(s).")
             return
+        refused = self.emu.refuse_ungranted_intents and not self.emu.grant_message_content
+        if intents & INTENT_MESSAGE_CONTENT and refused:
+            await self.close(4014, "Disallowed intent(s).")
+            return
         shard = data.get("shard")
         if shard is not None and list(shard) != [0, 1]:
             await self.close(4010, "Invalid shard.")
@@ -697,7 +718,7 @@ class GatewayConnection:
         old = session.conn
         if old is not None and old is not self:
             old.detach()
-            asyncio.create_task(old.close(4000, "Session resumed elsewhere."))
+            self.emu._spawn(old.close(4000, "Session resumed elsewhere."))
         session.conn = self
         self.session = session
         for frame in frames:
@@ -709,14 +730,25 @@ class GatewayConnection:
 
 
 class DiscordEmulator:
-    """A Discord API + gateway emulator with test controls (see module docstring)."""
+    """A Discord API + gateway emulator with test controls.
+
+    Events reach only bots with a gateway session (connected, or disconnected but resumable:
+    those are buffered for RESUME), as on Discord. Sessions survive ``stop()``/``start()``, so a
+    restarted emulator on the same port lets clients RESUME. Ephemeral messages are listed by
+    ``channel_messages`` (flag 64) but never dispatched. An empty message answers Discord's
+    ``50006 Cannot send an empty message``; over-long content ``50035 Invalid Form Body``.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.port = port
         self.heartbeat_interval_ms = 41250
         self.grant_message_content = True
+        # As Discord does when the intent is off in the developer portal: IDENTIFY asking
+        # for it is closed with 4014. False: the intent is accepted but content arrives empty.
+        self.refuse_ungranted_intents = False
         self.edit_limit: tuple[int, float] | None = None
+        self.send_limit: tuple[int, float] | None = None  # (messages, seconds) per channel, like edit_limit
         self.interaction_ack_timeout = 3.0
         self.strict_commands = False  # slash_command() refuses commands the bot never registered
         self.resume_buffer_size = 20_000
@@ -741,8 +773,13 @@ class DiscordEmulator:
         self._attachments: dict[int, bytes] = {}
         self._failures: list[_Failure] = []
         self._edit_windows: dict[int, _EditWindow] = {}
+        self._send_windows: dict[int, _EditWindow] = {}
         self._live: set[GatewayConnection] = set()
+        self._gateway_open = asyncio.Event()
+        self._gateway_open.set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
+        self._stopping = False
         self._routes: dict[str, list[_Route]] = {}
         self._register_routes()
 
@@ -757,6 +794,7 @@ class DiscordEmulator:
         return f"ws://{self.host}:{self.port}{GATEWAY_PATH}"
 
     async def start(self) -> None:
+        self._stopping = False
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get(GATEWAY_PATH, self._handle_gateway)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._handle_rest)
@@ -768,6 +806,11 @@ class DiscordEmulator:
             self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
+        self._stopping = True
+        if self._runner is not None:
+            # Stop listening first so clients cannot reconnect while their sockets are being closed.
+            for site in list(self._runner.sites):
+                await site.stop()
         conns = list(self._live)
         await asyncio.gather(*(conn.close(1001, "Going away") for conn in conns), return_exceptions=True)
         if self._runner is not None:
@@ -786,7 +829,9 @@ class DiscordEmulator:
     def add_bot(
         self, token: str, *, user_id: int = 900, username: str = "chatgate", application_id: int | None = None
     ) -> BotState:
-        bot = BotState(token=token, user_id=user_id, username=username, application_id=application_id or user_id)
+        bot = BotState(
+            token=token, user_id=user_id, username=username, application_id=application_id or user_id
+        )
         self._bots[token] = bot
         self._users[user_id] = bot_user_object(bot)
         return bot
@@ -825,7 +870,9 @@ class DiscordEmulator:
         self._broadcast(lambda s: True, "GUILD_CREATE", lambda: self._guild_create_payload(guild))
         return guild
 
-    def add_channel(self, guild_id: int, channel_id: int, *, name: str | None = None, forum: bool = False) -> Json:
+    def add_channel(
+        self, guild_id: int, channel_id: int, *, name: str | None = None, forum: bool = False
+    ) -> Json:
         guild = self._guild(guild_id)
         channel = guild_channel_object(
             guild_id, channel_id, name or f"channel-{channel_id}", position=len(guild.channels), forum=forum
@@ -835,15 +882,23 @@ class DiscordEmulator:
         self._broadcast(lambda s: s.wants(INTENT_GUILDS), "CHANNEL_CREATE", lambda: channel)
         return channel
 
-    def add_thread(self, guild_id: int, parent_id: int, thread_id: int, *, forum: bool = False, name: str | None = None) -> Json:
+    def add_thread(
+        self, guild_id: int, parent_id: int, thread_id: int, *, forum: bool = False, name: str | None = None
+    ) -> Json:
         """Add an active public thread; ``forum=True`` makes (or turns) its parent a forum channel."""
         guild = self._guild(guild_id)
         parent = guild.channels.get(parent_id)
         if parent is None:
             parent = self.add_channel(guild_id, parent_id, forum=forum)
         elif forum and parent["type"] != CHANNEL_FORUM:
-            parent.update(guild_channel_object(guild_id, parent_id, parent["name"], position=parent["position"], forum=True))
-        thread = thread_object(guild_id, parent_id, thread_id, name=name or f"thread-{thread_id}", owner_id=guild.owner_id)
+            parent.update(
+                guild_channel_object(
+                    guild_id, parent_id, parent["name"], position=parent["position"], forum=True
+                )
+            )
+        thread = thread_object(
+            guild_id, parent_id, thread_id, name=name or f"thread-{thread_id}", owner_id=guild.owner_id
+        )
         self._register_thread(guild, thread, newly_created=False)
         return thread
 
@@ -868,7 +923,9 @@ class DiscordEmulator:
         channel = self._channels.get(channel_id)
         if channel is None:
             if guild_id is not None:
-                raise ValueError(f"channel {channel_id} is not in guild {guild_id}; add it with add_guild/add_channel")
+                raise ValueError(
+                    f"channel {channel_id} is not in guild {guild_id}; add it with add_guild/add_channel"
+                )
             channel = dm_channel_object(channel_id, user)
             self._channels[channel_id] = channel
             self._dm_by_recipient.setdefault(user_id, channel_id)
@@ -922,6 +979,7 @@ class DiscordEmulator:
                 raise ValueError(f"channel {channel_id} is not in guild {guild_id}")
             channel = dm_channel_object(channel_id, user)
             self._channels[channel_id] = channel
+            self._dm_by_recipient.setdefault(user_id, channel_id)
         if guild_id is None and "guild_id" in channel:
             guild_id = int(channel["guild_id"])
         parts = name.split()
@@ -948,7 +1006,7 @@ class DiscordEmulator:
             "token": token,
             "version": 1,
             "channel_id": str(channel_id),
-            "channel": dict(channel),
+            "channel": {**channel, "permissions": str(PERMS_BOT_ROLE)},
             "app_permissions": str(PERMS_BOT_ROLE),
             "locale": "en-US",
             "entitlements": [],
@@ -1015,7 +1073,7 @@ class DiscordEmulator:
     def active_connections(self) -> int:
         return sum(1 for bot in self._bots.values() for s in bot.sessions.values() if s.conn is not None)
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() >= deadline:
@@ -1026,7 +1084,8 @@ class DiscordEmulator:
                 recent = ", ".join(f"{c.method} {c.path} -> {c.status}" for c in self.calls[-8:])
                 raise AssertionError(
                     f"timed out after {timeout}s waiting for: {source}\n"
-                    f"  live gateway connections: {self.active_connections}, ever opened: {self.connections}, "
+                    f"  live gateway connections: {self.active_connections}, "
+                    f"ever opened: {self.connections}, "
                     f"identifies: {len(self.identify_payloads)}, resumes: {len(self.resume_payloads)}\n"
                     f"  last REST calls: {recent or 'none'}"
                 )
@@ -1048,10 +1107,25 @@ class DiscordEmulator:
             _Failure(method.upper(), re.compile(path_regex), status, retry_after, times, is_global)
         )
 
-    async def disconnect(self, code: int = 4000) -> None:
-        """Close every bot websocket with ``code`` (1006: drop the TCP connection without a close frame)."""
-        conns = list(self._live)
+    async def disconnect(self, code: int = 4000, *, token: str | None = None) -> None:
+        """Close every bot websocket with ``code`` (1006: drop the TCP connection without a close frame);
+        with ``token``, only that bot's."""
+        conns = [
+            c for c in self._live if token is None or (c.session is not None and c.session.bot.token == token)
+        ]
         await asyncio.gather(*(conn.close(code, "Emulated outage") for conn in conns), return_exceptions=True)
+
+    @contextlib.asynccontextmanager
+    async def outage(self, code: int = 4000) -> AsyncIterator[None]:
+        """A gateway outage: every bot websocket is closed with ``code``, and reconnects are
+        accepted but get no HELLO until the block ends, so events dispatched inside the block
+        are buffered and must come back through RESUME."""
+        self._gateway_open.clear()
+        try:
+            await self.disconnect(code)
+            yield
+        finally:
+            self._gateway_open.set()
 
     async def send_reconnect(self) -> None:
         for conn in list(self._live):
@@ -1069,6 +1143,11 @@ class DiscordEmulator:
             conn.send_op(OP_INVALID_SESSION, resumable)
 
     # ------------------------------------------------------------------ internals: state
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _primary_bot(self) -> BotState | None:
         return next(iter(self._bots.values()), None)
@@ -1144,7 +1223,13 @@ class DiscordEmulator:
         for name, value in values.items():
             declared = next((o for o in schema if o.get("name") == name), None)
             opt_type = declared["type"] if declared else 3
-            result.append({"name": name, "type": opt_type, "value": self._option_value(opt_type, value, guild_id, resolved)})
+            result.append(
+                {
+                    "name": name,
+                    "type": opt_type,
+                    "value": self._option_value(opt_type, value, guild_id, resolved),
+                }
+            )
         return result
 
     def _option_value(self, opt_type: int, value: Any, guild_id: int | None, resolved: Json) -> Any:
@@ -1173,7 +1258,11 @@ class DiscordEmulator:
                     "name": ch.get("name"),
                     "type": ch["type"],
                     "permissions": str(PERMS_EVERYONE),
-                    **({"parent_id": ch["parent_id"], "thread_metadata": ch["thread_metadata"]} if ch["type"] in THREAD_TYPES else {}),
+                    **(
+                        {"parent_id": ch["parent_id"], "thread_metadata": ch["thread_metadata"]}
+                        if ch["type"] in THREAD_TYPES
+                        else {}
+                    ),
                 }
             return str(cid)
         return value if opt_type != 3 else str(value)
@@ -1187,7 +1276,8 @@ class DiscordEmulator:
         members = [
             m
             for m in self._guild_members(guild)
-            if (not wanted or int(m["user"]["id"]) in wanted) and m["user"]["username"].lower().startswith(query)
+            if (not wanted or int(m["user"]["id"]) in wanted)
+            and m["user"]["username"].lower().startswith(query)
         ]
         limit = int(data.get("limit") or 0)
         if limit:
@@ -1205,7 +1295,9 @@ class DiscordEmulator:
         members = [member_object(m, self._users.get(uid)) for uid, m in guild.members.items()]
         for bot in self._bots.values():
             role_id = int(self._bot_role(guild, bot)["id"])
-            members.append(member_object(MemberState(bot.user_id, guild.joined_at, [role_id]), bot_user_object(bot)))
+            members.append(
+                member_object(MemberState(bot.user_id, guild.joined_at, [role_id]), bot_user_object(bot))
+            )
         return members
 
     def _guild_create_payload(self, guild: GuildState) -> Json:
@@ -1327,7 +1419,11 @@ class DiscordEmulator:
             guild = self._guilds[rec.guild_id]
             member = guild.members.get(rec.author_id)
             if member is None and rec.author_id in {b.user_id for b in self._bots.values()}:
-                member = MemberState(rec.author_id, guild.joined_at, [int(self._bot_role(guild, self._bot_by_user(rec.author_id))["id"])])
+                member = MemberState(
+                    rec.author_id,
+                    guild.joined_at,
+                    [int(self._bot_role(guild, self._bot_by_user(rec.author_id))["id"])],
+                )
             if member is not None and "webhook_id" not in msg:
                 msg["member"] = member_object(member, None)
         return msg
@@ -1338,7 +1434,12 @@ class DiscordEmulator:
     # ------------------------------------------------------------------ internals: messages
 
     def _parse_mentions(
-        self, content: str, allowed: Json | None, referenced: MessageRecord | None, *, default_reply_ping: bool
+        self,
+        content: str,
+        allowed: Json | None,
+        referenced: MessageRecord | None,
+        *,
+        default_reply_ping: bool,
     ) -> frozenset[int]:
         in_content = [int(m) for m in MENTION_RE.findall(content) if int(m) in self._users]
         if allowed is None:
@@ -1462,7 +1563,9 @@ class DiscordEmulator:
                     frame = cache[key] = _dumps(msg)
                 session.dispatch(event, frame)
 
-    def _broadcast(self, wants: Callable[[GatewaySession], bool], event: str, build: Callable[[], Json]) -> None:
+    def _broadcast(
+        self, wants: Callable[[GatewaySession], bool], event: str, build: Callable[[], Json]
+    ) -> None:
         frame: str | None = None
         for bot in self._bots.values():
             for session in list(bot.sessions.values()):
@@ -1470,21 +1573,44 @@ class DiscordEmulator:
                     frame = frame if frame is not None else _dumps(build())
                     session.dispatch(event, frame)
 
-    def _validate_message_payload(self, payload: Json, files: Sequence[Any], *, prefix: Sequence[str] = (), edit: bool = False) -> None:
+    def _validate_message_payload(
+        self, payload: Json, files: Sequence[Any], *, prefix: Sequence[str] = (), edit: bool = False
+    ) -> None:
         content = payload.get("content")
         if content is not None and not isinstance(content, str):
-            raise _invalid_form([*prefix, "content"], "STRING_TYPE_CONVERT", "Could not interpret value as string.")
+            raise _invalid_form(
+                [*prefix, "content"], "STRING_TYPE_CONVERT", "Could not interpret value as string."
+            )
         if content is not None and len(content) > MAX_CONTENT:
-            raise _invalid_form([*prefix, "content"], "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT} or fewer in length.")
+            raise _invalid_form(
+                [*prefix, "content"], "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT} or fewer in length."
+            )
         embeds = payload.get("embeds") or []
         if len(embeds) > MAX_EMBEDS:
-            raise _invalid_form([*prefix, "embeds"], "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_EMBEDS} or fewer in length.")
+            raise _invalid_form(
+                [*prefix, "embeds"], "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_EMBEDS} or fewer in length."
+            )
         for i, embed in enumerate(embeds):
             if len(str(embed.get("description") or "")) > 4096:
-                raise _invalid_form([*prefix, "embeds", str(i), "description"], "BASE_TYPE_MAX_LENGTH", "Must be 4096 or fewer in length.")
+                raise _invalid_form(
+                    [*prefix, "embeds", str(i), "description"],
+                    "BASE_TYPE_MAX_LENGTH",
+                    "Must be 4096 or fewer in length.",
+                )
             if len(str(embed.get("title") or "")) > 256:
-                raise _invalid_form([*prefix, "embeds", str(i), "title"], "BASE_TYPE_MAX_LENGTH", "Must be 256 or fewer in length.")
-        if not edit and not (content or embeds or files or payload.get("sticker_ids") or payload.get("components") or payload.get("poll")):
+                raise _invalid_form(
+                    [*prefix, "embeds", str(i), "title"],
+                    "BASE_TYPE_MAX_LENGTH",
+                    "Must be 256 or fewer in length.",
+                )
+        if not edit and not (
+            content
+            or embeds
+            or files
+            or payload.get("sticker_ids")
+            or payload.get("components")
+            or payload.get("poll")
+        ):
             raise ApiError(400, {"message": "Cannot send an empty message", "code": 50006})
 
     def _attachments_from(self, channel_id: int, files: Sequence[tuple[str, bytes, str]]) -> list[Json]:
@@ -1505,7 +1631,14 @@ class DiscordEmulator:
             )
         return result
 
-    def _apply_edit(self, rec: MessageRecord, payload: Json, files: Sequence[tuple[str, bytes, str]], *, count: bool = True) -> None:
+    def _apply_edit(
+        self,
+        rec: MessageRecord,
+        payload: Json,
+        files: Sequence[tuple[str, bytes, str]],
+        *,
+        count: bool = True,
+    ) -> None:
         self._validate_message_payload(payload, files, edit=True)
         data = rec.data
         if "content" in payload:
@@ -1522,8 +1655,16 @@ class DiscordEmulator:
             kept = [a for a in data["attachments"] if a["id"] in kept_ids]
             data["attachments"] = kept + self._attachments_from(rec.channel_id, files)
         if "flags" in payload and payload["flags"] is not None:
-            data["flags"] = (data["flags"] & ~(1 << 2)) | (int(payload["flags"]) & (1 << 2))  # only SUPPRESS_EMBEDS
-        if not (data["content"] or data["embeds"] or data["attachments"] or data["components"] or data["flags"] & FLAG_LOADING):
+            data["flags"] = (data["flags"] & ~(1 << 2)) | (
+                int(payload["flags"]) & (1 << 2)
+            )  # only SUPPRESS_EMBEDS
+        if not (
+            data["content"]
+            or data["embeds"]
+            or data["attachments"]
+            or data["components"]
+            or data["flags"] & FLAG_LOADING
+        ):
             raise ApiError(400, {"message": "Cannot send an empty message", "code": 50006})
         if count:
             rec.edits += 1
@@ -1549,8 +1690,18 @@ class DiscordEmulator:
             ("GET", "/channels/{channel_id}/messages/{message_id}", self._r_get_message, True),
             ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._r_edit_message, True),
             ("DELETE", "/channels/{channel_id}/messages/{message_id}", self._r_delete_message, True),
-            ("PUT", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me", self._r_reaction, True),
-            ("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me", self._r_reaction, True),
+            (
+                "PUT",
+                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
+                self._r_reaction,
+                True,
+            ),
+            (
+                "DELETE",
+                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
+                self._r_reaction,
+                True,
+            ),
             ("POST", "/channels/{channel_id}/typing", self._r_typing, True),
             ("POST", "/channels/{channel_id}/threads", self._r_create_thread, True),
             ("POST", "/channels/{channel_id}/messages/{message_id}/threads", self._r_create_thread, True),
@@ -1560,12 +1711,27 @@ class DiscordEmulator:
             ("PUT", "/applications/{application_id}/guilds/{guild_id}/commands", self._r_put_commands, True),
             ("POST", "/interactions/{interaction_id}/{token}/callback", self._r_interaction_callback, False),
             ("POST", "/webhooks/{application_id}/{token}", self._r_followup, False),
-            ("GET", "/webhooks/{application_id}/{token}/messages/{message_id}", self._r_get_webhook_message, False),
-            ("PATCH", "/webhooks/{application_id}/{token}/messages/{message_id}", self._r_edit_webhook_message, False),
-            ("DELETE", "/webhooks/{application_id}/{token}/messages/{message_id}", self._r_delete_webhook_message, False),
+            (
+                "GET",
+                "/webhooks/{application_id}/{token}/messages/{message_id}",
+                self._r_get_webhook_message,
+                False,
+            ),
+            (
+                "PATCH",
+                "/webhooks/{application_id}/{token}/messages/{message_id}",
+                self._r_edit_webhook_message,
+                False,
+            ),
+            (
+                "DELETE",
+                "/webhooks/{application_id}/{token}/messages/{message_id}",
+                self._r_delete_webhook_message,
+                False,
+            ),
         ]
         for method, template, handler, auth in table:
-            pattern = ROUTE_PARAM_RE.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(template).replace(r"\{", "{").replace(r"\}", "}"))
+            pattern = ROUTE_PARAM_RE.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", template)
             route = _Route(method, template, re.compile(f"^{pattern}$"), handler, auth)
             self._routes.setdefault(method, []).append(route)
 
@@ -1609,16 +1775,14 @@ class DiscordEmulator:
             files: list[tuple[str, bytes, str]] = []
             reader = await request.multipart()
             async for part in reader:
-                if not isinstance(part, type(part)) or getattr(part, "name", None) is None:
+                if not isinstance(part, BodyPartReader):
                     continue
-                name = part.name  # type: ignore[union-attr]
-                blob = await part.read()  # type: ignore[union-attr]
-                if name == "payload_json":
+                blob = await part.read()
+                if part.name == "payload_json":
                     payload = self._loads(blob)
-                else:
-                    filename = part.filename or name  # type: ignore[union-attr]
+                elif part.name is not None:
                     ctype = part.headers.get("Content-Type", "application/octet-stream")
-                    files.append((filename, bytes(blob), ctype))
+                    files.append((part.filename or part.name, bytes(blob), ctype))
             return payload, files
         raw = await request.read()
         if not raw:
@@ -1630,7 +1794,9 @@ class DiscordEmulator:
         try:
             return json.loads(raw)
         except ValueError:
-            raise ApiError(400, {"message": "The request body contains invalid JSON.", "code": 50109}) from None
+            raise ApiError(
+                400, {"message": "The request body contains invalid JSON.", "code": 50109}
+            ) from None
 
     async def _handle_rest(self, request: web.Request) -> web.StreamResponse:
         method = request.method
@@ -1712,7 +1878,12 @@ class DiscordEmulator:
             {
                 "url": self.gateway_url,
                 "shards": 1,
-                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1},
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 14_400_000,
+                    "max_concurrency": 1,
+                },
             },
         )
 
@@ -1723,7 +1894,18 @@ class DiscordEmulator:
         if guild is None:
             raise _not_found("Unknown Guild", 10004)
         payload = self._guild_create_payload(guild)
-        for key in ("members", "channels", "threads", "presences", "voice_states", "joined_at", "member_count", "large", "lazy", "unavailable"):
+        for key in (
+            "members",
+            "channels",
+            "threads",
+            "presences",
+            "voice_states",
+            "joined_at",
+            "member_count",
+            "large",
+            "lazy",
+            "unavailable",
+        ):
             payload.pop(key, None)
         return _json_response(200, payload)
 
@@ -1779,6 +1961,9 @@ class DiscordEmulator:
         payload = req.body()
         self._validate_message_payload(payload, req.files)
         cid = int(channel["id"])
+        # Only the 429 carries rate-limit headers: the client cannot pace itself from them,
+        # as with Discord's limits that are not announced in advance.
+        self._check_send_limit(cid)
         nonce = payload.get("nonce")
         if nonce is not None and payload.get("enforce_nonce"):
             existing = self._nonces.get((cid, str(nonce)))
@@ -1790,7 +1975,9 @@ class DiscordEmulator:
             referenced = self._messages.get(int(ref.get("message_id", 0)))
             if referenced is None or referenced.deleted:
                 if ref.get("fail_if_not_exists", True):
-                    raise _invalid_form(["message_reference"], "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message")
+                    raise _invalid_form(
+                        ["message_reference"], "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message"
+                    )
                 referenced = None
         allowed = payload.get("allowed_mentions")
         content = payload.get("content") or ""
@@ -1815,19 +2002,38 @@ class DiscordEmulator:
         return _json_response(200, self._rest_message(rec))
 
     def _check_edit_limit(self, channel_id: int) -> dict[str, str]:
-        if self.edit_limit is None:
+        route = "PATCH /channels/{channel_id}/messages/{message_id}"
+        return self._check_channel_limit(self.edit_limit, self._edit_windows, channel_id, route)
+
+    def _check_send_limit(self, channel_id: int) -> dict[str, str]:
+        return self._check_channel_limit(
+            self.send_limit, self._send_windows, channel_id, "POST /channels/{channel_id}/messages"
+        )
+
+    def _check_channel_limit(
+        self,
+        setting: tuple[int, float] | None,
+        windows: dict[int, _EditWindow],
+        channel_id: int,
+        route: str,
+    ) -> dict[str, str]:
+        if setting is None:
             return {}
-        limit, window = self.edit_limit
+        limit, window = setting
         now = time.monotonic()
-        state = self._edit_windows.get(channel_id)
+        state = windows.get(channel_id)
         if state is None or now - state.started >= window:
-            state = self._edit_windows[channel_id] = _EditWindow(now, 0)
-        bucket = _bucket_hash("PATCH /channels/{channel_id}/messages/{message_id}")
+            state = windows[channel_id] = _EditWindow(now, 0)
+        bucket = _bucket_hash(route)
         reset_after = max(window - (now - state.started), 0.001)
         if state.count >= limit:
-            raise _rate_limited(round(reset_after, 3), bucket=bucket, limit=limit, is_global=False, scope="user")
+            raise _rate_limited(
+                round(reset_after, 3), bucket=bucket, limit=limit, is_global=False, scope="user"
+            )
         state.count += 1
-        return _ratelimit_headers(limit=limit, remaining=limit - state.count, reset_after=reset_after, bucket=bucket)
+        return _ratelimit_headers(
+            limit=limit, remaining=limit - state.count, reset_after=reset_after, bucket=bucket
+        )
 
     async def _r_edit_message(self, req: _Req) -> web.StreamResponse:
         bot = req.require_bot()
@@ -1874,7 +2080,9 @@ class DiscordEmulator:
         if "message_id" in req.params:
             starter = self._message_in(parent, req.int_param("message_id"))
             if starter.data.get("thread"):
-                raise ApiError(400, {"message": "A thread has already been created for this message", "code": 160004})
+                raise ApiError(
+                    400, {"message": "A thread has already been created for this message", "code": 160004}
+                )
             thread_id, thread_type = starter.id, CHANNEL_PUBLIC_THREAD
         else:
             thread_id = self._ids.next()
@@ -1893,7 +2101,12 @@ class DiscordEmulator:
             thread_type=thread_type,
             auto_archive_duration=int(payload.get("auto_archive_duration") or 1440),
         )
-        thread["member"] = {"id": str(thread_id), "user_id": str(bot.user_id), "join_timestamp": _now_iso(), "flags": 0}
+        thread["member"] = {
+            "id": str(thread_id),
+            "user_id": str(bot.user_id),
+            "join_timestamp": _now_iso(),
+            "flags": 0,
+        }
         self._register_thread(guild, thread, newly_created=True)
         if starter is not None:
             starter.data["thread"] = thread
@@ -1905,7 +2118,9 @@ class DiscordEmulator:
                 thread,
                 author=bot_user_object(bot),
                 content=content,
-                mention_ids=self._parse_mentions(content, forum_message.get("allowed_mentions"), None, default_reply_ping=False),
+                mention_ids=self._parse_mentions(
+                    content, forum_message.get("allowed_mentions"), None, default_reply_ping=False
+                ),
                 message_id=thread_id,
                 payload=forum_message,
                 attachments=self._attachments_from(thread_id, req.files),
@@ -1937,7 +2152,11 @@ class DiscordEmulator:
             self._validate_command(cmd, index)
             key = (cmd["name"], int(cmd.get("type", 1)))
             if key in seen:
-                raise _invalid_form([str(index), "name"], "APPLICATION_COMMANDS_DUPLICATE_NAME", f"Application command names must be unique ({cmd['name']})")
+                raise _invalid_form(
+                    [str(index), "name"],
+                    "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                    f"Application command names must be unique ({cmd['name']})",
+                )
             seen.add(key)
             old = existing.get(key)
             full = {
@@ -1965,24 +2184,43 @@ class DiscordEmulator:
     @staticmethod
     def _validate_command(cmd: Any, index: int) -> None:
         if not isinstance(cmd, dict):
-            raise _invalid_form([str(index)], "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+            raise _invalid_form(
+                [str(index)], "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType"
+            )
         name = cmd.get("name")
         cmd_type = int(cmd.get("type", 1))
         if not isinstance(name, str) or not 1 <= len(name) <= 32:
-            raise _invalid_form([str(index), "name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
+            raise _invalid_form(
+                [str(index), "name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length."
+            )
         if cmd_type == 1:
             if not re.fullmatch(r"[-_'\w]{1,32}", name) or name != name.lower():
-                raise _invalid_form([str(index), "name"], "APPLICATION_COMMAND_INVALID_NAME", f"Command name is invalid ({name})")
+                raise _invalid_form(
+                    [str(index), "name"],
+                    "APPLICATION_COMMAND_INVALID_NAME",
+                    f"Command name is invalid ({name})",
+                )
             description = cmd.get("description")
             if not isinstance(description, str) or not 1 <= len(description) <= 100:
-                raise _invalid_form([str(index), "description"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+                raise _invalid_form(
+                    [str(index), "description"],
+                    "BASE_TYPE_BAD_LENGTH",
+                    "Must be between 1 and 100 in length.",
+                )
         if len(cmd.get("options") or []) > 25:
-            raise _invalid_form([str(index), "options"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+            raise _invalid_form(
+                [str(index), "options"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
+            )
 
-    # ------------------------------------------------------------------ REST handlers: interactions & follow-ups
+    # ------------------------------------------------------------------ REST handlers: interactions
 
     def _record_response(
-        self, state: InteractionState, kind: str, payload: Json, rec: MessageRecord | None, cb_type: int | None = None
+        self,
+        state: InteractionState,
+        kind: str,
+        payload: Json,
+        rec: MessageRecord | None,
+        cb_type: int | None = None,
     ) -> None:
         flags = rec.flags if rec is not None else int(payload.get("flags") or 0)
         state.responses.append(
@@ -1998,7 +2236,15 @@ class DiscordEmulator:
             }
         )
 
-    def _interaction_message(self, state: InteractionState, payload: Json, files: Sequence[tuple[str, bytes, str]], *, flags: int, original: bool) -> MessageRecord:
+    def _interaction_message(
+        self,
+        state: InteractionState,
+        payload: Json,
+        files: Sequence[tuple[str, bytes, str]],
+        *,
+        flags: int,
+        original: bool,
+    ) -> MessageRecord:
         channel = self._channels[state.channel_id]
         bot = state.bot
         user = self._users[state.user_id]
@@ -2049,7 +2295,7 @@ class DiscordEmulator:
         cb_type = body.get("type")
         data = body.get("data") or {}
         if cb_type not in (4, 5, 6, 7, 8, 9):
-            raise _invalid_form(["type"], "BASE_TYPE_CHOICES", f"Value must be one of {{4, 5, 6, 7, 8, 9}}.")
+            raise _invalid_form(["type"], "BASE_TYPE_CHOICES", "Value must be one of {4, 5, 6, 7, 8, 9}.")
         rec: MessageRecord | None = None
         ephemeral = int(data.get("flags") or 0) & FLAG_EPHEMERAL
         if cb_type == 4:
@@ -2138,6 +2384,8 @@ class DiscordEmulator:
     # ------------------------------------------------------------------ gateway endpoint
 
     async def _handle_gateway(self, request: web.Request) -> web.StreamResponse:
+        if self._stopping:
+            return web.Response(status=503)
         ws = web.WebSocketResponse(compress=False, max_msg_size=16 * 1024 * 1024, autoclose=True)
         await ws.prepare(request)
         self.connections += 1

@@ -79,7 +79,7 @@ NOT_MODIFIED = (
 )
 
 _CHAT_ACTIONS = frozenset(
-    {
+    [
         "typing",
         "upload_photo",
         "record_video",
@@ -91,7 +91,7 @@ _CHAT_ACTIONS = frozenset(
         "find_location",
         "record_video_note",
         "upload_video_note",
-    }
+    ]
 )
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 
@@ -689,7 +689,7 @@ def render_text(
 
 # Parameters the Bot API defines as JSON-serialized objects/arrays.
 _JSON_FIELDS = frozenset(
-    {
+    [
         "allowed_updates",
         "caption_entities",
         "commands",
@@ -710,11 +710,11 @@ _JSON_FIELDS = frozenset(
         "rights",
         "scope",
         "suggested_post_parameters",
-    }
+    ]
 )
 # String parameters that may look like numbers or booleans but must stay strings.
 _STRING_FIELDS = frozenset(
-    {
+    [
         "action",
         "business_connection_id",
         "callback_query_id",
@@ -744,7 +744,7 @@ _STRING_FIELDS = frozenset(
         "text",
         "title",
         "url",
-    }
+    ]
 )
 _INT_RE = re.compile(r"-?[0-9]{1,20}")
 
@@ -963,21 +963,13 @@ class TelegramEmulator:
             "getwebhookinfo": self._get_webhook_info,
             "getchat": self._get_chat,
         }
-        for name in (
-            "close",
-            "logOut",
-            "answerCallbackQuery",
-            "setMyName",
-            "setMyDescription",
-            "setMyShortDescription",
-            "setChatMenuButton",
-            "setMyDefaultAdministratorRights",
-            "setMessageReaction",
-            "pinChatMessage",
-            "unpinChatMessage",
-            "unpinAllChatMessages",
-            "leaveChat",
-        ):
+        # Methods answered with a bare true (recorded in calls only).
+        accepted = (
+            "close logOut answerCallbackQuery setMyName setMyDescription setMyShortDescription "
+            "setChatMenuButton setMyDefaultAdministratorRights setMessageReaction pinChatMessage "
+            "unpinChatMessage unpinAllChatMessages leaveChat"
+        )
+        for name in accepted.split():
             self._handlers[name.lower()] = self._accept
 
     # -- lifecycle
@@ -1578,7 +1570,7 @@ class TelegramEmulator:
             description = str(command.get("description", ""))
             if not 1 <= len(description) <= 256:
                 raise _bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
-            cleaned.append({"command": command["command"], "description": description})
+            cleaned.append(dict(command))
         bot.commands_by_scope[_scope_key(params.get("scope"), params.get("language_code"))] = cleaned
         return True
 

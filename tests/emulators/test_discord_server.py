@@ -1,0 +1,373 @@
+"""Self-tests of the Discord emulator, driven by the real discord.py client."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import aiohttp
+import discord
+import discord.gateway
+import discord.http
+import pytest
+import pytest_asyncio
+import yarl
+from discord import app_commands
+
+from tests.emulators.discord_server import DiscordEmulator
+
+TOKEN = "bot-token-123"
+BOT_ID = 900
+APP_ID = 950
+GUILD = 10
+CHANNEL = 11
+DM = 500
+THREAD = 12
+ALICE = 1001
+
+
+class Bot(discord.Client):
+    """A minimal bot: records what it sees, answers "ping" and has one slash command."""
+
+    def __init__(self, *, message_content: bool = True) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = message_content
+        # The default guild_ready_timeout delays on_ready by 2 s after the last GUILD_CREATE.
+        super().__init__(intents=intents, guild_ready_timeout=0.05)
+        self.tree = app_commands.CommandTree(self)
+        self.ready = asyncio.Event()
+        self.messages: list[discord.Message] = []
+        self.edited: list[discord.Message] = []
+        self.threads: list[discord.Thread] = []
+        self.resumed = 0
+
+        @self.tree.command(name="ask", description="Ask a question")
+        async def ask(interaction: discord.Interaction, question: str) -> None:
+            await interaction.response.defer()
+            await interaction.followup.send(f"answer: {question}")
+
+    async def on_ready(self) -> None:
+        self.ready.set()
+
+    async def on_resumed(self) -> None:
+        self.resumed += 1
+
+    async def on_message(self, message: discord.Message) -> None:
+        self.messages.append(message)
+        if message.author != self.user and message.content.endswith("ping"):
+            await message.channel.send(f"pong: {message.content}")
+
+    async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
+        self.edited.append(after)
+
+    async def on_thread_create(self, thread: discord.Thread) -> None:
+        self.threads.append(thread)
+
+    def received(self, content: str) -> list[discord.Message]:
+        return [m for m in self.messages if m.author != self.user and m.content == content]
+
+
+RunBot = Callable[..., AbstractAsyncContextManager[Bot]]
+
+
+@pytest_asyncio.fixture
+async def emu(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[DiscordEmulator]:
+    async with DiscordEmulator() as emulator:
+        emulator.add_bot(TOKEN, user_id=BOT_ID, application_id=APP_ID)
+        emulator.add_guild(GUILD, name="Test Guild", channel_ids=[CHANNEL], members={ALICE: "alice"})
+        emulator.add_thread(GUILD, CHANNEL, THREAD)
+        monkeypatch.setattr(discord.http.Route, "BASE", emulator.api_base)
+        monkeypatch.setattr(
+            discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(emulator.gateway_url)
+        )
+        yield emulator
+
+
+@pytest.fixture
+def run_bot(emu: DiscordEmulator) -> RunBot:
+    @asynccontextmanager
+    async def run(**kwargs: Any) -> AsyncIterator[Bot]:
+        bot = Bot(**kwargs)
+        task = asyncio.create_task(bot.start(TOKEN))
+        try:
+            ready = asyncio.create_task(bot.ready.wait())
+            done, _ = await asyncio.wait({ready, task}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+            if task in done:
+                task.result()
+            assert ready in done, "on_ready did not fire"
+            yield bot
+        finally:
+            await bot.close()
+            await asyncio.wait_for(task, timeout=5)
+
+    return run
+
+
+def channel_of(bot: Bot, channel_id: int) -> discord.abc.Messageable:
+    channel = bot.get_channel(channel_id)
+    assert isinstance(channel, discord.TextChannel | discord.Thread)
+    return channel
+
+
+@pytest.mark.asyncio
+async def test_login_ready_and_guild_visible(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with run_bot() as bot:
+        assert bot.user is not None and bot.user.id == BOT_ID
+        assert bot.application_id == APP_ID
+        guild = bot.get_guild(GUILD)
+        assert guild is not None and guild.name == "Test Guild"
+        assert isinstance(guild.get_channel(CHANNEL), discord.TextChannel)
+        assert guild.me is not None and guild.me.id == BOT_ID
+        assert guild.get_thread(THREAD) is not None
+        startup = [(c.method, c.path) for c in emu.calls]
+        assert startup[:2] == [("GET", "/users/@me"), ("GET", "/oauth2/applications/@me")]
+        assert all(c.headers["Authorization"] == f"Bot {TOKEN}" for c in emu.calls)
+        assert emu.identify_payloads[0]["intents"] & (1 << 15)
+        assert emu.connections == 1
+
+
+@pytest.mark.asyncio
+async def test_dm_reaches_on_message_and_reply_is_recorded(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with run_bot() as bot:
+        emu.user_message(channel_id=DM, content="ping")
+        await emu.wait_for(lambda: len(emu.channel_messages(DM)) == 2)
+        incoming, reply = emu.channel_messages(DM)
+        assert incoming["content"] == "ping" and incoming["author"]["id"] == str(ALICE)
+        assert reply["content"] == "pong: ping" and reply["author"]["id"] == str(BOT_ID)
+        assert isinstance(bot.received("ping")[0].channel, discord.DMChannel)
+        # Like Discord, the bot also receives its own message over the gateway.
+        await emu.wait_for(lambda: any(m.author == bot.user for m in bot.messages))
+
+
+@pytest.mark.asyncio
+async def test_guild_mention_arrives_with_content(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with run_bot() as bot:
+        emu.user_message(channel_id=CHANNEL, guild_id=GUILD, content="hello", mention_bot=True)
+        await emu.wait_for(lambda: bool(bot.messages))
+        message = bot.messages[0]
+        assert message.content == f"<@{BOT_ID}> hello"
+        assert bot.user in message.mentions
+        assert message.guild is not None and message.guild.id == GUILD
+        assert isinstance(message.author, discord.Member)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("requested, granted", [(False, True), (True, False)])
+async def test_message_content_is_withheld_without_the_intent(
+    emu: DiscordEmulator, run_bot: RunBot, requested: bool, granted: bool
+) -> None:
+    emu.grant_message_content = granted
+    async with run_bot(message_content=requested) as bot:
+        emu.user_message(channel_id=CHANNEL, content="plain")
+        emu.user_message(channel_id=CHANNEL, content="tagged", mention_bot=True)
+        emu.user_message(channel_id=DM, content="private")
+        await emu.wait_for(lambda: len(bot.messages) == 3)
+        assert [m.content for m in bot.messages] == ["", f"<@{BOT_ID}> tagged", "private"]
+        assert emu.channel_messages(CHANNEL)[0]["content"] == "plain"
+
+
+@pytest.mark.asyncio
+async def test_message_over_2000_characters_is_rejected(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with run_bot() as bot:
+        with pytest.raises(discord.HTTPException) as excinfo:
+            await channel_of(bot, CHANNEL).send("x" * 2001)
+        assert excinfo.value.status == 400 and excinfo.value.code == 50035
+        assert emu.channel_messages(CHANNEL) == []
+        await channel_of(bot, CHANNEL).send("x" * 2000)
+        assert len(emu.channel_messages(CHANNEL)) == 1
+
+
+@pytest.mark.asyncio
+async def test_injected_429_is_retried(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with run_bot() as bot:
+        emu.fail_next("POST", rf"^/channels/{CHANNEL}/messages$", retry_after=0.2)
+        started = time.monotonic()
+        sent = await channel_of(bot, CHANNEL).send("hello")
+        assert time.monotonic() - started >= 0.2
+        assert [m["id"] for m in emu.channel_messages(CHANNEL)] == [str(sent.id)]
+        statuses = [c.status for c in emu.calls if c.method == "POST" and c.path.endswith("/messages")]
+        assert statuses == [429, 200]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("code", [4000, 1006])
+async def test_disconnect_resumes_and_delivers_outage_messages_once(
+    emu: DiscordEmulator, run_bot: RunBot, code: int
+) -> None:
+    async with run_bot() as bot:
+        emu.user_message(channel_id=CHANNEL, content="before")
+        await emu.wait_for(lambda: bool(bot.received("before")))
+        await emu.disconnect(code=code)
+        emu.user_message(channel_id=CHANNEL, content="during outage")
+        await emu.wait_for(lambda: bot.resumed == 1, timeout=10)
+        await emu.wait_for(lambda: bool(bot.received("during outage")))
+        await asyncio.sleep(0.1)
+        assert len(bot.received("during outage")) == 1
+        assert len(bot.received("before")) == 1
+        (resume,) = emu.resume_payloads
+        # READY, GUILD_CREATE and "before" had been received: seq 3.
+        assert resume["seq"] == 3
+        assert resume["token"] == TOKEN
+        assert len(emu.identify_payloads) == 1 and emu.connections == 2
+
+
+@pytest.mark.asyncio
+async def test_reconnect_opcode_resumes(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with run_bot() as bot:
+        await emu.send_reconnect()
+        await emu.wait_for(lambda: bot.resumed == 1)
+        assert len(emu.resume_payloads) == 1 and len(emu.identify_payloads) == 1
+        emu.user_message(channel_id=CHANNEL, content="after reconnect")
+        await emu.wait_for(lambda: bool(bot.received("after reconnect")))
+
+
+@pytest.mark.asyncio
+async def test_invalid_session_makes_the_client_identify_again(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with run_bot() as bot:
+        started = time.monotonic()
+        await emu.invalidate_session()
+        # discord.py's before_identify_hook sleeps 5 s before any non-initial IDENTIFY.
+        await emu.wait_for(lambda: len(emu.identify_payloads) == 2, timeout=10)
+        assert time.monotonic() - started >= 5
+        emu.user_message(channel_id=CHANNEL, content="after identify")
+        await emu.wait_for(lambda: bool(bot.received("after identify")))
+
+
+@pytest.mark.asyncio
+async def test_command_tree_sync_records_commands(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with run_bot() as bot:
+        synced = await bot.tree.sync()
+        assert [c.name for c in synced] == ["ask"]
+        (command,) = emu.commands(APP_ID)
+        assert command["name"] == "ask" and command["id"] == str(synced[0].id)
+        assert command["options"][0]["name"] == "question" and command["options"][0]["type"] == 3
+        bot.tree.copy_global_to(guild=discord.Object(GUILD))
+        await bot.tree.sync(guild=discord.Object(GUILD))
+        assert [c["name"] for c in emu.commands(APP_ID, GUILD)] == ["ask"]
+        # Re-syncing keeps the command id, as Discord does.
+        await bot.tree.sync()
+        assert emu.commands(APP_ID)[0]["id"] == command["id"]
+
+
+@pytest.mark.asyncio
+async def test_slash_command_defer_and_followup(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with run_bot() as bot:
+        await bot.tree.sync()
+        interaction = emu.slash_command(name="ask", options={"question": "why"}, channel_id=CHANNEL)
+        iid = int(interaction["id"])
+        await emu.wait_for(lambda: len(emu.interaction_responses(iid)) == 2)
+        callback, followup = emu.interaction_responses(iid)
+        assert callback["kind"] == "callback" and callback["type"] == 5
+        assert followup["kind"] == "followup" and followup["content"] == "answer: why"
+        # The first follow-up after a defer fills the "thinking" message.
+        (message,) = emu.channel_messages(CHANNEL)
+        assert message["content"] == "answer: why" and message["id"] == followup["message_id"]
+        assert message["flags"] == 0 and message["edits"] == 0
+
+
+@pytest.mark.asyncio
+async def test_ephemeral_reply_and_late_ack(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with run_bot() as bot:
+
+        @bot.tree.command(name="secret", description="Whisper")
+        async def secret(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("psst", ephemeral=True)
+
+        interaction = emu.slash_command(name="secret", channel_id=DM)
+        await emu.wait_for(lambda: bool(emu.interaction_responses(int(interaction["id"]))))
+        (callback,) = emu.interaction_responses(int(interaction["id"]))
+        assert callback["type"] == 4 and callback["ephemeral"] and callback["content"] == "psst"
+        assert not [m for m in bot.messages if m.content == "psst"]  # ephemeral: never on the gateway
+
+        emu.interaction_ack_timeout = 0.0
+        errors: list[BaseException] = []
+
+        @bot.tree.error
+        async def record_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+            errors.append(error)
+
+        late = emu.slash_command(name="secret", channel_id=DM)
+        await emu.wait_for(lambda: bool(errors))
+        assert isinstance(errors[0].__cause__, discord.NotFound)
+        assert emu.interaction_responses(int(late["id"])) == []
+
+
+@pytest.mark.asyncio
+async def test_edit_updates_content_and_count(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with run_bot() as bot:
+        message = await channel_of(bot, CHANNEL).send("draft")
+        await message.edit(content="final")
+        (stored,) = emu.channel_messages(CHANNEL)
+        assert stored["content"] == "final" and stored["edits"] == 1
+        await emu.wait_for(lambda: [m.content for m in bot.edited] == ["final"])
+        with pytest.raises(discord.HTTPException) as excinfo:
+            await message.edit(content="y" * 2001)
+        assert excinfo.value.status == 400
+        assert emu.channel_messages(CHANNEL)[0]["edits"] == 1
+
+
+@pytest.mark.asyncio
+async def test_edit_limit_paces_edits(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    emu.edit_limit = (2, 0.5)
+    async with run_bot() as bot:
+        message = await channel_of(bot, CHANNEL).send("0")
+        started = time.monotonic()
+        for i in range(1, 4):
+            message = await message.edit(content=str(i))
+        assert time.monotonic() - started >= 0.4
+        assert emu.channel_messages(CHANNEL)[0]["edits"] == 3
+        patches = [c for c in emu.calls if c.method == "PATCH"]
+        assert {c.status for c in patches} <= {200, 429} and patches[-1].status == 200
+
+
+@pytest.mark.asyncio
+async def test_thread_messages_and_thread_creation(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with run_bot() as bot:
+        emu.user_message(channel_id=THREAD, content="in a thread")
+        await emu.wait_for(lambda: bool(bot.received("in a thread")))
+        channel = bot.received("in a thread")[0].channel
+        assert isinstance(channel, discord.Thread) and channel.parent_id == CHANNEL
+
+        starter = await channel_of(bot, CHANNEL).send("topic")
+        thread = await starter.create_thread(name="discussion")
+        assert thread.id == starter.id and thread.parent_id == CHANNEL
+        await emu.wait_for(lambda: [t.name for t in bot.threads] == ["discussion"])
+        await thread.send("first reply")
+        assert [m["content"] for m in emu.channel_messages(thread.id)] == ["first reply"]
+
+
+@pytest.mark.asyncio
+async def test_typing_history_and_reply(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with run_bot() as bot:
+        incoming = emu.user_message(channel_id=CHANNEL, content="question")
+        await emu.wait_for(lambda: bool(bot.received("question")))
+        async with channel_of(bot, CHANNEL).typing():
+            reply = await bot.received("question")[0].reply("an answer")
+        assert emu.typing_calls(CHANNEL) >= 1
+        assert reply.reference is not None and reply.reference.message_id == int(incoming["id"])
+        history = [m.content async for m in channel_of(bot, CHANNEL).history(limit=10)]
+        assert history == ["an answer", "question"]
+
+
+@pytest.mark.asyncio
+async def test_raw_rest_errors(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bot {TOKEN}"}) as http:
+        async with http.get(f"{emu.api_base}/nope") as resp:
+            assert resp.status == 404 and resp.headers["Content-Type"] == "application/json"
+            assert await resp.json() == {"message": "404: Not Found", "code": 0}
+        async with http.get(f"{emu.api_base}/users/@me", headers={"Authorization": "Bot wrong"}) as resp:
+            assert resp.status == 401
+        async with http.get(f"{emu.api_base}/gateway/bot") as resp:
+            body = await resp.json()
+            assert body["url"] == emu.gateway_url and body["shards"] == 1
+        async with http.post(f"{emu.api_base}/channels/{CHANNEL}/messages", json={"content": ""}) as resp:
+            assert resp.status == 400 and (await resp.json())["code"] == 50006
+    bot = Bot()
+    try:
+        with pytest.raises(discord.LoginFailure):
+            await bot.login("wrong-token")
+    finally:
+        await bot.close()
