@@ -4,10 +4,12 @@ It only translates: gateway messages and slash commands become `Incoming` for th
 shared `ChatRouter`, answers go out through the responders in
 `bots.discord_responder`. Which messages count is decided in `bots.discord_triggers`.
 
-Exactly once: every message id (and slash command id) goes through the router's
-``already_handled``/``mark_handled``, which are stored in the database. discord.py
-RESUMEs a dropped gateway session and Discord replays what was missed; a replayed
-or redelivered message that was already answered is skipped.
+Exactly once: every message id (and slash command id) is marked with the router's
+``mark_handled`` (stored in the database) once answered, and checked before: in
+memory when the message is newer than this adapter (`bots.discord_recent`), else
+with ``already_handled``. discord.py RESUMEs a dropped gateway session and Discord
+replays what was missed; a replayed or redelivered message already answered is skipped.
+Where the bot connects (api_base) is process-wide: see `bots.discord_endpoint`.
 
 Note that this module is ``bots.discord`` while ``import discord`` below is the
 discord.py package: imports are absolute, so the names never collide.
@@ -23,8 +25,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Literal
 
 import discord
-import yarl
 
+from bots import discord_endpoint as endpoint
 from bots.base import Incoming
 from bots.discord_commands import build_tree, sync_commands
 from bots.discord_pacing import ChannelPacer
@@ -54,34 +56,6 @@ CONTENT_INTENT_HELP = (
 )
 
 Job = Callable[[], Awaitable[None]]
-
-# discord.py keeps the REST base and the gateway URL in class attributes: they are
-# process-wide. So all Discord bots of one chatgate process use the same api_base
-# (normally null = discord.com); a second, different one is refused with a clear error.
-_UNSET = object()
-_api_base_in_use: object = _UNSET
-
-
-def _point_rest_at(api_base: str | None) -> None:
-    global _api_base_in_use
-    base = api_base.rstrip("/") if api_base else None
-    if _api_base_in_use is not _UNSET and _api_base_in_use != base:
-        raise RuntimeError(
-            f"all Discord bots in one chatgate process must use the same api_base "
-            f"(one uses {_api_base_in_use or 'the default'}, this one {base or 'the default'}): "
-            "discord.py keeps it process-wide. Run another chatgate process for the other one."
-        )
-    _api_base_in_use = base
-    if base is not None:
-        discord.http.Route.BASE = base
-
-
-async def _point_gateway_at(client: discord.Client) -> None:
-    """With an api_base override the gateway must be asked for: a plain Client dials
-    DEFAULT_GATEWAY (discord.gg) without calling GET /gateway/bot."""
-    _, url, _ = await client.http.get_bot_gateway()
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
-
 
 class _Client(discord.Client):
     """discord.Client that hands its events to the adapter."""
@@ -151,10 +125,10 @@ class DiscordAdapter:
             await self._finish()
 
     async def _serve(self, client: _Client) -> None:
-        _point_rest_at(self.settings.api_base)
+        endpoint.point_at(self.settings.name, self.settings.api_base)
         await client.login(self.settings.token.get_secret_value())
         if self.settings.api_base:
-            await _point_gateway_at(client)
+            await endpoint.point_gateway(client)
         self._check_content_intent(client)
         self._spawn(sync_commands(build_tree(client, self), self.settings.command_guilds, self.settings.name))
         await client.connect(reconnect=True)
@@ -186,6 +160,7 @@ class DiscordAdapter:
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await self.client.close()
+        endpoint.release(self.settings.name)
 
     def reconfigure(self, settings: BotCommon) -> None:
         """workflow, tier, greeting, session_scope and reply_in_thread apply to the next
@@ -309,7 +284,10 @@ class DiscordAdapter:
         await router.mark_handled(msg)
 
     async def _seen_before(self, snowflake: int, msg: Incoming) -> bool:
-        new = self.recent.take(snowflake)
+        # Memory knows only this process: with several chatgate processes sharing state
+        # (each with its own gateway session), the router's claim must decide every time.
+        shared = getattr(self.router.services, "shared", None) is not None
+        new = None if shared else self.recent.take(snowflake)
         seen = not new if new is not None else await self.router.already_handled(msg)
         if seen:
             log.info("discord bot %s: %s was already answered; skipping", self.settings.name, msg.dedup_key)

@@ -5,8 +5,10 @@ A Discord id (snowflake) carries its creation time. A message created after this
 adapter started cannot have been answered by an earlier process, so for it an
 in-memory set of the ids taken in here is the whole truth. Anything older — a
 replay after a long outage, a redelivery after a restart — still goes through the
-router's ``already_handled``, which asks the database. This saves one database
-read per message: measured, about a third of the CPU a message costs (benchmarks/discord_messages.py).
+router's ``already_handled``, which asks the database. This saves one database read
+per message: about a third of the CPU a message costs (benchmarks/discord_messages.py).
+With several chatgate processes sharing state the adapter asks the router every
+time instead: memory knows only its own process.
 """
 
 from __future__ import annotations

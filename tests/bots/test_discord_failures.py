@@ -12,6 +12,7 @@ from tests.bots.conftest_discord import (
     CHANNEL,
     StartDiscordBot,
     discord_bot,
+    discord_bot_config,
     discord_emu,
     use_model,
 )
@@ -93,3 +94,22 @@ async def test_when_discord_refuses_the_content_intent_the_bot_connects_without_
     assert await bot.answer_to(CHANNEL, asked) == "(echo) hello?"
     health = await bot.health()
     assert health["restarts"] == 0 and health["message_content_intent"] is False
+
+
+async def test_a_second_bot_on_another_api_base_is_refused_and_the_first_keeps_working(
+    discord_bot: StartDiscordBot, discord_emu: DiscordEmulator
+) -> None:
+    """discord.py keeps the API address process-wide: one chatgate, one api_base for Discord."""
+
+    def elsewhere(config: dict[str, Any]) -> None:
+        other = discord_bot_config(discord_emu, name="dc-elsewhere", token="other-token-0123456789")
+        config["bots"].append({**other, "api_base": "http://127.0.0.1:9/api/v10"})
+
+    bot = await discord_bot(configure=elsewhere)
+    async with bot.gw.client() as http:
+        await discord_emu.wait_for(lambda: bool(bot.log_lines("dc-elsewhere wants api_base")))
+        async with http.get("/healthz") as r:
+            refused = (await r.json())["bots"]["dc-elsewhere"]
+    assert refused["connected"] is False and "process-wide" in (refused["last_crash"] or "")
+    asked = bot.say(CHANNEL, "still fine?")
+    assert await bot.answer_to(CHANNEL, asked) == "(echo) still fine?"
