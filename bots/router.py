@@ -21,11 +21,12 @@ from bots.messages import chat_message
 from config.schema import BotCommon
 from engine.catalog import Catalog
 from engine.dedup import SeenKeys
-from engine.errors import ChatgateError, ExecutionFailed, RateLimited
+from engine.errors import ChatgateError, ExecutionFailed, RateLimited, Unavailable
 from engine.events import Event, MessageDelta
 from engine.executor import Executor
 from engine.ratelimit import RateLimiter
 from engine.sessions import Sessions
+from engine.shared import SharedState
 
 log = logging.getLogger("chatgate.bots")
 
@@ -44,6 +45,7 @@ class Services:
     # Replaced as a whole on config reload; read once per message.
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     console: AdminConsole | None = None  # admin chat commands; None: not offered
+    shared: SharedState | None = None  # several processes on one Redis: leases for the adapters
 
 
 class ChatRouter:
@@ -59,7 +61,9 @@ class ChatRouter:
         return f"{self.settings.platform}:{self.settings.name}"  # type: ignore[attr-defined]
 
     async def already_handled(self, msg: Incoming) -> bool:
-        return await self.services.seen.seen(self.source, msg.dedup_key)
+        """Answered already, or being answered by another chatgate process? If not, the
+        message is now claimed by this one until `mark_handled` (see engine.dedup)."""
+        return not (await self.services.seen.claim(self.source, msg.dedup_key)).ours
 
     async def mark_handled(self, msg: Incoming) -> None:
         await self.services.seen.mark(self.source, msg.dedup_key)
@@ -79,6 +83,11 @@ class ChatRouter:
         try:
             await self.services.limiter.check(msg.user_key, tier)
             return True
+        except Unavailable as e:
+            # The shared limiter's Redis is away: say so at once rather than answer unlimited.
+            log.warning("%s: not answering %s: %s", self.source, msg.dedup_key, e.message)
+            await responder.notice(chat_message(e))
+            return False
         except RateLimited as e:
             now = time.monotonic()
             if self._noticed_until.get(msg.user_key, 0.0) <= now:

@@ -50,8 +50,12 @@ class Inbox:
         self._flushing: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
-        async with self.storage.db.begin() as conn:
+        async def create(conn: AsyncConnection) -> None:
             await conn.run_sync(_metadata.create_all, checkfirst=True)
+
+        # Through the storage's single writer: DDL on a connection of its own would
+        # contend with it for SQLite's write lock (and can time out under load).
+        await self.storage.write(create)
 
     async def add(self, updates: Sequence[tuple[int, str]]) -> None:
         """Keep these (update_id, Update as JSON) durably; one already kept is left as it is."""
