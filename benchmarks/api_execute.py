@@ -64,6 +64,42 @@ def row(name: str, load: Load, rss: float | None = None) -> dict[str, Any]:
     }
 
 
+def head_to_head(
+    base_url: str, gw_url: str, *, seconds: int, connections: int, rounds: int = 2
+) -> tuple[Load, Load]:
+    """Alternate baseline and chatgate runs (after a warm-up of each), so drift on a
+    shared machine hits both alike; returns the combined loads."""
+    wrk(base_url + EXECUTE, connections=connections, seconds=2)
+    wrk(gw_url + EXECUTE, connections=connections, seconds=2)
+    b, c = [], []
+    for _ in range(rounds):
+        b.append(wrk(base_url + EXECUTE, connections=connections, seconds=seconds))
+        c.append(wrk(gw_url + EXECUTE, connections=connections, seconds=seconds))
+    return combine(b), combine(c)
+
+
+def combine(loads: list[Load]) -> Load:
+    return Load(
+        requests=sum(x.requests for x in loads),
+        seconds=sum(x.seconds for x in loads),
+        errors=sum(x.errors for x in loads),
+        p50_ms=max(x.p50_ms for x in loads),
+        p99_ms=max(x.p99_ms for x in loads),
+    )
+
+
+def verdict(
+    scenario: str, target: str, base: tuple[str, Load], gw: tuple[str, Load], rss: float
+) -> dict[str, Any]:
+    return {
+        "scenario": scenario,
+        "baseline": row(base[0], base[1]),
+        "chatgate": row(gw[0], gw[1], rss),
+        "ratio": round(gw[1].rate / base[1].rate, 3),
+        "target": target,
+    }
+
+
 async def offline(seconds: int, connections: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         base, base_url = baseline("bare")
@@ -71,17 +107,14 @@ async def offline(seconds: int, connections: int) -> dict[str, Any]:
         try:
             await wait_http(base_url + "/", base)
             await wait_http(gw_url + "/healthz", gw)
-            wrk(base_url + EXECUTE, connections=connections, seconds=2)  # warm-up
-            wrk(gw_url + EXECUTE, connections=connections, seconds=2)
-            b = wrk(base_url + EXECUTE, connections=connections, seconds=seconds)
-            c = wrk(gw_url + EXECUTE, connections=connections, seconds=seconds)
-            return {
-                "scenario": "offline",
-                "baseline": row("bare aiohttp handler", b),
-                "chatgate": row("chatgate, echo model", c, gw.peak_rss_mb()),
-                "ratio": round(c.rate / b.rate, 3),
-                "target": ">= 0.25",
-            }
+            b, c = head_to_head(base_url, gw_url, seconds=seconds, connections=connections)
+            return verdict(
+                "offline",
+                ">= 0.25",
+                ("bare aiohttp handler", b),
+                ("chatgate, echo model", c),
+                gw.peak_rss_mb(),
+            )
         finally:
             gw.stop()
             base.stop()
@@ -98,17 +131,14 @@ async def model(seconds: int, connections: int) -> dict[str, Any]:
             await wait_http(up_url + "/models", up)
             await wait_http(base_url + "/", base)
             await wait_http(gw_url + "/healthz", gw)
-            wrk(base_url + EXECUTE, connections=connections, seconds=2)
-            wrk(gw_url + EXECUTE, connections=connections, seconds=2)
-            b = wrk(base_url + EXECUTE, connections=connections, seconds=seconds)
-            c = wrk(gw_url + EXECUTE, connections=connections, seconds=seconds)
-            return {
-                "scenario": "model",
-                "baseline": row("aiohttp + AsyncOpenAI default client", b),
-                "chatgate": row("chatgate, model over HTTP", c, gw.peak_rss_mb()),
-                "ratio": round(c.rate / b.rate, 3),
-                "target": ">= 1.0",
-            }
+            b, c = head_to_head(base_url, gw_url, seconds=seconds, connections=connections)
+            return verdict(
+                "model",
+                ">= 1.0",
+                ("aiohttp + AsyncOpenAI default client", b),
+                ("chatgate, model over HTTP", c),
+                gw.peak_rss_mb(),
+            )
         finally:
             gw.stop()
             base.stop()

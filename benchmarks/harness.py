@@ -7,7 +7,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,15 +19,12 @@ from typing import Any
 import aiohttp
 import yaml
 
+from tests.net import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_KEY = "bench-key-0123456789"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def machine() -> str:
@@ -83,9 +79,16 @@ async def wait_http(url: str, proc: Process, within_s: float = 30.0) -> None:
 
 
 def start_chatgate(
-    workdir: Path, *, llm: dict[str, Any] | None = None, model: str | None = None
+    workdir: Path,
+    *,
+    llm: dict[str, Any] | None = None,
+    model: str | None = None,
+    log_level: str = "WARNING",
+    **settings: Any,
 ) -> tuple[Process, str]:
-    """``chatgate serve`` with the seed workflow (optionally on another model); returns it and its URL."""
+    """``chatgate serve`` with the seed workflow (optionally on another model) and a bench
+    key without a practical limit; ``settings`` replace top-level config keys (``bots``,
+    ``storage``, ``redis_url``…). Returns the process and its URL."""
     port = free_port()
     (workdir / "workflows").mkdir(parents=True, exist_ok=True)
     seed = json.loads((ROOT / "config" / "workflows" / "support_bot.json").read_text())
@@ -108,11 +111,12 @@ def start_chatgate(
         "rate_limits": {"free": "10/minute", "bench": "100000000/minute"},
         "workflows_dir": str(workdir / "workflows"),
         "data_dir": str(workdir / "data"),
+        **settings,
     }
     (workdir / "chatgate.yaml").write_text(yaml.safe_dump(config))
     chatgate = str(Path(sys.executable).parent / "chatgate")
     proc = Process(
-        [chatgate, "serve", "--config", str(workdir / "chatgate.yaml"), "--log-level", "WARNING"], cwd=workdir
+        [chatgate, "serve", "--config", str(workdir / "chatgate.yaml"), "--log-level", log_level], cwd=workdir
     )
     return proc, f"http://127.0.0.1:{port}"
 

@@ -28,9 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from benchmarks.harness import ROOT, Process, free_port, machine, wait_http
+from benchmarks.harness import Process, machine, wait_http
+from benchmarks.harness import start_chatgate as harness_start
 from tests.emulators.telegram_server import TelegramEmulator
 
 TOKEN = "777000:AAH-bench-telegram-token-0123456789"
@@ -38,35 +37,11 @@ FIRST_CHAT = 100_000
 
 
 def start_chatgate(workdir: Path, emu: TelegramEmulator, *, workers: int) -> tuple[Process, str]:
-    port = free_port()
-    (workdir / "workflows").mkdir(parents=True, exist_ok=True)
-    (workdir / "workflows" / "support_bot.json").write_text(
-        (ROOT / "config" / "workflows" / "support_bot.json").read_text()
-    )
-    config: dict[str, Any] = {
-        "server": {"host": "127.0.0.1", "port": port},
-        "storage": {"url": f"sqlite:///{workdir / 'data' / 'chatgate.db'}"},
-        "llm": {"default_model": "echo"},
-        "api_keys": [{"key": "bench-key-0123456789", "name": "bench", "tier": "bench"}],
-        "rate_limits": {"free": "10/minute", "bench": "100000000/minute"},
-        "workflows_dir": str(workdir / "workflows"),
-        "data_dir": str(workdir / "data"),
-        "bots": [
-            {
-                "name": "bench",
-                "platform": "telegram",
-                "token": TOKEN,
-                "api_base": emu.base_url,
-                "workflow": "support_bot",
-                "tier": "bench",
-                "max_in_flight": workers,
-            }
-        ],
+    bot = {
+        "name": "bench", "platform": "telegram", "token": TOKEN, "api_base": emu.base_url,
+        "workflow": "support_bot", "tier": "bench", "max_in_flight": workers,
     }
-    (workdir / "chatgate.yaml").write_text(yaml.safe_dump(config))
-    args = [sys.executable, "-m", "chatgate.cli", "serve", "--config", str(workdir / "chatgate.yaml")]
-    proc = Process([*args, "--log-level", "WARNING"], cwd=workdir)
-    return proc, f"http://127.0.0.1:{port}"
+    return harness_start(workdir, bots=[bot])
 
 
 class Probe:

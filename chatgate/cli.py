@@ -115,13 +115,17 @@ def main(argv: list[str] | None = None) -> int:
     p_reload.add_argument("--key", help="an admin API key (default: $CHATGATE_API_KEY, else from the config)")
     args = parser.parse_args(argv)
 
-    if args.command == "check-config":
+    if args.command in ("check-config", "migrate"):
         try:
-            settings = load_settings(args.path)
+            settings = load_settings(args.path if args.command == "check-config" else args.config)
         except ConfigError as e:
             print(f"invalid: {e}", file=sys.stderr)
             return 1
-        print(f"ok: {len(settings.api_keys)} API key(s), {len(settings.bots)} bot(s)")
+        if args.command == "check-config":
+            print(f"ok: {len(settings.api_keys)} API key(s), {len(settings.bots)} bot(s)")
+        else:
+            _run(_migrate(settings))
+            print(f"database schema up to date ({redacted_url(settings.storage.url)})")
         return 0
 
     if args.command == "reload":
@@ -130,16 +134,6 @@ def main(argv: list[str] | None = None) -> int:
         code, verdict = request_reload(locate(config_path(args.config), os.environ, args.url, args.key))
         print(verdict, file=sys.stdout if code == 0 else sys.stderr)
         return code
-
-    if args.command == "migrate":
-        try:
-            settings = load_settings(args.config)
-        except ConfigError as e:
-            print(f"invalid: {e}", file=sys.stderr)
-            return 1
-        _run(_migrate(settings))
-        print(f"database schema up to date ({redacted_url(settings.storage.url)})")
-        return 0
 
     setup_logging(args.log_level)
     path = config_path(args.config)

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -19,6 +18,7 @@ import pytest
 import yaml
 
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.net import free_port
 from tests.services import PostgresServer, RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,11 +27,6 @@ API_KEY = "test-key-0123456789"
 OTHER_KEY = "other-key-0123456789"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def seed_workflow(**changes: Any) -> dict[str, Any]:

@@ -18,12 +18,7 @@ from pathlib import Path
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.net import free_port
 
 
 def missing(what: str) -> None:
@@ -41,7 +36,7 @@ class PostgresServer:
         if not found:
             missing("PostgreSQL")
         self.bin = Path(found[-1]).parent
-        self.port = _free_port()
+        self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="chatgate-pg-"))
         self.data = self.dir / "data"
         self.as_user: list[str] = []
@@ -100,7 +95,7 @@ class RedisServer:
         if binary is None:
             missing("Redis")
         self.binary = str(binary)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
 
