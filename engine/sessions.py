@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from engine.ordering import RedisOrdering, Turn
-from engine.storage import Storage, session_turns, utcnow
+from engine.storage import Storage, TableRows, session_turns, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -118,14 +118,13 @@ class Sessions:
         self._remember(session_id, turns)
         return turns
 
-    def queue_append(self, session_id: str, user: str, assistant: str) -> list[asyncio.Future[None]]:
-        """Queue one exchange for the next commit; durable once the futures resolve.
-        Old turns are trimmed now and then, not on every message."""
+    def append(self, session_id: str, user: str, assistant: str) -> TableRows:
+        """One exchange: remembered now, and returned as the rows the caller commits (with
+        its own, in one go). Old turns are trimmed now and then, not on every message."""
         if self.max_turns == 0:
             return []
         keep = self.max_turns
         row = {"session_id": session_id, "user_text": user, "answer_text": assistant, "created_at": utcnow()}
-        futures = [self.storage.queue_insert(session_turns, [row])]
         before = self._cache.get(session_id)
         if before is not None:
             user_msg = {"role": "user", "content": user}
@@ -145,7 +144,7 @@ class Sessions:
             self._unpruned[session_id] = written
             if len(self._unpruned) > self.cache_size:
                 self._unpruned.pop(next(iter(self._unpruned)))
-        return futures
+        return [(session_turns, [row])]
 
     async def _trim(self, conn: AsyncConnection) -> None:
         sessions, self._to_trim, self._trim_queued = self._to_trim, set(), False

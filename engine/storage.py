@@ -102,16 +102,18 @@ def redacted_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+# Rows to insert, per table: what a caller hands over to be committed in one go.
+TableRows = list[tuple[sa.Table, list[dict[str, Any]]]]
+
 Write = Callable[[AsyncConnection], Awaitable[None]]
 
 
 class _Insert:
-    """Rows for one table; the inserts of a batch become one executemany per table."""
+    """Rows for one or more tables; the inserts of a batch become one executemany per table."""
 
-    __slots__ = ("rows", "table")
+    __slots__ = ("rows",)
 
-    def __init__(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        self.table = table
+    def __init__(self, rows: TableRows) -> None:
         self.rows = rows
 
 
@@ -156,6 +158,10 @@ class Storage:
     async def migrate(self) -> None:
         """Bring the schema up to date with Alembic (idempotent; runs on every start)."""
         async with self.db.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Several processes starting at once: one migrates, the others wait for its
+                # commit and find nothing left to do (held until this transaction ends).
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             await conn.run_sync(_upgrade)
 
     async def close(self) -> None:
@@ -176,7 +182,11 @@ class Storage:
     def queue_insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> asyncio.Future[None]:
         """Queue rows now; the future resolves once they are committed. Queue several
         and await them together to have them land in the same commit."""
-        return self._queue_op(_Insert(table, rows))
+        return self._queue_op(_Insert([(table, rows)]))
+
+    def queue_inserts(self, inserts: TableRows) -> asyncio.Future[None]:
+        """Rows for several tables, committed together, with one future for all of them."""
+        return self._queue_op(_Insert(inserts))
 
     async def write(self, fn: Write) -> None:
         """Run ``fn`` inside the next committed batch; returns once it is durable."""
@@ -244,7 +254,8 @@ class Storage:
         pending: dict[sa.Table, list[dict[str, Any]]] = {}
         for op in ops:
             if isinstance(op, _Insert):
-                pending.setdefault(op.table, []).extend(op.rows)
+                for table, rows in op.rows:
+                    pending.setdefault(table, []).extend(rows)
             else:
                 await self._flush(conn, pending)
                 await op(conn)
@@ -273,6 +284,7 @@ class Storage:
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x63686174676174  # any constant shared by every chatgate ("chatgat")
 
 
 def _upgrade(connection: sa.Connection) -> None:

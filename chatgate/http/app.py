@@ -1,4 +1,4 @@
-"""The aiohttp application: middlewares for errors, auth and rate limits, and the routes."""
+"""The aiohttp application: one middleware for auth, rate limits and errors, and the routes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from chatgate.gateway import Gateway
 from chatgate.http import admin, executions, health, metrics, openapi, webhooks, workflows
 from chatgate.http.context import GATEWAY, PRINCIPAL, QUOTA, rate_headers
 from chatgate.http.errors import error_response, from_http_exception
+from chatgate.keys import Principal
 from engine.errors import ChatgateError, Unauthorized
 
 log = logging.getLogger("chatgate.http")
@@ -21,56 +22,50 @@ PUBLIC = {"/api/v1/openapi.json"}
 
 
 @web.middleware
-async def error_envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def front_door(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every request: the key and its rate limit for /api/v1, then the handler; every
+    error in the one envelope; the quota headers on every answer the limit counted."""
+    quota = None
     try:
-        return await handler(request)
+        if request.path.startswith(API_PREFIX) and request.path not in PUBLIC:
+            gw = request.app[GATEWAY]
+            principal = _authenticate(gw, request.headers.get("Authorization", ""))
+            request[PRINCIPAL] = principal
+            quota = request[QUOTA] = await gw.limiter.hit(f"key:{principal.name}", principal.tier)
+            if not quota.allowed:
+                raise gw.limiter.exceeded(quota, principal.tier)
+        response = await handler(request)
     except ChatgateError as e:
-        return error_response(e)
+        response = error_response(e)
     except web.HTTPException as e:
         if e.status < 400:
             raise
-        return from_http_exception(e, request.app[GATEWAY].settings.server.max_body_bytes)
+        response = from_http_exception(e, request.app[GATEWAY].settings.server.max_body_bytes)
+    except ConnectionResetError:
+        raise  # the client went away mid-request: nobody to answer
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(ChatgateError("internal error; see the server log", None))
+        response = error_response(ChatgateError("internal error; see the server log", None))
+    if quota is not None and not response.prepared:  # streams set these before their first byte
+        response.headers.update(rate_headers(request))
+    return response
 
 
-@web.middleware
-async def auth_and_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not request.path.startswith(API_PREFIX) or request.path in PUBLIC:
-        return await handler(request)
-    gw = request.app[GATEWAY]
-    header = request.headers.get("Authorization", "")
+def _authenticate(gw: Gateway, header: str) -> Principal:
     scheme, _, token = header.partition(" ")
-    principal = gw.keys.find(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+    token = token.strip()
+    principal = gw.keys.find(token) if scheme.lower() == "bearer" and token else None
     if principal is None:
         raise Unauthorized(
             "a valid API key is required" if header else "missing Authorization header",
             "send Authorization: Bearer <api key>",
         )
-    request[PRINCIPAL] = principal
-    quota = await gw.limiter.hit(f"key:{principal.name}", principal.tier)
-    request[QUOTA] = quota
-    if not quota.allowed:
-        limited = gw.limiter.exceeded(quota, principal.tier)
-        response: web.StreamResponse = error_response(limited)
-    else:
-        try:
-            response = await handler(request)
-        except ChatgateError as e:
-            response = error_response(e)
-        except web.HTTPException as e:
-            if e.status < 400:
-                raise
-            response = from_http_exception(e, gw.settings.server.max_body_bytes)
-    if not response.prepared:  # streamed responses set these before their first byte
-        response.headers.update(rate_headers(request))
-    return response
+    return principal
 
 
 def create_app(gateway: Gateway) -> web.Application:
     app = web.Application(
-        middlewares=[error_envelope, auth_and_limits],
+        middlewares=[front_door],
         client_max_size=gateway.settings.server.max_body_bytes,
     )
     app[GATEWAY] = gateway
