@@ -180,14 +180,10 @@ class Executor:
             self.llm,
             sink,
             self.settings.node_timeout_s,
+            self.settings.execution_timeout_s,
         )
-        limit = self.settings.execution_timeout_s
         try:
-            async with asyncio.timeout(limit):
-                content = await run.run()
-        except TimeoutError:
-            timeout = ExecutionTimeout(f"the execution timed out after {limit:g}s", {"timeout_s": limit})
-            self._fail(record, run, timeout)
+            content = await run.run()
         except ChatgateError as e:
             self._fail(record, run, e)
         except asyncio.CancelledError:

@@ -1,7 +1,8 @@
 """Running a compiled workflow: nodes in dependency order, branches concurrently.
 
-Every node's outputs go into a pool keyed by node id. A node timeout cancels
-the node itself (``asyncio.timeout``), not a check after it finished.
+Every node's outputs go into a pool keyed by node id. Timeouts cancel the node
+itself (``asyncio.timeout_at``), not a check after it finished: each node runs
+under its own limit or what is left of the execution's, whichever ends first.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Run:
         llm: LLM,
         sink: Sink | None,
         node_timeout_s: float,
+        execution_timeout_s: float,
     ) -> None:
         self.workflow = workflow
         self.execution_id = execution_id
@@ -40,12 +42,15 @@ class Run:
         self.llm = llm
         self.sink = sink
         self.node_timeout_s = node_timeout_s
+        self.execution_timeout_s = execution_timeout_s
+        self.deadline = 0.0  # loop time by which the whole execution must be done
         self.pool: dict[str, dict[str, Any]] = {"inputs": inputs}
         self.outputs: dict[str, dict[str, Any]] = {}
 
     async def run(self) -> str:
         """Run every node; return the result text (the terminal nodes' text)."""
         wf = self.workflow
+        self.deadline = asyncio.get_running_loop().time() + self.execution_timeout_s
         if wf.linear:
             for node_id in wf.order:
                 await self._run_node(node_id)
@@ -84,13 +89,21 @@ class Run:
             sink=self.sink,
         )
         limit = node.timeout_s or self.node_timeout_s
+        # One timer per waiting node carries both limits: the node's own and what is left of
+        # the execution's (a second timer around the whole run would cost every request).
+        node_deadline = asyncio.get_running_loop().time() + limit
         try:
             if node.instant:  # never waits on anything, so there is nothing a timer could cut short
                 out = await node.run(ctx)
             else:
-                async with asyncio.timeout(limit):
+                async with asyncio.timeout_at(min(node_deadline, self.deadline)):
                     out = await node.run(ctx)
         except TimeoutError:
+            if self.deadline < node_deadline:
+                raise ExecutionTimeout(
+                    f"the execution timed out after {self.execution_timeout_s:g}s",
+                    {"timeout_s": self.execution_timeout_s, "node": node_id},
+                ) from None
             raise ExecutionTimeout(
                 f"node '{node_id}' timed out after {limit:g}s", {"node": node_id, "timeout_s": limit}
             ) from None
