@@ -150,10 +150,13 @@ end
 """
 
 
-def wrk(url: str, *, connections: int, seconds: int, key: str = BENCH_KEY) -> Load:
-    """Drive POST execute with wrk (one thread: the server gets the other core)."""
+def wrk(
+    url: str, *, connections: int, seconds: int, key: str = BENCH_KEY, sessions: str = "bench"
+) -> Load:
+    """Drive POST execute with wrk (one thread: the server gets the other core). Requests go
+    to 1000 sessions named ``<sessions>-<n>``: give parallel wrk runs different names."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(_WRK_SCRIPT.replace("KEY", key))
+        f.write(_WRK_SCRIPT.replace("KEY", key).replace("bench-%d", f"{sessions}-%d"))
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", f.name, url],
         capture_output=True,

@@ -26,40 +26,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from benchmarks.harness import BENCH_KEY, ROOT, Load, Process, free_port, have_wrk, machine, wait_http, wrk
+from benchmarks.harness import Load, Process, have_wrk, machine, start_chatgate, wait_http, wrk
 from tests.services import PostgresServer, RedisServer
 
 EXECUTE = "/api/v1/workflows/support_bot/execute"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def start_chatgate(workdir: Path, *, storage_url: str, redis_url: str | None) -> tuple[Process, str]:
+def launch(workdir: Path, *, storage_url: str, redis_url: str | None) -> tuple[Process, str]:
     """``chatgate serve`` on the seed workflow (echo model) with this storage and Redis."""
-    port = free_port()
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "workflows").mkdir(exist_ok=True)
-    seed = (ROOT / "config" / "workflows" / "support_bot.json").read_text()
-    (workdir / "workflows" / "support_bot.json").write_text(seed)
-    config: dict[str, Any] = {
-        "server": {"host": "127.0.0.1", "port": port},
-        "storage": {"url": storage_url},
-        "llm": {"default_model": "echo", "timeout_s": 120, "max_retries": 2, "max_connections": 5000},
-        "api_keys": [{"key": BENCH_KEY, "name": "bench", "tier": "bench"}],
-        "rate_limits": {"free": "10/minute", "bench": "100000000/minute"},
-        "workflows_dir": str(workdir / "workflows"),
-        "data_dir": str(workdir / "data"),
-        "reload": {"watch": False},
-    }
-    if redis_url is not None:
-        config["redis_url"] = redis_url
-    (workdir / "chatgate.yaml").write_text(yaml.safe_dump(config))
-    chatgate = str(Path(sys.executable).parent / "chatgate")
-    proc = Process(
-        [chatgate, "serve", "--config", str(workdir / "chatgate.yaml"), "--log-level", "WARNING"], cwd=workdir
+    extra: dict[str, Any] = {"redis_url": redis_url} if redis_url else {}
+    return start_chatgate(
+        workdir, storage={"url": storage_url}, reload={"watch": False}, **extra
     )
-    return proc, f"http://127.0.0.1:{port}"
 
 
 def cpu_by_program(chatgate_pids: set[int]) -> dict[str, float]:
@@ -93,8 +72,14 @@ def cpu_by_program(chatgate_pids: set[int]) -> dict[str, float]:
 def parallel_wrk(urls: list[str], connections: int, seconds: int) -> Load:
     """One wrk per URL at once, the connections split between them; the loads summed."""
     share = max(1, connections // len(urls))
+
+    def run(i: int) -> Load:
+        # Sessions of their own per wrk: the same names in lock-step would make the two
+        # processes queue behind each other in every session (that is ordering's job, not load).
+        return wrk(urls[i] + EXECUTE, connections=share, seconds=seconds, sessions=f"bench{i}")
+
     with ThreadPoolExecutor(len(urls)) as pool:
-        loads = list(pool.map(lambda u: wrk(u + EXECUTE, connections=share, seconds=seconds), urls))
+        loads = list(pool.map(run, range(len(urls))))
     return Load(
         requests=sum(x.requests for x in loads),
         seconds=max(x.seconds for x in loads),
@@ -166,7 +151,7 @@ async def main() -> None:
             results.append(
                 await scenario(
                     "1 process, SQLite",
-                    [start_chatgate(root / "solo", storage_url=sqlite, redis_url=None)],
+                    [launch(root / "solo", storage_url=sqlite, redis_url=None)],
                     a.connections,
                     a.seconds,
                 )
@@ -176,7 +161,7 @@ async def main() -> None:
             results.append(
                 await scenario(
                     "1 process, PostgreSQL + Redis",
-                    [start_chatgate(root / "pg1", storage_url=one_db, redis_url=redis.url)],
+                    [launch(root / "pg1", storage_url=one_db, redis_url=redis.url)],
                     a.connections,
                     a.seconds,
                 )
@@ -188,7 +173,7 @@ async def main() -> None:
                 await scenario(
                     "2 processes, PostgreSQL + Redis",
                     [
-                        start_chatgate(root / f"pg2-{i}", storage_url=two_db, redis_url=redis.url)
+                        launch(root / f"pg2-{i}", storage_url=two_db, redis_url=redis.url)
                         for i in range(2)
                     ],
                     a.connections,

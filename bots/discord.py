@@ -37,6 +37,7 @@ from bots.dispatch import SessionQueue
 from bots.messages import HELP, NON_TEXT, RESET_DONE
 from bots.router import ChatRouter
 from config.schema import BotCommon, DiscordBotSettings
+from engine.leases import token_lease
 
 log = logging.getLogger("chatgate.bots.discord")
 
@@ -99,6 +100,11 @@ class DiscordAdapter:
         self._stopping = False
         self._warned_empty = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Several chatgate processes on one Redis: one of them holds the gateway (see run).
+        shared = router.services.shared
+        token = settings.token.get_secret_value()
+        self._lease = None if shared is None else token_lease(shared, "discord-gateway", token)
+        self._stop_event = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -107,10 +113,13 @@ class DiscordAdapter:
         want_content = True
         try:
             while not self._stopping:
+                if self._lease is not None and not await self._lease.wait(self._stop_event):
+                    return  # stopped while standing by
                 self.client = _Client(self, self._intents(want_content))
                 try:
-                    await self._serve(self.client)
-                    return
+                    if await self._serve_while_held(self.client):
+                        return
+                    continue  # lost the lease: stand by to take the gateway over again
                 except discord.PrivilegedIntentsRequired:
                     if not want_content:
                         raise
@@ -123,6 +132,30 @@ class DiscordAdapter:
                     await self.client.close()
         finally:
             await self._finish()
+            if self._lease is not None:  # a crash too: a standby takes over at once
+                await self._lease.release()
+
+    async def _serve_while_held(self, client: _Client) -> bool:
+        """Serve; with several processes only while this one holds the gateway lease.
+        False when the lease was lost (then the client is closed)."""
+        if self._lease is None:
+            await self._serve(client)
+            return True
+        log.info("discord bot %s: this process holds the gateway now", self.settings.name)
+        serving = asyncio.create_task(self._serve(client))
+        lost = asyncio.create_task(self._lease.lost.wait())
+        try:
+            await asyncio.wait({serving, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+        if serving.done():
+            serving.result()  # (raises what serving raised)
+            return True
+        log.warning("discord bot %s: lost the gateway lease; standing by", self.settings.name)
+        await client.close()
+        with contextlib.suppress(Exception):
+            await serving
+        return False
 
     async def _serve(self, client: _Client) -> None:
         endpoint.point_at(self.settings.name, self.settings.api_base)
@@ -136,6 +169,7 @@ class DiscordAdapter:
     async def stop(self) -> None:
         """Stop taking messages, let in-flight answers finish, then disconnect."""
         self._stopping = True
+        self._stop_event.set()
         await self._drain()
         if self.client is not None:
             await self.client.close()
@@ -185,6 +219,7 @@ class DiscordAdapter:
             "waiting": self.queue.waiting if self.queue else 0,
             "disconnects": self.disconnects,
             "resumes": self.resumes,
+            **({} if self._lease is None else {"gateway_lease": self._lease.health()}),
         }
 
     # ------------------------------------------------------------------ setup details

@@ -41,8 +41,11 @@ from bots.telegram_inbound import Job, Me, read_update
 from bots.telegram_inbox import Inbox
 from bots.telegram_poll import ALLOWED_UPDATES, BACKOFF_S, Poller, TokenRejected, token_rejected
 from bots.telegram_responder import TelegramResponder
+from bots.telegram_scale import OrphanSweeper, claim_all, either, poll_lease
 from bots.telegram_send import ChatPacer, DeliveryFailed, Sender
 from config.schema import BotCommon, TelegramBotSettings, WebhookSettings
+from engine.dedup import Claim
+from engine.leases import Lease
 
 log = logging.getLogger("chatgate.bots.telegram")
 
@@ -97,6 +100,11 @@ class TelegramAdapter:
         self._known: set[int] = set()  # update ids queued or being answered
         self._progress = asyncio.Event()  # set whenever an update is done
         self._sender = Sender(ChatPacer())
+        # Several processes on one Redis (bots.telegram_scale): claims, orphans, one poller.
+        self._shared = router.services.shared
+        self._lease: Lease | None = None
+        self._orphans: OrphanSweeper | None = None
+        self._sweeping: asyncio.Task[None] | None = None
 
     # -- Adapter -------------------------------------------------------------
 
@@ -116,6 +124,11 @@ class TelegramAdapter:
             crashed = False
         finally:
             self._accepting = False
+            if self._sweeping is not None:
+                self._sweeping.cancel()
+                await asyncio.gather(self._sweeping, return_exceptions=True)
+            if self._lease is not None:  # a crash too: a standby takes over at once
+                await self._lease.release()
             if self._queue is not None:
                 await self._queue.close()
             await bot.session.close()
@@ -151,6 +164,10 @@ class TelegramAdapter:
             body["last_successful_poll"] = None
         if self.webhook:
             body["last_update_at"] = _iso(self.last_update_at)
+        if self._lease is not None:
+            body["poll_lease"] = self._lease.health()
+        if self._orphans is not None:
+            body["orphans_adopted"] = self._orphans.adopted
         return body
 
     # -- webhook entry (chatgate/http/webhooks.py) -----------------------------
@@ -212,7 +229,21 @@ class TelegramAdapter:
         self._inbox = Inbox(storage, self.router.source)
         await self._inbox.open()
         self._queue = SessionQueue(self._handle, workers=self.settings.max_in_flight)
-        await self._resume(bot)
+        if self._shared is None:
+            await self._resume(bot)
+        else:
+            # Claims decide what is this process's to answer: what a stopped process left in
+            # the shared inbox is taken over by the sweeper (its first round runs now).
+            self._orphans = OrphanSweeper(
+                self.router.services.seen,
+                self._inbox,
+                self.router.source,
+                known=self._known,
+                adopt=self._adopt_orphan,
+            )
+            self._sweeping = asyncio.create_task(
+                self._orphans.run(), name=f"telegram-orphans:{self.settings.name}"
+            )
         return True
 
     async def _set_commands(self, bot: Bot) -> None:
@@ -244,8 +275,48 @@ class TelegramAdapter:
                 "bot %s: resuming %d update(s) received before the last stop", self.settings.name, resumed
             )
 
+    async def _adopt_orphan(self, update_id: int, data: dict[str, Any]) -> None:
+        """Answer an update another process took in but could not finish."""
+        assert self._inbox is not None and self.me is not None and self._bot is not None
+        try:
+            job = read_update(Update.model_validate(data, context={"bot": self._bot}), self.me, self.settings)
+        except ValidationError:
+            job = None
+        if job is None or self._stale(job) or job.update_id in self._known:
+            self._inbox.done(update_id)
+            return
+        self._submit(job)
+
+    async def _poll_under_lease(self, bot: Bot, lease: Lease) -> None:
+        """Several processes: only the lease holder polls; the others stand by to take over."""
+        while not self._stopping.is_set():
+            self.state = "standby"
+            if not await lease.wait(self._stopping):
+                return
+            log.info("bot %s: this process polls Telegram now (it holds the lease)", self.settings.name)
+            self._poller = Poller(
+                bot, self.settings.name, on_batch=self._take, wait_room=self._wait_room, clean=self._clean
+            )
+            self.state = "polling"
+            async with either(self._stopping, lease.lost) as stop:
+                try:
+                    await self._poller.run(stop)
+                except TokenRejected as e:
+                    self.last_error = str(e)
+                    raise
+            if self._stopping.is_set():
+                return  # _finish acknowledges, then the lease is released
+            # Not acknowledged: the new holder fetches those updates again; their claims
+            # (ours) keep it from answering them twice.
+            self._poller = None
+            log.warning("bot %s: lost the polling lease; standing by", self.settings.name)
+
     async def _receive(self, bot: Bot) -> None:
         hook = self.webhook
+        if hook is None and self._shared is not None:
+            self._lease = poll_lease(self._shared, self._token)
+            await self._poll_under_lease(bot, self._lease)
+            return
         if hook is None:
             self._poller = Poller(
                 bot, self.settings.name, on_batch=self._take, wait_room=self._wait_room, clean=self._clean
@@ -276,6 +347,8 @@ class TelegramAdapter:
     async def _finish(self) -> None:
         """Graceful stop: receiving has ended; let in-flight answers finish, then acknowledge."""
         self._accepting = False
+        if self._sweeping is not None:  # take over no more: what is left goes to the others
+            self._sweeping.cancel()
         self.state = "stopping"
         if self._queue is not None:
             try:
@@ -352,6 +425,22 @@ class TelegramAdapter:
             )
         if not jobs:
             return
+        keep_only: set[int] = set()
+        if self._shared is not None:
+            # Another process may have this update already (a retried webhook call, a new
+            # poller refetching): claim first; then the inbox keeps it whoever answers it.
+            try:
+                claims = await claim_all(self.router.services.seen, self.router.source,
+                                         [job.update_id for job, _ in jobs])
+            except BaseException:
+                for job, _ in jobs:
+                    self._known.discard(job.update_id)
+                raise
+            for job, _ in jobs:
+                if not claims[job.update_id].ours:
+                    self._known.discard(job.update_id)
+                    keep_only.add(job.update_id)
+            jobs = [(j, u) for j, u in jobs if claims[j.update_id] is not Claim.DONE]
         try:
             await self._inbox.add(
                 [(job.update_id, u.model_dump_json(exclude_none=True, by_alias=True)) for job, u in jobs]
@@ -361,7 +450,8 @@ class TelegramAdapter:
                 self._known.discard(job.update_id)
             raise
         for job, _ in jobs:
-            self._submit(job, known=True)
+            if job.update_id not in keep_only:
+                self._submit(job, known=True)
 
     def _submit(self, job: Job, *, known: bool = False) -> None:
         assert self._queue is not None

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from engine.storage import Storage
+from engine.storage import MIGRATION_LOCK, Storage
 
 log = logging.getLogger("chatgate.bots.telegram")
 
@@ -51,6 +51,8 @@ class Inbox:
 
     async def open(self) -> None:
         async def create(conn: AsyncConnection) -> None:
+            if conn.dialect.name == "postgresql":  # processes starting together: one at a time
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             await conn.run_sync(_metadata.create_all, checkfirst=True)
 
         # Through the storage's single writer: DDL on a connection of its own would

@@ -80,10 +80,12 @@ class ReloadReport:
     restart_needed: list[str] = field(default_factory=list)
     workflow_problems: list[FileProblem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    peers: int | None = None  # other processes asked to reload too (None: no Redis, or unreachable)
 
     def to_api(self) -> dict[str, Any]:
         return {
             "result": self.result,
+            "peers_notified": self.peers,
             "version": self.version,
             "changes": self.changes,
             "error": None
@@ -116,4 +118,6 @@ class ReloadReport:
             details = f" ({p.details})" if p.details else ""
             lines.append(f"Workflow file {p.path} not loaded (last good version stays): {p.message}{details}")
         lines += [f"Warning: {w}" for w in self.warnings]
+        if self.peers:
+            lines.append(f"Asked {self.peers} other chatgate process(es) to reload their config too.")
         return "\n".join(lines)

@@ -25,6 +25,7 @@ from engine.llm import LLM
 from engine.ordering import RedisOrdering
 from engine.ratelimit import RateLimiter
 from engine.sessions import Sessions
+from engine.shared import SharedState
 from engine.storage import Storage
 
 if TYPE_CHECKING:
@@ -58,11 +59,15 @@ class Gateway:
     config: ConfigState = field(default_factory=ConfigState)  # version, last reload error
     metrics: Metrics = field(default_factory=Metrics)
     reloader: Reloader | None = None  # set by chatgate.reload.Reloader; None: no live reload
+    shared: SharedState | None = None  # with redis_url: the link to the other processes
 
     @classmethod
     async def open(cls, settings: Settings) -> Gateway:
         storage = Storage(settings.storage.url)
         await storage.open()
+        shared = SharedState(settings.redis_url) if settings.redis_url else None
+        if shared is not None:
+            await shared.start()
         ordering = RedisOrdering(settings.redis_url) if settings.redis_url else None
         sessions = Sessions(storage, max_turns=settings.engine.history_turns, turns=ordering)
         llm = LLM(settings.llm)
@@ -79,8 +84,17 @@ class Gateway:
             limiter=limiter,
             keys=KeyRing(api_keys),
             bots=BotManager(
-                Services(catalog, executor, sessions, limiter, SeenKeys(storage), AccessPolicy(settings))
+                Services(
+                    catalog,
+                    executor,
+                    sessions,
+                    limiter,
+                    SeenKeys(storage, shared=shared),
+                    AccessPolicy(settings),
+                    shared=shared,
+                )
             ),
+            shared=shared,
         )
         gw.metrics.watch(gw)
         redact(*gw.secrets(), *(k.key.get_secret_value() for k in api_keys))
@@ -125,7 +139,16 @@ class Gateway:
         await self.executor.llm.aclose()
         if self.sessions.turns is not None:
             await self.sessions.turns.aclose()
+        if self.shared is not None:  # after the bots: what they still held is free at once
+            await self.shared.close()
         await self.storage.close()
+
+    def shared_health(self) -> dict[str, Any] | None:
+        """Several processes on one Redis: this process's name, Redis, the reload fan-out."""
+        if self.shared is None:
+            return None
+        fanout = self.reloader.fanout if self.reloader is not None else None
+        return {**self.shared.health(), "reload_fanout": fanout.health() if fanout else None}
 
     def health(self) -> dict[str, Any]:
         return {
@@ -134,6 +157,7 @@ class Gateway:
             "executions_in_flight": len(self.executor.running),
             "config": self.config.to_api(),
             "bots": self.bots.health(),
+            "shared": self.shared_health(),
             "workflows": {
                 "files": len(self.catalog.file_workflows()),
                 "problems": [

@@ -14,6 +14,9 @@ in chat) runs one at a time:
 3. afterwards, in the background: bots removed or whose connection changed stop
    (finishing their in-flight answers) and start again.
 
+With Redis (``redis_url``), a reload that did not come from another process is then
+announced to the other processes, which reload their own files (chatgate.fanout).
+
 An invalid config changes nothing of the settings: the error is logged once, kept
 in ``/healthz`` (``config.last_error``) and in /metrics until a good edit arrives.
 Keys bound at start (``server.host/port``, ``storage.url``, ...) keep their running
@@ -33,6 +36,7 @@ from typing import Any
 
 from bots.access import AccessPolicy
 from chatgate.config_state import RejectedEdit, ReloadReport, Result, checksum
+from chatgate.fanout import ReloadFanout
 from chatgate.gateway import Gateway, configured_keys
 from chatgate.keys import KeyRing
 from chatgate.logs import redact
@@ -61,6 +65,7 @@ class Reloader:
         self._watch_task: asyncio.Task[None] | None = None
         self._rewatch = asyncio.Event()
         self._settled = asyncio.Event()  # the first watch is in place (or off, or failed)
+        self.fanout: ReloadFanout | None = None  # set by start() when processes share a Redis
         # aiohttp's routes are fixed once serving: webhook paths outside these need a restart.
         self._webhook_patterns = {DEFAULT_WEBHOOK_PATH} | {
             b.mode.path
@@ -76,11 +81,16 @@ class Reloader:
 
     async def start(self) -> None:
         """Start watching (if ``reload.watch``); returns once the watch is in place."""
+        if self.gw.shared is not None:  # several processes on one Redis: reloads reach them all
+            self.fanout = ReloadFanout(self.gw.shared, self.reload)
+            await self.fanout.start()
         self._watch_task = asyncio.create_task(self._watch_loop(), name="config-reload")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._settled.wait(), 5)
 
     async def stop(self) -> None:
+        if self.fanout is not None:
+            await self.fanout.stop()
         if self._watch_task is not None:
             self._watch_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -115,6 +125,8 @@ class Reloader:
             report = self._apply(text, parsed, files, trigger)
         if self._watch_key() != watch_before:
             self._rewatch.set()
+        if self.fanout is not None and not self.fanout.caused_by_peer(trigger):
+            report.peers = await self.fanout.announce(trigger)
         return report
 
     def _read(self) -> tuple[str | None, Settings | ConfigError, list[WorkflowFile]]:

@@ -138,6 +138,11 @@ class Storage:
         self.engine = create_async_engine(
             self.url,
             pool_pre_ping=u.get_backend_name() != "sqlite",
+            # PostgreSQL: enough pooled connections for a busy process's concurrent reads
+            # (history is read per execution when processes share Redis). SQLAlchemy's 5 + 10
+            # made the rest wait and opened/closed overflow connections per request; measured
+            # in benchmarks/scale_out.py. 40 per process: mind max_connections (100) at 3+.
+            **({} if u.get_backend_name() == "sqlite" else {"pool_size": 20, "max_overflow": 20}),
             json_serializer=_json_dumps,  # orjson: JSON columns are written on every execution
             json_deserializer=orjson.loads,
         )
