@@ -20,6 +20,7 @@ class Incoming:
     dedup_key: str  # unique per bot: update_id, message id
     chat_key: str = ""  # e.g. telegram:chat:<chat_id>: access rules
     private: bool = False  # a one-to-one chat with the bot (admin commands work only there)
+    sent_at: float | None = None  # unix time the platform says it was sent (lets dedup skip storage)
 
 
 class Responder(Protocol):

@@ -5,9 +5,9 @@ shared `ChatRouter`, answers go out through the responders in
 `bots.discord_responder`. Which messages count is decided in `bots.discord_triggers`.
 
 Exactly once: every message id (and slash command id) is marked with the router's
-``mark_handled`` (stored in the database) once answered, and checked before: in
-memory when the message is newer than this adapter (`bots.discord_recent`), else
-with ``already_handled``. discord.py RESUMEs a dropped gateway session and Discord
+``mark_handled`` (stored in the database) once answered, and checked before with
+``already_handled`` (memory alone for messages newer than this process, see
+`engine.dedup`). discord.py RESUMEs a dropped gateway session and Discord
 replays what was missed; a replayed or redelivered message already answered is skipped.
 Where the bot connects (api_base) is process-wide: see `bots.discord_endpoint`.
 
@@ -27,10 +27,9 @@ from typing import Any, ClassVar, Literal
 import discord
 
 from bots import discord_endpoint as endpoint
-from bots.base import Incoming
+from bots.base import Incoming, Responder
 from bots.discord_commands import build_tree, sync_commands
 from bots.discord_pacing import ChannelPacer
-from bots.discord_recent import RecentIds
 from bots.discord_responder import EphemeralNotice, InteractionResponder, MessageResponder
 from bots.discord_triggers import Trigger, read_message, session_id, thread_name
 from bots.dispatch import SessionQueue
@@ -92,7 +91,6 @@ class DiscordAdapter:
         self.router = router
         self.client: _Client | None = None
         self.pacer = ChannelPacer()
-        self.recent = RecentIds()
         self.queue: SessionQueue[Job] | None = None
         self.content_intent: bool | None = None  # None: not known yet
         self.resumes = 0
@@ -280,6 +278,7 @@ class DiscordAdapter:
             dedup_key=str(message.id),
             chat_key=f"discord:channel:{message.channel.id}",
             private=message.guild is None,
+            sent_at=message.created_at.timestamp(),
         )
         self.queue.submit(msg.session_id, lambda: self._answer_message(message, msg, trigger))
 
@@ -298,35 +297,23 @@ class DiscordAdapter:
                     self.settings.name, CONTENT_INTENT_HELP)
 
     async def _answer_message(self, message: discord.Message, msg: Incoming, trigger: Trigger) -> None:
-        # router.handle's steps, except that the storage lookup happens only where memory
-        # cannot tell (see bots.discord_recent), and that with reply_in_thread the thread
-        # is opened only once we know the message will be answered.
-        router = self.router
-        if await self._seen_before(message.id, msg):
-            return
         here = MessageResponder(message.channel, message.channel.id, self.pacer, reference=message)
         if not trigger.text:
             # A bare mention is a hello; a picture or file we cannot read yet gets told so.
-            await here.final(NON_TEXT if trigger.has_files else self.settings.greeting)
-        elif (admin := await router.admin_reply(msg)) is not None:  # an admin's /status, /reload
-            await here.notice(admin)
-        elif await router.allow(msg, here):
-            thread = await self._open_thread(message, trigger.text) if trigger.opens_thread else None
-            if thread is None:
-                await router.answer(msg, here)
-            else:
-                await router.answer(msg, MessageResponder(thread, thread.id, self.pacer, reference=None))
-        await router.mark_handled(msg)
+            canned = NON_TEXT if trigger.has_files else self.settings.greeting
 
-    async def _seen_before(self, snowflake: int, msg: Incoming) -> bool:
-        # Memory knows only this process: with several chatgate processes sharing state
-        # (each with its own gateway session), the router's claim must decide every time.
-        shared = getattr(self.router.services, "shared", None) is not None
-        new = None if shared else self.recent.take(snowflake)
-        seen = not new if new is not None else await self.router.already_handled(msg)
-        if seen:
-            log.info("discord bot %s: %s was already answered; skipping", self.settings.name, msg.dedup_key)
-        return seen
+            async def hello() -> str:
+                return canned
+
+            await self.router.handle(msg, here, reply=hello)
+            return
+
+        async def in_thread() -> Responder | None:
+            # With reply_in_thread the thread opens only for a message that will be answered.
+            thread = await self._open_thread(message, trigger.text)
+            return None if thread is None else MessageResponder(thread, thread.id, self.pacer, reference=None)
+
+        await self.router.handle(msg, here, answer_in=in_thread if trigger.opens_thread else None)
 
     async def _open_thread(self, message: discord.Message, text: str) -> discord.Thread | None:
         try:
@@ -362,8 +349,9 @@ class DiscordAdapter:
             text=text.strip(),
             dedup_key=f"interaction:{interaction.id}",
             chat_key=f"discord:channel:{interaction.channel_id}",
+            sent_at=interaction.created_at.timestamp(),
         )
-        if await self._seen_before(interaction.id, msg):
+        if await self.router.already_handled(msg):
             return
         # The limit is checked before deferring, so the notice can be ephemeral: only the
         # asker sees it, and the channel is not cluttered.

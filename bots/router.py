@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +64,7 @@ class ChatRouter:
     async def already_handled(self, msg: Incoming) -> bool:
         """Answered already, or being answered by another chatgate process? If not, the
         message is now claimed by this one until `mark_handled` (see engine.dedup)."""
-        return not (await self.services.seen.claim(self.source, msg.dedup_key)).ours
+        return not (await self.services.seen.claim(self.source, msg.dedup_key, msg.sent_at)).ours
 
     async def mark_handled(self, msg: Incoming) -> None:
         await self.services.seen.mark(self.source, msg.dedup_key)
@@ -126,16 +127,33 @@ class ChatRouter:
             return console.status()
         return await console.reload(f"{msg.user_key} via bot {self.settings.name}")
 
-    async def handle(self, msg: Incoming, responder: Responder) -> None:
-        """Answer one message end to end. Never raises for the user's or the model's faults."""
+    async def handle(
+        self,
+        msg: Incoming,
+        responder: Responder,
+        *,
+        reply: Callable[[], Awaitable[str]] | None = None,
+        answer_in: Callable[[], Awaitable[Responder | None]] | None = None,
+    ) -> None:
+        """Answer one message end to end: every platform's messages take this path.
+        Never raises for the user's or the model's faults.
+
+        ``reply``: answer without the model (a command, a greeting); it runs only once the
+        message passed de-duplication, access and rate limits. ``answer_in``: where the
+        model's answer goes instead of ``responder`` (a new thread), opened only when the
+        message will really be answered; None from it means: here after all."""
         if await self.already_handled(msg):
             log.info("%s: update %s was already answered; skipping", self.source, msg.dedup_key)
             return
-        reply = await self.admin_reply(msg)
-        if reply is not None:
-            await responder.notice(reply)
+        admin = await self.admin_reply(msg)
+        if admin is not None:
+            await responder.notice(admin)
         elif await self.allow(msg, responder):
-            await self.answer(msg, responder)
+            if reply is not None:
+                await responder.notice(await reply())
+            else:
+                elsewhere = await answer_in() if answer_in is not None else None
+                await self.answer(msg, elsewhere or responder)
         await self.mark_handled(msg)
 
     async def answer(self, msg: Incoming, responder: Responder) -> None:

@@ -471,7 +471,7 @@ class TelegramAdapter:
             if job.kind == "ask":
                 await self.router.handle(job.incoming, responder)
             else:
-                await self._command(job, responder)
+                await self.router.handle(job.incoming, responder, reply=lambda: self._command_reply(job))
         except DeliveryFailed as e:
             # Telegram unreachable for a while: keep it in the inbox for the next start.
             log.warning(
@@ -495,24 +495,18 @@ class TelegramAdapter:
             self._progress.set()
         self._inbox.done(job.update_id)
 
-    async def _command(self, job: Job, responder: TelegramResponder) -> None:
+    async def _command_reply(self, job: Job) -> str:
         """Everything but questions: answered without calling the model."""
-        msg = job.incoming
-        if await self.router.already_handled(msg):
-            return
-        if await self.router.allow(msg, responder):
-            if job.kind == "start":
-                await responder.notice(self.settings.greeting)
-            elif job.kind == "help":
-                await responder.notice(HELP if job.target.private else HELP + GROUP_HELP)
-            elif job.kind == "reset":
-                await self.router.reset(msg.session_id)
-                await responder.notice(RESET_DONE)
-            elif job.kind == "non_text":
-                await responder.notice(NON_TEXT)
-            elif job.kind == "ask_usage":
-                await responder.notice(ASK_USAGE)
-        await self.router.mark_handled(msg)
+        if job.kind == "reset":
+            await self.router.reset(job.incoming.session_id)
+            return RESET_DONE
+        if job.kind == "start":
+            return self.settings.greeting
+        if job.kind == "help":
+            return HELP if job.target.private else HELP + GROUP_HELP
+        if job.kind == "non_text":
+            return NON_TEXT
+        return ASK_USAGE
 
 
 def _iso(t: float | None) -> str | None:

@@ -116,6 +116,7 @@ def read_update(update: Update, me: Me, settings: TelegramBotSettings) -> Job | 
         dedup_key=str(update.update_id),
         chat_key=f"telegram:chat:{msg.chat.id}",
         private=private,
+        sent_at=msg.date.timestamp(),
     )
     target = Target(
         chat_id=msg.chat.id,

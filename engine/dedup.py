@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import time
 from collections import OrderedDict
 
 import sqlalchemy as sa
@@ -33,6 +34,8 @@ from engine.shared import ALIVE_PREFIX, SharedState
 from engine.storage import Storage, seen_updates, utcnow
 
 CLAIM_PREFIX = "chatgate:claim:"
+CLOCK_SLACK_S = 10.0  # the platforms' clocks and ours may disagree by this much
+FRESH_WINDOW_S = 120.0  # recent enough that memory (cache_size keys) still holds it
 CLAIM_TTL_MS = 86_400_000  # a live process's claim: as long as an update may wait in its queue
 DONE_TTL_MS = 3_600_000  # answered: redeliveries within the hour skip without a database read
 
@@ -67,16 +70,27 @@ class SeenKeys:
         self.shared = shared
         self.cache_size = cache_size
         self._recent: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self.fresh_after = time.time() + CLOCK_SLACK_S
         if shared is not None:
             self._claim = shared.redis.register_script(_CLAIM)
 
-    async def claim(self, source: str, key: str, *, strict: bool = False) -> Claim:
+    async def claim(
+        self, source: str, key: str, sent_at: float | None = None, *, strict: bool = False
+    ) -> Claim:
         """May this process handle the event? Claiming twice from one process is harmless.
         ``strict``: without an answer from Redis, assume another process has it (for taking
-        over others' leftovers, which only Redis can tell from their work in progress)."""
+        over others' leftovers, which only Redis can tell from their work in progress).
+
+        ``sent_at`` (the platform's clock) lets a lone process skip the database: an event
+        sent after this process started cannot have been handled by an earlier one, so
+        memory alone knows, while the event is recent enough to still be in memory."""
         if (source, key) in self._recent:
             return Claim.DONE
         shared = self.shared
+        fresh = sent_at is not None and sent_at > max(self.fresh_after, time.time() - FRESH_WINDOW_S)
+        if shared is None and fresh:
+            self._remember(source, key)  # taken in: a second delivery of it is a repeat
+            return Claim.MINE
         held = False
         if shared is not None:
             try:
