@@ -21,10 +21,12 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from engine.errors import Unavailable
+from engine.shared import bounded_pool
 
 LEASE_MS = 5_000  # a holder silent for this long is taken for dead
 WAKE_POLL_S = 1.0
-IDLE_EXPIRY_S = 86_400  # how often a waiter re-checks even without a wake-up
+IDLE_EXPIRY_S = 86_400
+POOL_SIZE = 512  # how often a waiter re-checks even without a wake-up
 
 # Advance ``serving`` from ``expected`` to ``expected + 1`` only if nobody holds the turn:
 # the caller saw the lease expire. Returns 1 when it advanced.
@@ -56,7 +58,9 @@ return 0
 
 class RedisOrdering:
     def __init__(self, redis_url: str, *, prefix: str = "chatgate:turns") -> None:
-        self.redis = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=1)
+        # Its own bounded pool, on which a burst waits rather than fails: waiters hold a
+        # connection in BLPOP, which must not starve the short commands of other parts.
+        self.redis = aioredis.Redis.from_pool(bounded_pool(redis_url, size=POOL_SIZE, wait_s=10, socket_s=5))
         self.prefix = prefix
         self.owner = f"{os.getpid()}:{os.urandom(4).hex()}"
         self._skip = self.redis.register_script(_SKIP_DEAD)

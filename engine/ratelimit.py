@@ -11,6 +11,7 @@ import bisect
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
@@ -18,6 +19,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from engine.errors import RateLimited, Unavailable
+from engine.shared import bounded_pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ class Quota:
         return max(1, math.ceil(self.reset_time - time.time()))
 
 
+REDIS_POOL_SIZE = 128
 REDIS_TIMEOUT_S = 1.0  # a Redis outage must fail requests fast, not hang them
 
 
@@ -102,12 +105,15 @@ def _per_tier(item: RateLimitItem, tier: str) -> RateLimitItem:
 class RateLimiter:
     def __init__(self, tiers: dict[str, str], redis_url: str | None = None) -> None:
         # In-process memory by default; with Redis every process counts against the same windows.
-        self._storage = SweepingMemoryStorage() if redis_url is None else storage_from_string(
-            "async+" + redis_url,
-            implementation="redispy",
-            socket_timeout=REDIS_TIMEOUT_S,
-            socket_connect_timeout=REDIS_TIMEOUT_S,
-        )
+        if redis_url is None:
+            self._storage: Any = SweepingMemoryStorage()
+        else:
+            pool = bounded_pool(redis_url, size=REDIS_POOL_SIZE, socket_s=REDIS_TIMEOUT_S)
+            self._storage = storage_from_string(
+                "async+" + redis_url,
+                implementation="redispy",
+                connection_pool=pool,  # type: ignore[arg-type]  # limits passes it on to redis-py
+            )
         self.redis_url = redis_url
         self._strategy = MovingWindowRateLimiter(self._storage)
         self.tiers: dict[str, RateLimitItem] = {}

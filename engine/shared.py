@@ -22,7 +22,11 @@ import time
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger("chatgate.shared")
 
@@ -35,6 +39,24 @@ REDIS_TIMEOUT_S = 2.0
 MAX_CONNECTIONS = 32  # claims and leases are short commands; pub/sub takes one more of its own
 
 
+def bounded_pool(
+    redis_url: str, *, size: int, wait_s: float = REDIS_TIMEOUT_S, socket_s: float = REDIS_TIMEOUT_S
+) -> aioredis.BlockingConnectionPool:
+    """A connection pool on which a burst waits for a connection (redis-py's default pool
+    fails with "Too many connections" past its cap), failing fast while Redis is away,
+    and retrying a command once on a fresh connection: after a Redis restart the pooled
+    connections are dead, and the first command on each must not fail for it."""
+    return aioredis.BlockingConnectionPool.from_url(
+        redis_url,
+        max_connections=size,
+        timeout=wait_s,
+        socket_timeout=socket_s,
+        socket_connect_timeout=min(socket_s, 1.0),
+        retry=Retry(NoBackoff(), 1),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+
+
 def process_name() -> str:
     """host:pid:random, unique among processes, readable in logs and /healthz."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -42,16 +64,8 @@ def process_name() -> str:
 
 class SharedState:
     def __init__(self, redis_url: str) -> None:
-        # A bounded pool that makes a burst wait for a connection: redis-py's default pool
-        # opens one per concurrent command and fails with "Too many connections" past its cap.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            redis_url,
-            max_connections=MAX_CONNECTIONS,
-            timeout=REDIS_TIMEOUT_S,
-            socket_timeout=REDIS_TIMEOUT_S,
-            socket_connect_timeout=1.0,
-        )
-        self.redis = aioredis.Redis.from_pool(pool)  # (closing the client closes the pool)
+        # (closing the client closes the pool)
+        self.redis = aioredis.Redis.from_pool(bounded_pool(redis_url, size=MAX_CONNECTIONS))
         self.owner = process_name()
         self.alive_key = ALIVE_PREFIX + self.owner
         self.reachable: bool | None = None  # None: not tried yet
