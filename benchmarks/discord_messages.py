@@ -31,7 +31,7 @@ import aiohttp
 
 from benchmarks.harness import Process, machine, wait_http
 from benchmarks.harness import start_chatgate as harness_start
-from bots.discord_recent import CLOCK_SLACK_S
+from engine.dedup import CLOCK_SLACK_S
 from tests.emulators.discord_server import DiscordEmulator
 
 TOKEN = "bench-discord-token-0123456789"
@@ -170,7 +170,7 @@ async def main(argv: list[str] | None = None) -> int:
             await emu.wait_for(lambda: emu.active_connections == 1, 30)
             # Steady state: discord.py has finished READY, and messages are newer than the
             # adapter's start plus the clock slack, so they skip the storage lookup that
-            # only possibly-old messages need (bots/discord_recent.py).
+            # only possibly-old messages need (engine/dedup.py).
             await asyncio.sleep(CLOCK_SLACK_S + 1)
             warm = Probe(emu)
             for i, ch in enumerate(channels[:50]):
