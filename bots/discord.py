@@ -46,6 +46,7 @@ DISCORD_HELP = (
     "In a server, mention me or reply to one of my messages; in DMs, just write."
 )
 SLOW_DOWN = "You're sending messages too fast. Please wait a moment and try again."
+NOT_FOR_YOU = "This command isn't available to you here."
 THREAD_ARCHIVE_MIN: Literal[1440] = 1440  # a thread opened for an answer stays visible for a day of silence
 
 CONTENT_INTENT_HELP = (
@@ -357,8 +358,10 @@ class DiscordAdapter:
         # asker sees it, and the channel is not cluttered.
         notice = EphemeralNotice(interaction)
         if not await self.router.allow(msg, notice):
-            if not notice.sent:  # told already in this window, but every command needs an answer
-                await interaction.response.send_message(SLOW_DOWN, ephemeral=True)
+            if not notice.sent:  # told already, but every command needs an answer
+                refusal = self.router.services.policy.refusal(s, msg)
+                text = SLOW_DOWN if refusal is None else (refusal.text or NOT_FOR_YOU)
+                await interaction.response.send_message(text, ephemeral=True)
             await self.router.mark_handled(msg)
             return
         await interaction.response.defer(thinking=True)  # must happen within 3 s; the answer may not

@@ -43,3 +43,22 @@ async def test_status_from_someone_else_is_an_ordinary_message(discord_bot: Star
     bot = await discord_bot(configure=rules)
     asked = bot.dm("/status", user_id=BOB + 1)
     assert await bot.answer_to(dm_channel(BOB + 1), asked) == "(echo) /status"
+
+
+async def test_a_blocked_user_asking_by_slash_command_is_refused_every_time_never_told_to_slow_down(
+    discord_bot: StartDiscordBot,
+) -> None:
+    bot = await discord_bot(configure=rules)
+    await bot.commands_synced()
+    replies = []
+    for question in ("let me in", "please"):
+        interaction = bot.emu.slash_command(
+            name="ask", options={"text": question}, channel_id=CHANNEL, user_id=BOB
+        )
+        interaction_id = int(interaction["id"])
+        await bot.emu.wait_for(lambda i=interaction_id: len(bot.emu.interaction_responses(i)) >= 1)
+        [reply] = bot.emu.interaction_responses(interaction_id)
+        assert reply["ephemeral"]
+        replies.append(reply["content"])
+    assert replies == ["Sorry, you can't use this bot."] * 2
+    assert bot.bot_messages(CHANNEL) == []  # nothing in the channel, no model answer
