@@ -63,12 +63,19 @@ async def create_workflow(http: aiohttp.ClientSession, doc: dict[str, Any]) -> s
 
 
 async def execute(
-    http: aiohttp.ClientSession, workflow: str, text: str, *, session_id: str | None = None
+    http: aiohttp.ClientSession,
+    workflow: str,
+    text: str,
+    *,
+    session_id: str | None = None,
+    within_s: float | None = None,
 ) -> tuple[int, dict[str, Any]]:
+    """Run ``workflow`` on ``text``; ``within_s``: the client gives up after that long."""
     payload: dict[str, Any] = {"inputs": {"user_input": text}}
     if session_id is not None:
         payload["session_id"] = session_id
-    async with http.post(f"/api/v1/workflows/{workflow}/execute", json=payload) as r:
+    limit = aiohttp.ClientTimeout(total=within_s) if within_s is not None else None
+    async with http.post(f"/api/v1/workflows/{workflow}/execute", json=payload, timeout=limit) as r:
         return r.status, await r.json()
 
 

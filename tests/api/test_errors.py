@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from tests.api.conftest import SharedServer
-from tests.api.support import MODEL, assert_error, chat_workflow, create_workflow, use_emulator
+from tests.api.support import MODEL, assert_error, chat_workflow, create_workflow, execute, use_emulator
 from tests.conftest import StartChatgate, seed_workflow
 from tests.emulators.openai_server import OpenAIEmulator
 
@@ -296,13 +296,8 @@ async def test_a_timed_out_execution_is_a_504_with_the_execution(
     openai_emu.delay_s = 30
     async with gw.client() as http:
         wid = await create_workflow(http, chat_workflow(timeout_s=0.3))
-        r = await http.post(
-            f"/api/v1/workflows/{wid}/execute",
-            json={"inputs": {"user_input": "hi"}},
-            timeout=aiohttp.ClientTimeout(total=10),
-        )
-        body = await r.json()
-    assert r.status == 504, body
+        status, body = await execute(http, wid, "hi", within_s=10)
+    assert status == 504, body
     error = assert_error(body, "execution_failed")
     assert body["status"] == "failed" and body["execution_id"].startswith("exec_")
     assert "response_node" in error["message"] and "timed out" in error["message"]

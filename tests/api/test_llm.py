@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import aiohttp
-
 from tests.api.support import (
     LLM_SECRET,
     MODEL,
@@ -124,14 +122,9 @@ async def test_a_node_timeout_cancels_the_model_call(
     openai_emu.delay_s = 30
     async with gw.client() as http:
         wid = await create_workflow(http, chat_workflow(timeout_s=0.5))
-        r = await http.post(
-            f"/api/v1/workflows/{wid}/execute",
-            json={"inputs": {"user_input": "hurry"}},
-            timeout=aiohttp.ClientTimeout(total=10),  # far below the emulator's 30 s
-        )
-        body = await r.json()
+        status, body = await execute(http, wid, "hurry", within_s=10)  # far below the emulator's 30 s
         assert await in_flight(http) == 0
-    assert r.status == 504, body
+    assert status == 504, body
     error = assert_error(body, "execution_failed")
     assert error["details"] == {"node": "response_node", "timeout_s": 0.5}
     assert len(openai_emu.requests) == 1  # cancelled, not retried
@@ -148,13 +141,8 @@ async def test_a_hung_model_is_cut_off_by_the_execution_timeout(
     openai_emu.hang_next()
     async with gw.client() as http:
         wid = await create_workflow(http, chat_workflow())
-        r = await http.post(
-            f"/api/v1/workflows/{wid}/execute",
-            json={"inputs": {"user_input": "x"}},
-            timeout=aiohttp.ClientTimeout(total=10),
-        )
-        body = await r.json()
-    assert r.status == 504, body
+        status, body = await execute(http, wid, "x", within_s=10)
+    assert status == 504, body
     error = assert_error(body, "execution_failed")
     assert "execution timed out" in error["message"]
 
@@ -166,13 +154,8 @@ async def test_the_llm_client_timeout_is_a_504(
     openai_emu.delay_s = 30
     async with gw.client() as http:
         wid = await create_workflow(http, chat_workflow())
-        r = await http.post(
-            f"/api/v1/workflows/{wid}/execute",
-            json={"inputs": {"user_input": "x"}},
-            timeout=aiohttp.ClientTimeout(total=10),
-        )
-        body = await r.json()
-    assert r.status == 504, body
+        status, body = await execute(http, wid, "x", within_s=10)
+    assert status == 504, body
     error = assert_error(body, "execution_failed")
     assert MODEL in error["message"]
 
