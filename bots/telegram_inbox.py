@@ -25,7 +25,6 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.storage import MIGRATION_LOCK, Storage
 
@@ -50,10 +49,10 @@ class Inbox:
         self._flushing: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
-        async def create(conn: AsyncConnection) -> None:
+        def create(conn: sa.Connection) -> None:
             if conn.dialect.name == "postgresql":  # processes starting together: one at a time
-                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-            await conn.run_sync(_metadata.create_all, checkfirst=True)
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            _metadata.create_all(conn, checkfirst=True)
 
         # Through the storage's single writer: DDL on a connection of its own would
         # contend with it for SQLite's write lock (and can time out under load).
@@ -69,10 +68,10 @@ class Inbox:
             for uid, payload in updates
         ]
 
-        async def write(conn: AsyncConnection) -> None:
+        def write(conn: sa.Connection) -> None:
             # Telegram redelivers after a crash: insert-or-ignore keeps that harmless.
             insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            await conn.execute(insert(telegram_inbox).on_conflict_do_nothing(), rows)
+            conn.execute(insert(telegram_inbox).on_conflict_do_nothing(), rows)
 
         await self.storage.write(write)
 
@@ -88,8 +87,8 @@ class Inbox:
             while self._done:
                 ids, self._done = self._done, []
 
-                async def write(conn: AsyncConnection, ids: list[int] = ids) -> None:
-                    await conn.execute(
+                def write(conn: sa.Connection, ids: list[int] = ids) -> None:
+                    conn.execute(
                         telegram_inbox.delete().where(
                             telegram_inbox.c.source == self.source, telegram_inbox.c.update_id.in_(ids)
                         )

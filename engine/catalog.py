@@ -171,8 +171,8 @@ class Catalog:
         updated = replace(current, compiled=compiled, updated_at=max(utcnow(), current.updated_at))
         row = self._row(updated)
 
-        async def write(conn: Any) -> None:
-            await conn.execute(workflows.update().where(workflows.c.id == updated.workflow_id).values(**row))
+        def write(conn: sa.Connection) -> None:
+            conn.execute(workflows.update().where(workflows.c.id == updated.workflow_id).values(**row))
 
         await self.storage.write(write)
         self._remember(updated)
@@ -181,8 +181,8 @@ class Catalog:
     async def delete(self, ref: str, owner: str) -> None:
         current = await self._editable(ref, owner)
 
-        async def write(conn: Any) -> None:
-            await conn.execute(workflows.delete().where(workflows.c.id == current.workflow_id))
+        def write(conn: sa.Connection) -> None:
+            conn.execute(workflows.delete().where(workflows.c.id == current.workflow_id))
 
         await self.storage.write(write)
         self._cache.pop(current.workflow_id, None)

@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from engine.ordering import RedisOrdering, Turn
 from engine.storage import Storage, TableRows, session_turns, utcnow
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection
-
 
 # One earlier message, exactly as chat models take it: {"role": "user"|"assistant", "content": ...}.
 # Treated as read-only: the same dicts are shared by every execution of the session.
@@ -146,7 +141,7 @@ class Sessions:
                 self._unpruned.pop(next(iter(self._unpruned)))
         return [(session_turns, [row])]
 
-    async def _trim(self, conn: AsyncConnection) -> None:
+    def _trim(self, conn: sa.Connection) -> None:
         sessions, self._to_trim, self._trim_queued = self._to_trim, set(), False
         ranked = (
             sa.select(
@@ -159,15 +154,15 @@ class Sessions:
             .subquery()
         )
         stale = sa.select(ranked.c.id).where(ranked.c.age > self.max_turns)
-        await conn.execute(session_turns.delete().where(session_turns.c.id.in_(stale)))
+        conn.execute(session_turns.delete().where(session_turns.c.id.in_(stale)))
 
     async def reset(self, session_id: str) -> int:
         """Forget a session's history; returns how many messages (user and assistant) were removed."""
         removed = 0
 
-        async def write(conn: AsyncConnection) -> None:
+        def write(conn: sa.Connection) -> None:
             nonlocal removed
-            result = await conn.execute(
+            result = conn.execute(
                 session_turns.delete().where(session_turns.c.session_id == session_id)
             )
             removed = 2 * (result.rowcount or 0)

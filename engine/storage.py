@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import sqlalchemy as sa
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger("chatgate.storage")
@@ -105,7 +107,9 @@ def redacted_url(url: str) -> str:
 # Rows to insert, per table: what a caller hands over to be committed in one go.
 TableRows = list[tuple[sa.Table, list[dict[str, Any]]]]
 
-Write = Callable[[AsyncConnection], Awaitable[None]]
+# A custom write: plain SQLAlchemy Core on the connection of the writer's next transaction.
+# Synchronous, because the whole batch runs as one piece of synchronous work (see _Writer).
+Write = Callable[[sa.Connection], None]
 
 
 class _Insert:
@@ -124,7 +128,7 @@ class Storage:
         self.engine: AsyncEngine | None = None
         self._queue: asyncio.Queue[tuple[_Insert | Write, asyncio.Future[None]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-        self._wconn: AsyncConnection | None = None
+        self._wconn: _Writer | None = None
 
     @property
     def db(self) -> AsyncEngine:
@@ -133,8 +137,9 @@ class Storage:
 
     async def open(self) -> None:
         u = make_url(self.url)
-        if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        on_file = u.get_backend_name() == "sqlite" and bool(u.database) and u.database != ":memory:"
+        if on_file:
+            Path(str(u.database)).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_async_engine(
             self.url,
             pool_pre_ping=u.get_backend_name() != "sqlite",
@@ -143,21 +148,12 @@ class Storage:
             # made the rest wait and opened/closed overflow connections per request; measured
             # in benchmarks/scale_out.py. 40 per process: mind max_connections (100) at 3+.
             **({} if u.get_backend_name() == "sqlite" else {"pool_size": 20, "max_overflow": 20}),
-            json_serializer=_json_dumps,  # orjson: JSON columns are written on every execution
-            json_deserializer=orjson.loads,
+            **_JSON,
         )
         if u.get_backend_name() == "sqlite":
-
-            @event.listens_for(self.engine.sync_engine, "connect")
-            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-                # WAL lets readers run beside the writer; NORMAL still survives a process crash.
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=NORMAL")
-                cur.execute("PRAGMA busy_timeout=5000")
-                cur.close()
-
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         await self.migrate()
+        self._wconn = _ThreadWriter(u) if on_file else _AsyncWriter(self.engine)
         self._writer = asyncio.create_task(self._write_loop(), name="storage-writer")
 
     async def migrate(self) -> None:
@@ -174,35 +170,36 @@ class Storage:
             await self._queue.join()
             self._writer.cancel()
             self._writer = None
-        await self._drop_writer_connection()
+        if self._wconn is not None:
+            await self._wconn.close()
+            self._wconn = None
         if self.engine is not None:
             await self.engine.dispose()
             self.engine = None
 
     # -- writing -----------------------------------------------------------
 
-    async def insert(self, table: sa.Table, row: dict[str, Any]) -> None:
-        await self.queue_insert(table, [row])
+    def insert(self, table: sa.Table, row: dict[str, Any]) -> asyncio.Future[None]:
+        return self.queue_insert(table, [row])
 
     def queue_insert(self, table: sa.Table, rows: list[dict[str, Any]]) -> asyncio.Future[None]:
-        """Queue rows now; the future resolves once they are committed. Queue several
-        and await them together to have them land in the same commit."""
+        """Queue rows now (every method here queues when called, not when awaited); the
+        future resolves once they are committed. Queue several and await them together
+        to have them land in the same commit."""
         return self._queue_op(_Insert([(table, rows)]))
 
     def queue_inserts(self, inserts: TableRows) -> asyncio.Future[None]:
         """Rows for several tables, committed together, with one future for all of them."""
         return self._queue_op(_Insert(inserts))
 
-    async def write(self, fn: Write) -> None:
-        """Run ``fn`` inside the next committed batch; returns once it is durable."""
-        await self._submit(fn)
+    def write(self, fn: Write) -> asyncio.Future[None]:
+        """Run ``fn`` inside the next committed batch, after everything queued before it;
+        the future resolves once it is durable."""
+        return self._queue_op(fn)
 
     def queue_write(self, fn: Write) -> None:
         """Like `write`, without waiting: for housekeeping nobody needs to wait for."""
         self._queue_op(fn).add_done_callback(_log_failure)
-
-    async def _submit(self, op: _Insert | Write) -> None:
-        await self._queue_op(op)
 
     def _queue_op(self, op: _Insert | Write) -> asyncio.Future[None]:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -210,18 +207,19 @@ class Storage:
         return fut
 
     async def _write_loop(self) -> None:
+        assert self._wconn is not None
         while True:
             batch = [await self._queue.get()]
             while len(batch) < self.batch_max and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await self._commit([op for op, _ in batch])
+                await self._wconn.commit([op for op, _ in batch])
             except Exception as e:
                 # One bad write must not fail its neighbours: retry them one by one.
                 if len(batch) > 1:
                     for op, fut in batch:
                         try:
-                            await self._commit([op])
+                            await self._wconn.commit([op])
                             _resolve(fut, None)
                         except Exception as single:
                             _resolve(fut, single)
@@ -233,44 +231,6 @@ class Storage:
             finally:
                 for _ in batch:
                     self._queue.task_done()
-
-    async def _commit(self, ops: Sequence[_Insert | Write]) -> None:
-        # The writer keeps one connection of its own: no pool checkout and reset per batch.
-        if self._wconn is None or self._wconn.closed or self._wconn.invalidated:
-            self._wconn = await self.db.connect()
-        conn = self._wconn
-        try:
-            async with conn.begin():
-                await self._apply(conn, ops)
-        except Exception:
-            # A broken connection (database restarted) must not poison every later batch.
-            await self._drop_writer_connection()
-            raise
-
-    async def _drop_writer_connection(self) -> None:
-        if self._wconn is not None:
-            with contextlib.suppress(Exception):
-                await self._wconn.close()
-            self._wconn = None
-
-    async def _apply(self, conn: AsyncConnection, ops: Sequence[_Insert | Write]) -> None:
-        # Inserts are gathered per table into one executemany each; a custom write
-        # first flushes what came before it, so writes keep their relative order.
-        pending: dict[sa.Table, list[dict[str, Any]]] = {}
-        for op in ops:
-            if isinstance(op, _Insert):
-                for table, rows in op.rows:
-                    pending.setdefault(table, []).extend(rows)
-            else:
-                await self._flush(conn, pending)
-                await op(conn)
-        await self._flush(conn, pending)
-
-    @staticmethod
-    async def _flush(conn: AsyncConnection, pending: dict[sa.Table, list[dict[str, Any]]]) -> None:
-        for table, rows in pending.items():
-            await conn.execute(table.insert(), rows)
-        pending.clear()
 
     # -- reading -----------------------------------------------------------
 
@@ -286,6 +246,109 @@ class Storage:
     async def scalar(self, query: sa.Select[Any]) -> Any:
         async with self.db.connect() as conn:
             return (await conn.execute(query)).scalar()
+
+
+def _apply(ops: Sequence[_Insert | Write], conn: sa.Connection) -> None:
+    """One batch, inside its transaction. Inserts are gathered per table into one
+    executemany each; a custom write first flushes what came before it, so writes keep
+    their relative order."""
+    pending: dict[sa.Table, list[dict[str, Any]]] = {}
+    for op in ops:
+        if isinstance(op, _Insert):
+            for table, rows in op.rows:
+                pending.setdefault(table, []).extend(rows)
+        else:
+            _flush(conn, pending)
+            op(conn)
+    _flush(conn, pending)
+
+
+def _flush(conn: sa.Connection, pending: dict[sa.Table, list[dict[str, Any]]]) -> None:
+    for table, rows in pending.items():
+        conn.execute(table.insert(), rows)
+    pending.clear()
+
+
+class _Writer(Protocol):
+    """The writer's own connection (no pool checkout and reset per batch)."""
+
+    async def commit(self, ops: Sequence[_Insert | Write]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class _ThreadWriter:
+    """SQLite on a file: the writer's connection lives in a thread of its own, and a whole
+    batch is one hand-off to that thread. Through aiosqlite each statement, cursor and
+    commit was a hand-off and back, each waiting for a turn of the busy event loop, so a
+    commit took several turns; this also keeps SQLAlchemy's per-row work off the loop."""
+
+    def __init__(self, url: URL) -> None:
+        self.engine = sa.create_engine(url.set(drivername="sqlite"), **_JSON)
+        event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="chatgate-db-writer")
+        self.conn: sa.Connection | None = None  # used, opened and closed in the thread only
+
+    async def commit(self, ops: Sequence[_Insert | Write]) -> None:
+        await asyncio.get_running_loop().run_in_executor(self.thread, self._commit, ops)
+
+    def _commit(self, ops: Sequence[_Insert | Write]) -> None:
+        if self.conn is None or self.conn.invalidated:
+            self.conn = self.engine.connect()
+        try:
+            with self.conn.begin():
+                _apply(ops, self.conn)
+        except Exception:
+            self._drop()  # a broken connection must not poison every later batch
+            raise
+
+    def _drop(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = None
+
+    async def close(self) -> None:
+        def close_all() -> None:
+            self._drop()
+            self.engine.dispose()  # in the thread: sqlite3 connections belong to theirs
+
+        await asyncio.get_running_loop().run_in_executor(self.thread, close_all)
+        self.thread.shutdown()
+
+
+class _AsyncWriter:
+    """PostgreSQL (and in-memory SQLite): the batch runs as synchronous Core on one async
+    connection kept for the writer, through SQLAlchemy's ``run_sync``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.conn: AsyncConnection | None = None
+
+    async def commit(self, ops: Sequence[_Insert | Write]) -> None:
+        if self.conn is None or self.conn.closed or self.conn.invalidated:
+            self.conn = await self.engine.connect()
+        try:
+            async with self.conn.begin():
+                await self.conn.run_sync(functools.partial(_apply, ops))
+        except Exception:
+            await self.close()  # a broken connection (database restarted) must not poison every later batch
+            raise
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                await self.conn.close()
+            self.conn = None
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets readers run beside the writer; NORMAL still survives a process crash.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -306,6 +369,10 @@ def _log_failure(fut: asyncio.Future[None]) -> None:
 
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+# orjson for JSON columns: they are written on every execution.
+_JSON: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 
 
 def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:
