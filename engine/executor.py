@@ -136,13 +136,14 @@ class Executor:
         record = ExecutionRecord(new_id("exec"), workflow_id, owner, session_id, inputs, utcnow())
         self.running[record.execution_id] = record
         persisted = False
+        failure: ChatgateError | None = None
         try:
             if session_id is None:
-                await self._run(workflow, record, (), sink)
+                failure = await self._run(workflow, record, (), sink)
             else:
                 async with self.sessions.exclusive(session_id):
                     history = await self.sessions.history(session_id)
-                    await self._run(workflow, record, history, sink)
+                    failure = await self._run(workflow, record, history, sink)
                     turn: TableRows = []
                     if record.status == "completed":
                         assert record.result is not None
@@ -160,8 +161,10 @@ class Executor:
             finally:
                 self.running.pop(record.execution_id, None)
                 self.finished[record.status] += 1
-        if record.error is not None:
-            raise self._failure(record)
+        if failure is not None:
+            # Raised as an execution failure carrying the id; a timeout stays a timeout (504).
+            kind = ExecutionTimeout if isinstance(failure, ExecutionTimeout) else ExecutionFailed
+            raise kind(failure.message, failure.details, execution_id=record.execution_id)
         return record
 
     async def _persist(self, record: ExecutionRecord, rows: TableRows) -> None:
@@ -171,7 +174,8 @@ class Executor:
 
     async def _run(
         self, workflow: CompiledWorkflow, record: ExecutionRecord, history: Any, sink: Sink | None
-    ) -> None:
+    ) -> ChatgateError | None:
+        """Run and fill in the record; a failure is recorded and returned, not raised."""
         run = Run(
             workflow,
             record.execution_id,
@@ -185,7 +189,12 @@ class Executor:
         try:
             content = await run.run()
         except ChatgateError as e:
-            self._fail(record, run, e)
+            record.status = "failed"
+            record.outputs = run.outputs
+            record.error = e.envelope()["error"]
+            record.end_time = utcnow()
+            log.warning("execution %s failed: %s", record.execution_id, e.message)
+            return e
         except asyncio.CancelledError:
             record.status = "cancelled"
             record.outputs = run.outputs
@@ -196,19 +205,7 @@ class Executor:
             record.result = {"content": content}
             record.outputs = run.outputs
             record.end_time = utcnow()
-
-    def _fail(self, record: ExecutionRecord, run: Run, error: ChatgateError) -> None:
-        record.status = "failed"
-        record.outputs = run.outputs
-        record.error = error.envelope()["error"]
-        record.error["type"] = type(error).__name__
-        record.end_time = utcnow()
-        log.warning("execution %s failed: %s", record.execution_id, error.message)
-
-    def _failure(self, record: ExecutionRecord) -> ExecutionFailed:
-        assert record.error is not None
-        kind = ExecutionTimeout if record.error.get("type") == "ExecutionTimeout" else ExecutionFailed
-        return kind(record.error["message"], record.error["details"], execution_id=record.execution_id)
+        return None
 
     async def get(self, execution_id: str) -> ExecutionRecord | None:
         live = self.running.get(execution_id)

@@ -98,5 +98,6 @@ async def test_a_failed_execution_is_recorded_with_its_error(
     assert record["result"] is None
     assert record["error"]["code"] == "execution_failed"
     assert MODEL in record["error"]["message"]
+    assert set(record["error"]) == {"code", "message", "details"}  # the envelope's, nothing internal
     assert record["outputs"] == {"start_node": {"user_input": "doomed"}}  # what ran before the failure
     assert ISO_Z.match(record["end_time"])
