@@ -16,10 +16,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.clock import as_utc, iso, new_id, utcnow
 from engine.errors import ChatgateError, Forbidden, NotFound
-from engine.executor import iso, new_id
 from engine.graph import CompiledWorkflow, compile_workflow, parse_spec
-from engine.storage import Storage, as_utc, utcnow, workflows
+from engine.storage import Storage, workflows
 
 log = logging.getLogger("chatgate.catalog")
 

@@ -30,8 +30,9 @@ from collections import OrderedDict
 import sqlalchemy as sa
 from redis.exceptions import RedisError
 
+from engine.clock import utcnow
 from engine.shared import ALIVE_PREFIX, SharedState
-from engine.storage import Storage, seen_updates, utcnow
+from engine.storage import Storage, seen_updates
 
 CLAIM_PREFIX = "chatgate:claim:"
 CLOCK_SLACK_S = 10.0  # the platforms' clocks and ours may disagree by this much

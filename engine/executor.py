@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
-import os
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,19 +13,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from config.schema import EngineSettings
+from engine.clock import as_utc, iso, new_id, utcnow
 from engine.errors import ChatgateError, ExecutionFailed, ExecutionTimeout
 from engine.graph import CompiledWorkflow
 from engine.llm import LLM
 from engine.runner import Run, Sink
 from engine.sessions import Sessions
-from engine.storage import Storage, TableRows, as_utc, executions, utcnow
+from engine.storage import Storage, TableRows, executions
 
 log = logging.getLogger("chatgate.executor")
-
-
-def iso(t: datetime | None) -> str | None:
-    """ISO-8601 UTC with milliseconds and a "Z", as the seed shows times."""
-    return None if t is None else as_utc(t).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 @dataclass(slots=True)
@@ -98,17 +91,6 @@ class ExecutionRecord:
             error=r.error,
             end_time=as_utc(r.end_time) if r.end_time else None,
         )
-
-
-_ID_SALT = os.urandom(3).hex()  # tells apart ids made in the same millisecond by two processes
-_id_counter = itertools.count()
-
-
-def new_id(prefix: str) -> str:
-    """Time-ordered ids (milliseconds, a counter, a per-process salt): new rows append to
-    the end of the primary-key index instead of landing on random pages, ids sort by age,
-    and making one costs no system call for randomness."""
-    return f"{prefix}_{time.time_ns() // 1_000_000:012x}{next(_id_counter) & 0xFFFF:04x}{_ID_SALT}"
 
 
 class Executor:

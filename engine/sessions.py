@@ -13,8 +13,9 @@ from collections import OrderedDict
 
 import sqlalchemy as sa
 
+from engine.clock import utcnow
 from engine.ordering import RedisOrdering, Turn
-from engine.storage import Storage, TableRows, session_turns, utcnow
+from engine.storage import Storage, TableRows, session_turns
 
 # One earlier message, exactly as chat models take it: {"role": "user"|"assistant", "content": ...}.
 # Treated as read-only: the same dicts are shared by every execution of the session.

@@ -14,7 +14,6 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -78,15 +77,6 @@ seen_updates = sa.Table(
     sa.Column("key", sa.String(128), primary_key=True),
     sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
 )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def async_url(url: str) -> str:

@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from chatgate.http.context import gateway, principal, rate_headers, read_json
 from chatgate.http.errors import json_response
 from engine.catalog import StoredWorkflow
+from engine.clock import iso
 from engine.errors import ChatgateError, InvalidRequest, parse_request
 from engine.events import Event, MessageDelta, NodeFinished, NodeStarted
-from engine.executor import ExecutionRecord, Executor, iso
+from engine.executor import ExecutionRecord, Executor
 
 routes = web.RouteTableDef()
 

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 import sqlalchemy as sa
 
-from engine.storage import Storage, session_turns, utcnow
+from engine.clock import utcnow
+from engine.storage import Storage, session_turns
 
 
 @pytest.fixture
