@@ -69,7 +69,7 @@ class _Client(discord.Client):
         self.adapter = adapter
 
     async def on_message(self, message: discord.Message) -> None:
-        self.adapter.on_message(message)
+        await self.adapter.on_message(message)
 
     async def on_ready(self) -> None:
         self.adapter.on_ready()
@@ -108,7 +108,9 @@ class DiscordAdapter:
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self) -> None:
-        self.queue = SessionQueue(self._run_job, workers=self.settings.max_in_flight)
+        self.queue = SessionQueue(
+            self._run_job, workers=self.settings.max_in_flight, turns=self.router.services.sessions.turns
+        )
         want_content = True
         try:
             while not self._stopping:
@@ -260,7 +262,7 @@ class DiscordAdapter:
 
     # ------------------------------------------------------------------ messages
 
-    def on_message(self, message: discord.Message) -> None:
+    async def on_message(self, message: discord.Message) -> None:
         client = self.client
         if self._stopping or client is None or client.user is None or self.queue is None:
             return
@@ -281,7 +283,7 @@ class DiscordAdapter:
             private=message.guild is None,
             sent_at=message.created_at.timestamp(),
         )
-        self.queue.submit(msg.session_id, lambda: self._answer_message(message, msg, trigger))
+        await self.queue.arrive(msg.session_id, lambda: self._answer_message(message, msg, trigger))
 
     def _notice_missing_content(self, message: discord.Message) -> None:
         """A guild message that arrives completely empty means the intent is missing,
@@ -365,7 +367,7 @@ class DiscordAdapter:
             await self.router.mark_handled(msg)
             return
         await interaction.response.defer(thinking=True)  # must happen within 3 s; the answer may not
-        self.queue.submit(msg.session_id, lambda: self._answer_interaction(interaction, msg))
+        await self.queue.arrive(msg.session_id, lambda: self._answer_interaction(interaction, msg))
 
     async def _answer_interaction(self, interaction: discord.Interaction[Any], msg: Incoming) -> None:
         await self.router.answer(msg, InteractionResponder(interaction, self.pacer))

@@ -1,10 +1,12 @@
 """The Telegram adapter: aiogram's Bot driven by our own receive loop.
 
 Flow of an update: received (long polling or webhook) → `read_update` decides
-whether and how to answer → kept in the durable `Inbox` → Telegram is told it
-arrived (next ``getUpdates`` offset / webhook 200) → `SessionQueue` (in order
-per session, at most ``max_in_flight`` at once) → `ChatRouter` (dedupe, rate
-limit, workflow) answering through a `TelegramResponder` → removed from the inbox.
+whether and how to answer → kept in the durable `Inbox` → queued in the
+`SessionQueue` (with several processes, after taking its place in its chat's
+line) → Telegram is told it arrived (next ``getUpdates`` offset / webhook 200)
+→ handled in order per session, at most ``max_in_flight`` at once, by the
+`ChatRouter` (dedupe, rate limit, workflow) answering through a
+`TelegramResponder` → removed from the inbox.
 
 Delivery guarantees: the inbox means a crash loses nothing Telegram already
 forgot; the router's seen keys mean nothing is answered twice; a graceful stop
@@ -228,7 +230,9 @@ class TelegramAdapter:
         storage = self.router.services.seen.storage
         self._inbox = Inbox(storage, self.router.source)
         await self._inbox.open()
-        self._queue = SessionQueue(self._handle, workers=self.settings.max_in_flight)
+        self._queue = SessionQueue(
+            self._handle, workers=self.settings.max_in_flight, turns=self.router.services.sessions.turns
+        )
         if self._shared is None:
             await self._resume(bot)
         else:
@@ -268,7 +272,7 @@ class TelegramAdapter:
                 self.skipped_backlog += job is not None
                 self._inbox.done(update_id)
                 continue
-            self._submit(job)
+            await self._queue_job(job)
             resumed += 1
         if resumed:
             log.info(
@@ -285,7 +289,7 @@ class TelegramAdapter:
         if job is None or self._stale(job) or job.update_id in self._known:
             self._inbox.done(update_id)
             return
-        self._submit(job)
+        await self._queue_job(job)  # a new place in its chat's line: the old one died with its process
 
     async def _poll_under_lease(self, bot: Bot, lease: Lease) -> None:
         """Several processes: only the lease holder polls; the others stand by to take over."""
@@ -451,13 +455,14 @@ class TelegramAdapter:
             raise
         for job, _ in jobs:
             if job.update_id not in keep_only:
-                self._submit(job, known=True)
+                await self._queue_job(job, known=True)
 
-    def _submit(self, job: Job, *, known: bool = False) -> None:
+    async def _queue_job(self, job: Job, *, known: bool = False) -> None:
+        """Its place in its chat's line is taken now, before it waits here (bots.dispatch)."""
         assert self._queue is not None
         if not known:
             self._known.add(job.update_id)
-        self._queue.submit(job.incoming.session_id, job)
+        await self._queue.arrive(job.incoming.session_id, job)
 
     async def _wait_room(self) -> None:
         while self._queue is not None and self._queue.waiting >= QUEUE_HIGH_WATER:

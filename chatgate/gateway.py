@@ -65,10 +65,12 @@ class Gateway:
     async def open(cls, settings: Settings) -> Gateway:
         storage = Storage(settings.storage.url)
         await storage.open()
-        shared = SharedState(settings.redis_url) if settings.redis_url else None
-        if shared is not None:
+        shared = ordering = None
+        if settings.redis_url:
+            shared = SharedState(settings.redis_url)
             await shared.start()
-        ordering = RedisOrdering(settings.redis_url) if settings.redis_url else None
+            # Tickets are owned by this process: its heartbeat vouches for them.
+            ordering = RedisOrdering(settings.redis_url, shared.owner)
         sessions = Sessions(storage, max_turns=settings.engine.history_turns, turns=ordering)
         llm = LLM(settings.llm)
         catalog = Catalog(storage)

@@ -14,7 +14,7 @@ from collections import OrderedDict
 import sqlalchemy as sa
 
 from engine.clock import utcnow
-from engine.ordering import RedisOrdering, Turn
+from engine.ordering import HeldAlready, RedisOrdering, Turn
 from engine.storage import Storage, TableRows, session_turns
 
 # One earlier message, exactly as chat models take it: {"role": "user"|"assistant", "content": ...}.
@@ -86,8 +86,10 @@ class Sessions:
         self._to_trim: set[str] = set()
         self._trim_queued = False
 
-    def exclusive(self, session_id: str) -> _Hold | Turn:
-        """``async with``: hold the session for one execution; others of it wait in order."""
+    def exclusive(self, session_id: str) -> _Hold | Turn | HeldAlready:
+        """``async with``: hold the session for one execution; others of it wait in order.
+        With several processes, a caller that took its place in line on arrival
+        (`RedisOrdering.arrive`) and holds that turn is not made to wait again."""
         if self.turns is not None:
             return self.turns.hold(session_id)
         return _Hold(self._slots, session_id)
