@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import functools
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -143,7 +143,7 @@ class Storage:
         if u.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         await self.migrate()
-        self._wconn = _ThreadWriter(u) if on_file else _AsyncWriter(self.engine)
+        self._wconn = _LoopWriter(u) if on_file else _AsyncWriter(self.engine)
         self._writer = asyncio.create_task(self._write_loop(), name="storage-writer")
 
     async def migrate(self) -> None:
@@ -267,22 +267,28 @@ class _Writer(Protocol):
     async def close(self) -> None: ...
 
 
-class _ThreadWriter:
-    """SQLite on a file: the writer's connection lives in a thread of its own, and a whole
-    batch is one hand-off to that thread. Through aiosqlite each statement, cursor and
-    commit was a hand-off and back, each waiting for a turn of the busy event loop, so a
-    commit took several turns; this also keeps SQLAlchemy's per-row work off the loop."""
+class _LoopWriter:
+    """SQLite on a file: each batch is committed right on the event loop, synchronously.
+
+    A batch of a few dozen executions is about a millisecond of work and, in WAL mode with
+    synchronous=NORMAL, no fsync. Handed to a thread (aiosqlite's, or one of our own) it
+    took several milliseconds of hand-offs and GIL contention, which every request in the
+    batch waited for; the event loop sat idle meanwhile (see BENCHMARKS.md). The fsyncs
+    SQLite does make, at checkpoints, are kept off the loop: this connection never
+    checkpoints, and a thread does it every `CHECKPOINT_EVERY_S`.
+    """
+
+    CHECKPOINT_EVERY_S = 1.0
 
     def __init__(self, url: URL) -> None:
+        self.path = str(url.database)
         self.engine = sa.create_engine(url.set(drivername="sqlite"), **_JSON)
         event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.thread = ThreadPoolExecutor(1, thread_name_prefix="chatgate-db-writer")
-        self.conn: sa.Connection | None = None  # used, opened and closed in the thread only
+        event.listen(self.engine, "connect", _no_autocheckpoint)
+        self.conn: sa.Connection | None = None
+        self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="sqlite-checkpoints")
 
     async def commit(self, ops: Sequence[_Insert | Write]) -> None:
-        await asyncio.get_running_loop().run_in_executor(self.thread, self._commit, ops)
-
-    def _commit(self, ops: Sequence[_Insert | Write]) -> None:
         if self.conn is None or self.conn.invalidated:
             self.conn = self.engine.connect()
         try:
@@ -298,13 +304,26 @@ class _ThreadWriter:
                 self.conn.close()
             self.conn = None
 
-    async def close(self) -> None:
-        def close_all() -> None:
-            self._drop()
-            self.engine.dispose()  # in the thread: sqlite3 connections belong to theirs
+    async def _checkpoint_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.CHECKPOINT_EVERY_S)
+            try:
+                await asyncio.to_thread(_checkpoint, self.path)
+            except sqlite3.Error as e:  # busy or locked now: the next round catches up
+                log.debug("WAL checkpoint skipped: %s", e)
 
-        await asyncio.get_running_loop().run_in_executor(self.thread, close_all)
-        self.thread.shutdown()
+    async def close(self) -> None:
+        self._checkpoints.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._checkpoints
+        self._drop()
+        self.engine.dispose()
+
+
+def _checkpoint(path: str) -> None:
+    """Copy the WAL into the database file (PASSIVE: never waits for readers or the writer)."""
+    with contextlib.closing(sqlite3.connect(path, timeout=5)) as db:
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 class _AsyncWriter:
@@ -330,6 +349,10 @@ class _AsyncWriter:
             with contextlib.suppress(Exception):
                 await self.conn.close()
             self.conn = None
+
+
+def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
