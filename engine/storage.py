@@ -12,17 +12,16 @@ import asyncio
 import contextlib
 import functools
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger("chatgate.storage")
@@ -98,7 +97,7 @@ def redacted_url(url: str) -> str:
 TableRows = list[tuple[sa.Table, list[dict[str, Any]]]]
 
 # A custom write: plain SQLAlchemy Core on the connection of the writer's next transaction.
-# Synchronous, because the whole batch runs as one piece of synchronous work (see _Writer).
+# Synchronous: the whole batch runs as one piece of synchronous work (see _WriterConnection).
 Write = Callable[[sa.Connection], None]
 
 
@@ -118,7 +117,7 @@ class Storage:
         self.engine: AsyncEngine | None = None
         self._queue: asyncio.Queue[tuple[_Insert | Write, asyncio.Future[None]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-        self._wconn: _Writer | None = None
+        self._wconn: _WriterConnection | None = None
 
     @property
     def db(self) -> AsyncEngine:
@@ -127,9 +126,8 @@ class Storage:
 
     async def open(self) -> None:
         u = make_url(self.url)
-        on_file = u.get_backend_name() == "sqlite" and bool(u.database) and u.database != ":memory:"
-        if on_file:
-            Path(str(u.database)).parent.mkdir(parents=True, exist_ok=True)
+        if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_async_engine(
             self.url,
             pool_pre_ping=u.get_backend_name() != "sqlite",
@@ -143,7 +141,7 @@ class Storage:
         if u.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         await self.migrate()
-        self._wconn = _LoopWriter(u) if on_file else _AsyncWriter(self.engine)
+        self._wconn = _WriterConnection(self.engine)
         self._writer = asyncio.create_task(self._write_loop(), name="storage-writer")
 
     async def migrate(self) -> None:
@@ -259,76 +257,9 @@ def _flush(conn: sa.Connection, pending: dict[sa.Table, list[dict[str, Any]]]) -
     pending.clear()
 
 
-class _Writer(Protocol):
-    """The writer's own connection (no pool checkout and reset per batch)."""
-
-    async def commit(self, ops: Sequence[_Insert | Write]) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-class _LoopWriter:
-    """SQLite on a file: each batch is committed right on the event loop, synchronously.
-
-    A batch of a few dozen executions is about a millisecond of work and, in WAL mode with
-    synchronous=NORMAL, no fsync. Handed to a thread (aiosqlite's, or one of our own) it
-    took several milliseconds of hand-offs and GIL contention, which every request in the
-    batch waited for; the event loop sat idle meanwhile (see BENCHMARKS.md). The fsyncs
-    SQLite does make, at checkpoints, are kept off the loop: this connection never
-    checkpoints, and a thread does it every `CHECKPOINT_EVERY_S`.
-    """
-
-    CHECKPOINT_EVERY_S = 1.0
-
-    def __init__(self, url: URL) -> None:
-        self.path = str(url.database)
-        self.engine = sa.create_engine(url.set(drivername="sqlite"), **_JSON)
-        event.listen(self.engine, "connect", _sqlite_pragmas)
-        event.listen(self.engine, "connect", _no_autocheckpoint)
-        self.conn: sa.Connection | None = None
-        self._checkpoints = asyncio.create_task(self._checkpoint_loop(), name="sqlite-checkpoints")
-
-    async def commit(self, ops: Sequence[_Insert | Write]) -> None:
-        if self.conn is None or self.conn.invalidated:
-            self.conn = self.engine.connect()
-        try:
-            with self.conn.begin():
-                _apply(ops, self.conn)
-        except Exception:
-            self._drop()  # a broken connection must not poison every later batch
-            raise
-
-    def _drop(self) -> None:
-        if self.conn is not None:
-            with contextlib.suppress(Exception):
-                self.conn.close()
-            self.conn = None
-
-    async def _checkpoint_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.CHECKPOINT_EVERY_S)
-            try:
-                await asyncio.to_thread(_checkpoint, self.path)
-            except sqlite3.Error as e:  # busy or locked now: the next round catches up
-                log.debug("WAL checkpoint skipped: %s", e)
-
-    async def close(self) -> None:
-        self._checkpoints.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._checkpoints
-        self._drop()
-        self.engine.dispose()
-
-
-def _checkpoint(path: str) -> None:
-    """Copy the WAL into the database file (PASSIVE: never waits for readers or the writer)."""
-    with contextlib.closing(sqlite3.connect(path, timeout=5)) as db:
-        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-
-class _AsyncWriter:
-    """PostgreSQL (and in-memory SQLite): the batch runs as synchronous Core on one async
-    connection kept for the writer, through SQLAlchemy's ``run_sync``."""
+class _WriterConnection:
+    """The writer's own connection (no pool checkout and reset per batch); a batch runs
+    on it as synchronous Core through SQLAlchemy's ``run_sync``."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -349,10 +280,6 @@ class _AsyncWriter:
             with contextlib.suppress(Exception):
                 await self.conn.close()
             self.conn = None
-
-
-def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

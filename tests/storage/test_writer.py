@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -74,21 +73,3 @@ async def test_what_was_acknowledged_is_there_after_reopening(storage_url: str) 
     finally:
         await again.close()
 
-
-async def test_on_sqlite_the_log_is_checkpointed_in_the_background_so_it_stays_small(tmp_path: Path) -> None:
-    """The writer commits on the event loop and never checkpoints itself (a checkpoint
-    fsyncs); a thread does, so the write-ahead log is reused instead of growing forever."""
-    db = tmp_path / "chatgate.db"
-    s = Storage(f"sqlite:///{db}")
-    await s.open()
-    try:
-        text = "x" * 1000
-        for _ in range(4):  # ~2 MB each, a checkpoint between them
-            rows = [turn("s", n, user_text=text, answer_text=text) for n in range(1000)]
-            await s.queue_insert(session_turns, rows)
-            await asyncio.sleep(1.3)
-        wal = db.with_name("chatgate.db-wal").stat().st_size
-        assert wal < 4_000_000, f"the WAL grew to {wal} bytes: nothing checkpointed it"
-        assert len(await texts(s, "s")) == 4000
-    finally:
-        await s.close()
