@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import AsyncIterator
-
-import pytest
 
 from bots.messages import chat_message
 from engine.errors import Unavailable
-from tests.bots.conftest import TOKEN, USERNAME, telegram_bot, texts, wait_texts
+from tests.bots.conftest import TOKEN, telegram_bot, texts, wait_texts
 from tests.conftest import StartChatgate
 from tests.emulators.telegram_server import TelegramEmulator
 from tests.scale.support import eventually, health, logs_on_failure, shared
@@ -22,13 +19,6 @@ from tests.services import PostgresServer, RedisServer
 
 NEW_KEY = "added-while-redis-was-away-0123"
 BRIEFLY_UNAVAILABLE = chat_message(Unavailable("", None))
-
-
-@pytest.fixture
-async def tg_emu() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator() as emu:
-        emu.add_bot(TOKEN, username=USERNAME)
-        yield emu
 
 
 async def test_a_redis_restart_fails_fast_corrupts_nothing_and_service_resumes(

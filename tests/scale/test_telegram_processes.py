@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest
 
-from tests.bots.conftest import TOKEN, USERNAME, chat_workflow, model_config, telegram_bot, texts, wait_texts
+from tests.bots.conftest import TOKEN, chat_workflow, model_config, telegram_bot, texts, wait_texts
 from tests.conftest import ChatgateProcess, StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.emulators.telegram_server import TelegramEmulator
@@ -24,13 +22,6 @@ from tests.services import PostgresServer
 
 SECRET = "hook-secret-0123456789"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-@pytest.fixture
-async def tg_emu() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator() as emu:
-        emu.add_bot(TOKEN, username=USERNAME)
-        yield emu
 
 
 async def _pair(
