@@ -24,6 +24,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from engine.sqlite_inserts import SqliteInserts
+
 log = logging.getLogger("chatgate.storage")
 
 metadata = sa.MetaData()
@@ -264,10 +266,20 @@ class _WriterConnection:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.conn: AsyncConnection | None = None
+        self._sqlite = SqliteInserts() if engine.dialect.name == "sqlite" else None
 
     async def commit(self, ops: Sequence[_Insert | Write]) -> None:
         if self.conn is None or self.conn.closed or self.conn.invalidated:
             self.conn = await self.engine.connect()
+        if self._sqlite is not None and all(isinstance(op, _Insert) for op in ops):
+            planned = self._sqlite.plan(t for op in ops if isinstance(op, _Insert) for t in op.rows)
+            if planned is not None:
+                try:
+                    db = (await self.conn.get_raw_connection()).driver_connection
+                    await SqliteInserts.commit(db, planned)
+                    return
+                except Exception as e:  # rolled back: the ordinary way below reports it properly
+                    log.debug("plain inserts failed (%s); retrying through SQLAlchemy", type(e).__name__)
         try:
             async with self.conn.begin():
                 await self.conn.run_sync(functools.partial(_apply, ops))

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
-from engine.clock import utcnow
-from engine.storage import Storage, session_turns
+from engine.clock import as_utc, utcnow
+from engine.storage import Storage, executions, session_turns
 
 
 @pytest.fixture
@@ -73,3 +74,29 @@ async def test_what_was_acknowledged_is_there_after_reopening(storage_url: str) 
     finally:
         await again.close()
 
+
+async def test_an_execution_record_reads_back_exactly_as_it_was_written(storage: Storage) -> None:
+    """Every kind of value an execution record holds survives the write path unchanged."""
+    started = datetime(2026, 11, 27, 13, 5, 9, 123456, tzinfo=UTC)
+    row = {
+        "id": "exec_roundtrip",
+        "workflow_id": "wf_1",
+        "owner": "key-ü",
+        "session_id": None,
+        "status": "failed",
+        "inputs": {"user_input": 'héllo "quoted" 🙂', "n": 3, "flag": True, "none": None},
+        "outputs": {"start_node": {"user_input": "héllo"}, "nested": {"list": [1, 2.5, "x"]}},
+        "result": None,
+        "error": {"code": "execution_failed", "message": "boom", "details": {"node": "r"}},
+        "start_time": started,
+        "end_time": started.replace(microsecond=0),
+    }
+    await storage.queue_insert(executions, [row])
+    back = await storage.fetch_one(sa.select(executions).where(executions.c.id == "exec_roundtrip"))
+    assert back is not None
+    got = back._asdict()
+    assert {k: v for k, v in got.items() if not k.endswith("_time")} == {
+        k: v for k, v in row.items() if not k.endswith("_time")
+    }
+    assert as_utc(got["start_time"]) == row["start_time"]
+    assert as_utc(got["end_time"]) == row["end_time"]
