@@ -6,10 +6,13 @@ process that is then killed does not hold its chat up for more than a few second
 from __future__ import annotations
 
 import asyncio
+import itertools
 import signal
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.bots.conftest import TOKEN, chat_workflow, model_config, telegram_bot, texts, wait_texts
 from tests.conftest import ChatgateProcess, StartChatgate
@@ -23,35 +26,46 @@ HEADER = "X-Telegram-Bot-Api-Secret-Token"
 CHAT, OTHER_CHAT = 7400, 7401
 
 
-async def _two_processes(
-    start: StartChatgate, tg_emu: TelegramEmulator, llm: OpenAIEmulator, redis_url: str, db: str
-) -> tuple[ChatgateProcess, ChatgateProcess]:
-    # One answer at a time per process: a second chat's message waits in the local queue.
+@pytest.fixture
+async def pair(
+    start_chatgate: StartChatgate,
+    tg_emu: TelegramEmulator,
+    openai_emu: OpenAIEmulator,
+    redis_url: str,
+    postgres: PostgresServer,
+) -> AsyncIterator[tuple[ChatgateProcess, ChatgateProcess]]:
+    """Two processes in webhook mode on one Redis and one database, each answering one message
+    at a time (a second chat's message waits in the local queue)."""
     bot = telegram_bot(
         tg_emu,
         workflow="chat",
         max_in_flight=1,
         mode={"url": "https://bot.example.test/telegram/tg", "secret_token": SECRET},
     )
+    db = postgres.new_database(f"chatorder{next(_databases)}")
 
     def configure(config: dict[str, Any]) -> None:
         shared(redis_url, db, bots=[bot])(config)
-        model_config(llm.base_url)(config)
+        model_config(openai_emu.base_url)(config)
 
     workflows = {"chat.json": chat_workflow()}
     one, two = await asyncio.gather(
-        start(configure, workflows=workflows), start(configure, workflows=workflows)
+        start_chatgate(configure, workflows=workflows), start_chatgate(configure, workflows=workflows)
     )
     await tg_emu.wait_for(lambda: len(tg_emu.calls_to("setWebhook")) == 2, timeout=15)
-    return one, two
+    yield one, two
+
+
+_databases = itertools.count()
 
 
 async def _deliver(gw: ChatgateProcess, tg_emu: TelegramEmulator, chat_id: int, text: str) -> None:
     """Telegram calls this process's webhook with a new message, and gets its 200."""
     update = tg_emu.push_message(TOKEN, chat_id=chat_id, text=text)
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{gw.base_url}/telegram/tg", json=update, headers={HEADER: SECRET}
-    ) as r:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{gw.base_url}/telegram/tg", json=update, headers={HEADER: SECRET}) as r,
+    ):
         assert r.status == 200
 
 
@@ -65,15 +79,9 @@ def _asked(llm: OpenAIEmulator, text: str) -> list[str]:
 
 
 async def test_a_chat_is_answered_in_arrival_order_when_its_first_message_waits_in_a_busy_process(
-    start_chatgate: StartChatgate,
-    tg_emu: TelegramEmulator,
-    openai_emu: OpenAIEmulator,
-    redis_url: str,
-    postgres: PostgresServer,
+    pair: tuple[ChatgateProcess, ChatgateProcess], tg_emu: TelegramEmulator, openai_emu: OpenAIEmulator
 ) -> None:
-    one, two = await _two_processes(
-        start_chatgate, tg_emu, openai_emu, redis_url, postgres.new_database("chatorder")
-    )
+    one, two = pair
     with logs_on_failure(one, two):
         openai_emu.delay_s = 1.0  # each answer takes a second
         await _deliver(one, tg_emu, OTHER_CHAT, "busy")  # process one's only worker is taken...
@@ -87,15 +95,9 @@ async def test_a_chat_is_answered_in_arrival_order_when_its_first_message_waits_
 
 
 async def test_a_message_waiting_in_a_killed_process_holds_its_chat_up_only_for_seconds(
-    start_chatgate: StartChatgate,
-    tg_emu: TelegramEmulator,
-    openai_emu: OpenAIEmulator,
-    redis_url: str,
-    postgres: PostgresServer,
+    pair: tuple[ChatgateProcess, ChatgateProcess], tg_emu: TelegramEmulator, openai_emu: OpenAIEmulator
 ) -> None:
-    one, two = await _two_processes(
-        start_chatgate, tg_emu, openai_emu, redis_url, postgres.new_database("chatorderkill")
-    )
+    one, two = pair
     with logs_on_failure(one, two):
         openai_emu.hang_next()  # process one's only worker never hears back from the model
         await _deliver(one, tg_emu, OTHER_CHAT, "stuck")
