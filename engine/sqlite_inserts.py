@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def _datetime(value: datetime | None) -> str | None:
@@ -38,6 +39,8 @@ def _json(value: Any) -> str:
 _ENCODERS: dict[type[Any], Callable[[Any], Any]] = {sa.JSON: _json, sa.DateTime: _datetime}
 _HANDLED: frozenset[type[Any]] = frozenset({sa.String, sa.Text, sa.Integer, *_ENCODERS})
 
+# Rows for one table, as the storage's writer hands them over.
+TableRows = tuple[sa.Table, list[dict[str, Any]]]
 # A batch ready for the driver: per statement, its SQL and its rows' values.
 Planned = list[tuple[str, list[tuple[Any, ...]]]]
 
@@ -63,7 +66,7 @@ class SqliteInserts:
     def __init__(self) -> None:
         self._statements: dict[tuple[sa.Table, tuple[str, ...]], _Statement | None] = {}
 
-    def plan(self, tables: Iterable[tuple[sa.Table, list[dict[str, Any]]]]) -> Planned | None:
+    def plan(self, tables: Iterable[TableRows]) -> Planned | None:
         """The batch as (sql, values) per table and row shape; None if a column needs SQLAlchemy."""
         groups: dict[tuple[sa.Table, tuple[str, ...]], list[dict[str, Any]]] = {}
         for table, rows in tables:
@@ -85,10 +88,14 @@ class SqliteInserts:
             self._statements[(table, keys)] = made
             return made
 
-    @staticmethod
-    async def commit(db: Any, planned: Planned) -> None:
-        """Run the planned inserts and commit, on an aiosqlite connection; on failure, roll back
-        and raise (the caller then takes the ordinary way, whose errors are SQLAlchemy's)."""
+    async def write(self, conn: AsyncConnection, tables: Iterable[TableRows]) -> bool:
+        """Insert and commit on the connection's aiosqlite connection; False (nothing done)
+        if a column needs SQLAlchemy. On failure: rolled back and raised (the caller then
+        takes the ordinary way, whose errors are SQLAlchemy's)."""
+        planned = self.plan(tables)
+        if planned is None:
+            return False
+        db: Any = (await conn.get_raw_connection()).driver_connection  # aiosqlite.Connection
         try:
             # Queued together, run one after another in aiosqlite's thread, awaited once.
             await asyncio.gather(*(db.executemany(sql, values) for sql, values in planned))
@@ -97,3 +104,4 @@ class SqliteInserts:
             with contextlib.suppress(Exception):
                 await db.rollback()
             raise
+        return True

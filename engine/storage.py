@@ -272,14 +272,12 @@ class _WriterConnection:
         if self.conn is None or self.conn.closed or self.conn.invalidated:
             self.conn = await self.engine.connect()
         if self._sqlite is not None and all(isinstance(op, _Insert) for op in ops):
-            planned = self._sqlite.plan(t for op in ops if isinstance(op, _Insert) for t in op.rows)
-            if planned is not None:
-                try:
-                    db = (await self.conn.get_raw_connection()).driver_connection
-                    await SqliteInserts.commit(db, planned)
+            tables = [t for op in ops if isinstance(op, _Insert) for t in op.rows]
+            try:
+                if await self._sqlite.write(self.conn, tables):
                     return
-                except Exception as e:  # rolled back: the ordinary way below reports it properly
-                    log.debug("plain inserts failed (%s); retrying through SQLAlchemy", type(e).__name__)
+            except Exception as e:  # rolled back: the ordinary way below reports it properly
+                log.debug("plain inserts failed (%s); retrying through SQLAlchemy", type(e).__name__)
         try:
             async with self.conn.begin():
                 await self.conn.run_sync(functools.partial(_apply, ops))
