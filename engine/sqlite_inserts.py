@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,15 +31,11 @@ def _datetime(value: datetime | None) -> str | None:
     )
 
 
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()  # None too: JSON null, as SQLAlchemy stores it
-
-
-_ENCODERS: dict[type[Any], Callable[[Any], Any]] = {sa.JSON: _json, sa.DateTime: _datetime}
-_HANDLED: frozenset[type[Any]] = frozenset({sa.String, sa.Text, sa.Integer, *_ENCODERS})
+Encoders = dict[type[Any], Callable[[Any], Any]]
+_PLAIN: frozenset[type[Any]] = frozenset({sa.String, sa.Text, sa.Integer})
 
 # Rows for one table, as the storage's writer hands them over.
-TableRows = tuple[sa.Table, list[dict[str, Any]]]
+TableInsert = tuple[sa.Table, list[dict[str, Any]]]
 # A batch ready for the driver: per statement, its SQL and its rows' values.
 Planned = list[tuple[str, list[tuple[Any, ...]]]]
 
@@ -50,23 +45,27 @@ class _Statement:
 
     __slots__ = ("encoders", "sql")
 
-    def __init__(self, table: sa.Table, keys: tuple[str, ...]) -> None:
+    def __init__(self, table: sa.Table, keys: tuple[str, ...], encoders: Encoders) -> None:
         self.sql = f"INSERT INTO {table.name} ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})"
-        self.encoders = [(key, _ENCODERS.get(type(table.c[key].type))) for key in keys]
+        self.encoders = [(key, encoders.get(type(table.c[key].type))) for key in keys]
 
     @staticmethod
-    def possible(table: sa.Table, keys: tuple[str, ...]) -> bool:
-        return all(key in table.c and type(table.c[key].type) in _HANDLED for key in keys)
+    def possible(table: sa.Table, keys: tuple[str, ...], encoders: Encoders) -> bool:
+        kinds = [type(table.c[key].type) for key in keys if key in table.c]
+        return len(kinds) == len(keys) and all(k in _PLAIN or k in encoders for k in kinds)
 
     def values(self, row: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(row[key] if encode is None else encode(row[key]) for key, encode in self.encoders)
 
 
 class SqliteInserts:
-    def __init__(self) -> None:
+    def __init__(self, json_serializer: Callable[[Any], str]) -> None:
+        # The engine's own serializer: JSON columns hold exactly what SQLAlchemy would write
+        # (None included: JSON null).
+        self._encoders: Encoders = {sa.JSON: json_serializer, sa.DateTime: _datetime}
         self._statements: dict[tuple[sa.Table, tuple[str, ...]], _Statement | None] = {}
 
-    def plan(self, tables: Iterable[TableRows]) -> Planned | None:
+    def plan(self, tables: Iterable[TableInsert]) -> Planned | None:
         """The batch as (sql, values) per table and row shape; None if a column needs SQLAlchemy."""
         groups: dict[tuple[sa.Table, tuple[str, ...]], list[dict[str, Any]]] = {}
         for table, rows in tables:
@@ -84,11 +83,12 @@ class SqliteInserts:
         try:
             return self._statements[(table, keys)]
         except KeyError:
-            made = _Statement(table, keys) if _Statement.possible(table, keys) else None
+            possible = _Statement.possible(table, keys, self._encoders)
+            made = _Statement(table, keys, self._encoders) if possible else None
             self._statements[(table, keys)] = made
             return made
 
-    async def write(self, conn: AsyncConnection, tables: Iterable[TableRows]) -> bool:
+    async def write(self, conn: AsyncConnection, tables: Iterable[TableInsert]) -> bool:
         """Insert and commit on the connection's aiosqlite connection; False (nothing done)
         if a column needs SQLAlchemy. On failure: rolled back and raised (the caller then
         takes the ordinary way, whose errors are SQLAlchemy's)."""

@@ -266,7 +266,7 @@ class _WriterConnection:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.conn: AsyncConnection | None = None
-        self._sqlite = SqliteInserts() if engine.dialect.name == "sqlite" else None
+        self._sqlite = SqliteInserts(_json_dumps) if engine.dialect.name == "sqlite" else None
 
     async def commit(self, ops: Sequence[_Insert | Write]) -> None:
         if self.conn is None or self.conn.closed or self.conn.invalidated:
