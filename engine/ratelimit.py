@@ -2,20 +2,19 @@
 
 The same limiter serves API keys (``key:<name>``) and chat users
 (``telegram:<id>``); its storage is in-process memory by default and can be
-Redis through a ``limits`` storage URI.
+Redis through a ``limits`` storage URI. `limits` parses the rates and, on Redis,
+owns the whole decision; in memory a request is one call into the window (see
+`MovingWindowMemory.take`), since this is paid on every API request and chat message.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from collections import deque
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
@@ -23,8 +22,7 @@ from engine.errors import RateLimited, Unavailable
 from engine.shared import bounded_pool
 
 
-@dataclass(frozen=True, slots=True)
-class Quota:
+class Quota(NamedTuple):
     allowed: bool
     limit: int
     remaining: int
@@ -60,28 +58,28 @@ class _Hits(deque[float]):
             self.popleft()
 
 
-class MovingWindowMemory(MemoryStorage):
-    """`limits`' in-process storage, with each key's moving window kept as a deque.
+class MovingWindowMemory:
+    """The in-process moving windows: each key's hits in a deque, oldest first.
 
-    The stock storage keeps a key's hits in a list, newest first, and puts every new hit
-    at the front, copying the whole window: for a key allowed 100,000 a minute and used
-    that much, that copy costs more than the rest of a request. Here a hit is appended
-    and expired hits leave from the other end, both O(1), with the same decisions. Hits
-    expire when their key is next used; keys nobody uses are swept once a second (the
-    stock storage sweeps every key after every hit, with a thread hop each).
-    Only the moving-window methods are replaced: `limits` still owns the strategy.
+    `limits`' own memory storage keeps a key's hits in a list, newest first, and puts
+    every new hit at the front, copying the whole window: for a key allowed 100,000 a
+    minute and used that much, that copy costs more than the rest of a request. Here a
+    hit is appended and expired hits leave from the other end, both O(1), with the same
+    decisions. And a request is one call (`take`) where `limits`' strategy makes two
+    awaited storage calls (count the hit, then read the window for the headers): one call
+    took an eighth off the cost of a static API answer (65 → 57 µs). Hits expire when
+    their key is next used; keys nobody uses are swept once a second.
     """
 
     SWEEP_EVERY_S = 1.0
 
     def __init__(self) -> None:
-        super().__init__()
         self.windows: dict[str, _Hits] = {}
         self._next_sweep = 0.0
 
-    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
-        if amount > limit:
-            return False
+    def take(self, key: str, limit: int, expiry: int) -> tuple[bool, float, int]:
+        """Count one hit if the window has room. Returns whether it did, the window's
+        start (its oldest hit, or now) and how many hits it holds now."""
         now = time.time()
         if now >= self._next_sweep:
             self._sweep(now)
@@ -90,27 +88,10 @@ class MovingWindowMemory(MemoryStorage):
             hits = self.windows[key] = _Hits(expiry)
         hits.expiry = expiry  # a tier's period may change on reload
         hits.expire(now)
-        if len(hits) + amount > limit:
-            return False
-        hits.extend(itertools.repeat(now, amount))
-        return True  # no await since the check: no other request got in between
-
-    async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
-        now = time.time()
-        hits = self.windows.get(key)
-        if hits:
-            hits.expire(now)
-            if hits:
-                return hits[0], len(hits)
-        return now, 0
-
-    async def clear(self, key: str) -> None:
-        self.windows.pop(key, None)
-        await super().clear(key)
-
-    async def reset(self) -> int | None:
-        self.windows.clear()
-        return await super().reset()
+        allowed = len(hits) < limit
+        if allowed:
+            hits.append(now)
+        return allowed, (hits[0] if hits else now), len(hits)
 
     def _sweep(self, now: float) -> None:
         self._next_sweep = now + self.SWEEP_EVERY_S
@@ -142,18 +123,19 @@ def _per_tier(item: RateLimitItem, tier: str) -> RateLimitItem:
 
 class RateLimiter:
     def __init__(self, tiers: dict[str, str], redis_url: str | None = None) -> None:
-        # In-process memory by default; with Redis every process counts against the same windows.
-        if redis_url is None:
-            self._storage: Any = MovingWindowMemory()
-        else:
+        # In-process memory by default; with Redis every process counts against the same
+        # windows, through `limits`' Redis storage and strategy.
+        self.memory = MovingWindowMemory() if redis_url is None else None
+        self._strategy: MovingWindowRateLimiter | None = None
+        if redis_url is not None:
             pool = bounded_pool(redis_url, size=REDIS_POOL_SIZE, socket_s=REDIS_TIMEOUT_S)
-            self._storage = storage_from_string(
+            storage: Any = storage_from_string(
                 "async+" + redis_url,
                 implementation="redispy",
                 connection_pool=pool,  # type: ignore[arg-type]  # limits passes it on to redis-py
             )
+            self._strategy = MovingWindowRateLimiter(storage)
         self.redis_url = redis_url
-        self._strategy = MovingWindowRateLimiter(self._storage)
         self.tiers: dict[str, RateLimitItem] = {}
         self.set_tiers(tiers)
 
@@ -164,12 +146,15 @@ class RateLimiter:
 
     async def hit(self, key: str, tier: str) -> Quota:
         item = self.tiers[tier]
+        if self.memory is not None:
+            expiry = item.get_expiry()
+            allowed, start, count = self.memory.take(item.key_for(key), item.amount, expiry)
+            return Quota(allowed, item.amount, item.amount - count, start + expiry)
+        assert self._strategy is not None
         try:
             allowed = await self._strategy.hit(item, key)
             stats = await self._strategy.get_window_stats(item, key)
         except Exception as e:
-            if self.redis_url is None:
-                raise
             # Without the shared counter no limit can be enforced: refuse fast rather than
             # wait or let everything through.
             raise Unavailable(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from engine.ratelimit import MovingWindowMemory, RateLimiter
+from engine.ratelimit import RateLimiter
 
 
 async def test_a_window_slides_hits_leave_it_one_period_after_they_were_made() -> None:
@@ -42,8 +42,8 @@ async def test_callers_who_went_quiet_are_forgotten_so_memory_stays_bounded() ->
     limiter = RateLimiter({"chat": "5/second"})
     for user in range(1000):
         await limiter.hit(f"telegram:{user}", "chat")
-    storage = limiter._storage
-    assert isinstance(storage, MovingWindowMemory)
+    storage = limiter.memory
+    assert storage is not None
     assert len(storage.windows) == 1000
     await asyncio.sleep(1.1)
     await limiter.hit("telegram:active", "chat")  # any hit lets the sweep run
