@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from config.schema import EngineSettings
 from engine.clock import as_utc, iso, new_id, utcnow
+from engine.deadlines import Deadlines
 from engine.errors import ChatgateError, ExecutionFailed, ExecutionTimeout
 from engine.graph import CompiledWorkflow
 from engine.llm import LLM
@@ -101,6 +102,7 @@ class Executor:
         self.settings = settings
         self.running: dict[str, ExecutionRecord] = {}
         self.finished: Counter[str] = Counter()  # executions by final status, for /metrics
+        self.deadlines = Deadlines()  # every running node's time limit, on one timer
 
     async def execute(
         self,
@@ -149,10 +151,10 @@ class Executor:
             raise kind(failure.message, failure.details, execution_id=record.execution_id)
         return record
 
-    async def _persist(self, record: ExecutionRecord, rows: TableRows) -> None:
+    def _persist(self, record: ExecutionRecord, rows: TableRows) -> asyncio.Future[None]:
         """The record and any other rows land in one commit; the answer goes out only
-        once all of it is durable."""
-        await self.storage.queue_inserts([(executions, [record.row()]), *rows])
+        once all of it is durable (await the future)."""
+        return self.storage.queue_inserts([(executions, [record.row()]), *rows])
 
     async def _run(
         self, workflow: CompiledWorkflow, record: ExecutionRecord, history: Any, sink: Sink | None
@@ -167,6 +169,7 @@ class Executor:
             sink,
             self.settings.node_timeout_s,
             self.settings.execution_timeout_s,
+            self.deadlines,
         )
         try:
             content = await run.run()

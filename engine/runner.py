@@ -1,8 +1,9 @@
 """Running a compiled workflow: nodes in dependency order, branches concurrently.
 
 Every node's outputs go into a pool keyed by node id. Timeouts cancel the node
-itself (``asyncio.timeout_at``), not a check after it finished: each node runs
-under its own limit or what is left of the execution's, whichever ends first.
+itself (`engine.deadlines`, asyncio's semantics on one shared timer), not a check
+after it finished: each node runs under its own limit or what is left of the
+execution's, whichever ends first.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from engine.deadlines import Deadlines
 from engine.errors import ChatgateError, ExecutionFailed, ExecutionTimeout
 from engine.events import Event, NodeFinished, NodeStarted
 from engine.graph import CompiledWorkflow
@@ -34,6 +36,7 @@ class Run:
         sink: Sink | None,
         node_timeout_s: float,
         execution_timeout_s: float,
+        deadlines: Deadlines,
     ) -> None:
         self.workflow = workflow
         self.execution_id = execution_id
@@ -43,6 +46,7 @@ class Run:
         self.sink = sink
         self.node_timeout_s = node_timeout_s
         self.execution_timeout_s = execution_timeout_s
+        self.deadlines = deadlines
         self.deadline = 0.0  # loop time by which the whole execution must be done
         self.pool: dict[str, dict[str, Any]] = {"inputs": inputs}
         self.outputs: dict[str, dict[str, Any]] = {}
@@ -89,14 +93,14 @@ class Run:
             sink=self.sink,
         )
         limit = node.timeout_s or self.node_timeout_s
-        # One timer per waiting node carries both limits: the node's own and what is left of
-        # the execution's (a second timer around the whole run would cost every request).
+        # One limit per waiting node carries both: the node's own and what is left of
+        # the execution's (a second one around the whole run would cost every request).
         node_deadline = asyncio.get_running_loop().time() + limit
         try:
             if node.instant:  # never waits on anything, so there is nothing a timer could cut short
                 out = await node.run(ctx)
             else:
-                async with asyncio.timeout_at(min(node_deadline, self.deadline)):
+                async with self.deadlines.at(min(node_deadline, self.deadline)):
                     out = await node.run(ctx)
         except TimeoutError:
             if self.deadline < node_deadline:
