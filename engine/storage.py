@@ -112,12 +112,22 @@ class _Insert:
         self.rows = rows
 
 
+# A queued write and the future its caller awaits.
+_Queued = tuple["_Insert | Write", asyncio.Future[None]]
+
+
 class Storage:
     def __init__(self, url: str, *, batch_max: int = 512) -> None:
         self.url = async_url(url)
         self.batch_max = batch_max
         self.engine: AsyncEngine | None = None
-        self._queue: asyncio.Queue[tuple[_Insert | Write, asyncio.Future[None]]] = asyncio.Queue()
+        # Queued writes and the batch being committed. A list and a wake-up future rather
+        # than an asyncio.Queue: every execution queues one write, and the queue's own
+        # bookkeeping (getters, task counts) cost more than the list.
+        self._pending: list[_Queued] = []
+        self._committing: list[_Queued] = []
+        self._wake: asyncio.Future[None] | None = None  # set when a write is queued
+        self._idle: asyncio.Future[None] | None = None  # set when nothing is left (close)
         self._writer: asyncio.Task[None] | None = None
         self._wconn: _WriterConnection | None = None
 
@@ -157,7 +167,9 @@ class Storage:
 
     async def close(self) -> None:
         if self._writer is not None:
-            await self._queue.join()
+            if self._committing or self._pending:  # everything queued lands first
+                self._idle = asyncio.get_running_loop().create_future()
+                await self._idle
             self._writer.cancel()
             self._writer = None
         if self._wconn is not None:
@@ -193,15 +205,24 @@ class Storage:
 
     def _queue_op(self, op: _Insert | Write) -> asyncio.Future[None]:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((op, fut))
+        self._pending.append((op, fut))
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
         return fut
+
+    async def _next_batch(self) -> list[_Queued]:
+        while not self._pending:
+            if self._idle is not None and not self._idle.done():
+                self._idle.set_result(None)
+            self._wake = asyncio.get_running_loop().create_future()
+            await self._wake
+        batch, self._pending = self._pending[: self.batch_max], self._pending[self.batch_max :]
+        return batch
 
     async def _write_loop(self) -> None:
         assert self._wconn is not None
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self.batch_max and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch = self._committing = await self._next_batch()
             try:
                 await self._wconn.commit([op for op, _ in batch])
             except Exception as e:
@@ -219,8 +240,7 @@ class Storage:
                 for _, fut in batch:
                     _resolve(fut, None)
             finally:
-                for _ in batch:
-                    self._queue.task_done()
+                self._committing = []
 
     # -- reading -----------------------------------------------------------
 

@@ -42,6 +42,16 @@ async def texts(storage: Storage, session_id: str) -> list[str]:
     return [r.user_text for r in rows]
 
 
+async def texts_after_reopening(storage_url: str, session_id: str) -> list[str]:
+    """What a new process finds: the database opened afresh."""
+    again = Storage(storage_url)
+    await again.open()
+    try:
+        return await texts(again, session_id)
+    finally:
+        await again.close()
+
+
 async def test_a_bad_write_in_a_batch_fails_alone_and_its_neighbours_are_committed(storage: Storage) -> None:
     # Queued together, so they share one transaction until the bad one spoils it.
     futures = [storage.queue_insert(session_turns, [turn("s", n)]) for n in range(3)]
@@ -67,12 +77,7 @@ async def test_what_was_acknowledged_is_there_after_reopening(storage_url: str) 
     await s.open()
     await asyncio.gather(*(s.queue_insert(session_turns, [turn("s", n)]) for n in range(50)))
     await s.close()
-    again = Storage(storage_url)
-    await again.open()
-    try:
-        assert await texts(again, "s") == [f"q{n}" for n in range(50)]
-    finally:
-        await again.close()
+    assert await texts_after_reopening(storage_url, "s") == [f"q{n}" for n in range(50)]
 
 
 async def test_an_execution_record_reads_back_exactly_as_it_was_written(storage: Storage) -> None:
@@ -100,3 +105,15 @@ async def test_an_execution_record_reads_back_exactly_as_it_was_written(storage:
     }
     assert as_utc(got["start_time"]) == row["start_time"]
     assert as_utc(got["end_time"]) == row["end_time"]
+
+
+async def test_closing_lands_every_queued_write_even_one_nobody_waits_for(storage_url: str) -> None:
+    s = Storage(storage_url)
+    await s.open()
+    kept = [s.queue_insert(session_turns, [turn("closing", n)]) for n in range(50)]
+    abandoned = s.queue_insert(session_turns, [turn("closing", 50)])
+    abandoned.cancel()  # its caller was cancelled; the write is already queued
+    s.queue_write(lambda conn: None)  # housekeeping nobody waits for
+    await s.close()
+    assert all(f.done() for f in kept)
+    assert await texts_after_reopening(storage_url, "closing") == [f"q{n}" for n in range(51)]
