@@ -19,7 +19,11 @@ def as_utc(value: datetime) -> datetime:
 
 def iso(t: datetime | None) -> str | None:
     """ISO-8601 UTC with milliseconds and a "Z", as the seed shows times."""
-    return None if t is None else as_utc(t).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    if t is None:
+        return None
+    if t.utcoffset():  # stored times are UTC; anything else is converted, not relabelled
+        t = t.astimezone(UTC)
+    return t.isoformat(timespec="milliseconds")[:23] + "Z"  # the digits, without any "+00:00"
 
 
 _ID_SALT = os.urandom(3).hex()  # tells apart ids made in the same millisecond by two processes

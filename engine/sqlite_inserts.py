@@ -23,12 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def _datetime(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
-    )
+    # SQLAlchemy's SQLite format, YYYY-MM-DD HH:MM:SS.ffffff (its wall-clock fields, any
+    # offset dropped), by datetime's own C formatter.
+    return None if value is None else value.isoformat(" ", "microseconds")[:26]
 
 
 Encoders = dict[type[Any], Callable[[Any], Any]]
@@ -55,7 +52,7 @@ class _Statement:
         return len(kinds) == len(keys) and all(k in _PLAIN or k in encoders for k in kinds)
 
     def values(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(row[key] if encode is None else encode(row[key]) for key, encode in self.encoders)
+        return tuple([row[key] if encode is None else encode(row[key]) for key, encode in self.encoders])
 
 
 class SqliteInserts:

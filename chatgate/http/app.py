@@ -47,7 +47,7 @@ async def front_door(request: web.Request, handler: Handler) -> web.StreamRespon
         log.exception("unhandled error on %s %s", request.method, request.path)
         response = error_response(ChatgateError("internal error; see the server log", None))
     if quota is not None and not response.prepared:  # streams set these before their first byte
-        response.headers.update(rate_headers(request))
+        response.headers.update(rate_headers(quota))
     return response
 
 

@@ -26,8 +26,8 @@ def principal(request: web.Request) -> Principal:
     return p
 
 
-def rate_headers(request: web.Request) -> dict[str, str]:
-    quota: Quota | None = request.get(QUOTA)
+def rate_headers(quota: Quota | None) -> dict[str, str]:
+    """The quota headers for a request the limit counted (``request.get(QUOTA)``)."""
     if quota is None:
         return {}
     return {"X-Rate-Limit-Remaining": str(quota.remaining), "X-Rate-Limit-Reset": str(quota.reset_at)}

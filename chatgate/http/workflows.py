@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatgate.http.context import gateway, principal, rate_headers, read_json
+from chatgate.http.context import QUOTA, gateway, principal, rate_headers, read_json
 from chatgate.http.errors import json_response
 from engine.catalog import StoredWorkflow
 from engine.clock import iso
@@ -124,7 +124,7 @@ async def _stream(
             "Content-Type": "text/event-stream",
             "Cache-Control": "no-cache",
             "X-Accel-Buffering": "no",
-            **rate_headers(request),
+            **rate_headers(request.get(QUOTA)),
         }
     )
     await response.prepare(request)
