@@ -9,6 +9,7 @@ messages is answered in arrival order against a consistent history.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 
 import sqlalchemy as sa
@@ -70,6 +71,7 @@ class Sessions:
         max_turns: int,
         cache_size: int = 10_000,
         turns: RedisOrdering | None = None,
+        trim_every_s: float = 1.0,
     ) -> None:
         self.storage = storage
         # With other processes writing the same sessions (Redis turns), a local cache would
@@ -85,6 +87,12 @@ class Sessions:
         self._unpruned: dict[str, int] = {}  # rows written per session since its last trim
         self._to_trim: set[str] = set()
         self._trim_queued = False
+        # The sessions due share one delete at most this often: a batch holding a delete
+        # cannot take the plain-insert path (`engine/sqlite_inserts.py`), and deleting as
+        # soon as any session was due put one in most batches once sessions were many
+        # (-16% executions/s with 1,000 sessions at random). Rows past the window are never read.
+        self.trim_every_s = trim_every_s
+        self._next_trim = 0.0
 
     def exclusive(self, session_id: str) -> _Hold | Turn | HeldAlready:
         """``async with``: hold the session for one execution; others of it wait in order.
@@ -135,8 +143,9 @@ class Sessions:
         if written > keep:
             self._unpruned.pop(session_id, None)
             self._to_trim.add(session_id)
-            if not self._trim_queued:
-                self._trim_queued = True
+            now = time.monotonic()
+            if not self._trim_queued and now >= self._next_trim:
+                self._trim_queued, self._next_trim = True, now + self.trim_every_s
                 self.storage.queue_write(self._trim)
         else:
             self._unpruned[session_id] = written
