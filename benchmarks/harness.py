@@ -138,7 +138,8 @@ _WRK_SCRIPT = """
 local n = 0
 request = function()
   n = n + 1
-  local body = string.format('{"inputs":{"user_input":"hello %d"},"session_id":"bench-%d"}', n, n % 1000)
+  local session = math.random(0, 999)
+  local body = string.format('{"inputs":{"user_input":"hello %d"},"session_id":"bench-%d"}', n, session)
   return wrk.format("POST", nil, {["Content-Type"]="application/json", ["Authorization"]="Bearer KEY"}, body)
 end
 done = function(summary, latency, requests)
@@ -153,8 +154,10 @@ end
 def wrk(
     url: str, *, connections: int, seconds: int, key: str = BENCH_KEY, sessions: str = "bench"
 ) -> Load:
-    """Drive POST execute with wrk (one thread: the server gets the other core). Requests go
-    to 1000 sessions named ``<sessions>-<n>``: give parallel wrk runs different names."""
+    """Drive POST execute with wrk (one thread: the server gets the other core). Each request
+    goes to one of 1000 sessions named ``<sessions>-<n>``, picked at random as real traffic
+    would (in turn, every session came due for trimming at once, every 21,000 requests):
+    give parallel wrk runs different names."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(_WRK_SCRIPT.replace("KEY", key).replace("bench-%d", f"{sessions}-%d"))
     out = subprocess.run(
