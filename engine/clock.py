@@ -7,6 +7,8 @@ import os
 import time
 from datetime import UTC, datetime
 
+import orjson
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -17,13 +19,20 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def digits(t: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.ffffff`` of t's own fields, any offset left off. Formatted by
+    orjson's C code at a third of ``isoformat``'s cost: every execution pays for several."""
+    s = orjson.dumps(t)  # b'"<date>T<time>[.ffffff][<offset>]"', the fraction left out when zero
+    return s[1:27].decode() if t.microsecond else s[1:20].decode() + ".000000"
+
+
 def iso(t: datetime | None) -> str | None:
     """ISO-8601 UTC with milliseconds and a "Z", as the seed shows times."""
     if t is None:
         return None
     if t.utcoffset():  # stored times are UTC; anything else is converted, not relabelled
         t = t.astimezone(UTC)
-    return t.isoformat(timespec="milliseconds")[:23] + "Z"  # the digits, without any "+00:00"
+    return digits(t)[:23] + "Z"
 
 
 _ID_SALT = os.urandom(3).hex()  # tells apart ids made in the same millisecond by two processes

@@ -21,11 +21,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from engine.clock import digits
+
 
 def _datetime(value: datetime | None) -> str | None:
     # SQLAlchemy's SQLite format, YYYY-MM-DD HH:MM:SS.ffffff (its wall-clock fields, any
-    # offset dropped), by datetime's own C formatter.
-    return None if value is None else value.isoformat(" ", "microseconds")[:26]
+    # offset dropped).
+    return None if value is None else digits(value).replace("T", " ")
 
 
 Encoders = dict[type[Any], Callable[[Any], Any]]
