@@ -4,24 +4,12 @@ on both engines."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from engine.sessions import Sessions
 from engine.storage import Storage, session_turns
-
-
-@pytest.fixture
-async def storage(storage_url: str) -> AsyncIterator[Storage]:
-    s = Storage(storage_url)
-    await s.open()
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def count_deletes(storage: Storage) -> list[str]:

@@ -4,24 +4,12 @@ and one bad write costs only itself."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 import sqlalchemy as sa
 
 from engine.clock import as_utc, utcnow
 from engine.storage import Storage, executions, session_turns
-
-
-@pytest.fixture
-async def storage(storage_url: str) -> AsyncIterator[Storage]:
-    s = Storage(storage_url)
-    await s.open()
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def turn(session_id: str, n: int, **override: object) -> dict[str, object]:
