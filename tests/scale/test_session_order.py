@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from functools import partial
 from typing import Any
+
+import redis.asyncio as aioredis
 
 from tests.conftest import ChatgateProcess, StartChatgate, seed_workflow
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.scale.support import eventually
 
 WORKFLOW = seed_workflow()
 WORKFLOW["nodes"][1]["config"]["model"] = "stub-model"
@@ -34,11 +38,18 @@ async def _pair(
     return one, two
 
 
+async def in_line(redis: aioredis.Redis, session_id: str, n: int) -> bool:
+    """Whether n of a session's messages have taken their place in its line, in any process
+    (the line's ticket counter in the shared Redis)."""
+    counters = [key async for key in redis.scan_iter(match=f"*:{session_id}:next")]
+    return any(int(taken) >= n for taken in await redis.mget(counters)) if counters else False
+
+
 async def test_a_burst_across_two_processes_is_answered_in_arrival_order(
     start_chatgate: StartChatgate, redis_url: str, openai_emu: OpenAIEmulator, tmp_path: Any
 ) -> None:
     one, two = await _pair(start_chatgate, redis_url, tmp_path, openai_emu.base_url)
-    openai_emu.delay_s = 0.15  # long enough that the burst piles up behind the first answer
+    openai_emu.delay_s = 0.3  # long enough that the burst piles up behind the first answer
     async with one.client() as a, two.client() as b:
 
         async def say(i: int) -> int:
@@ -50,11 +61,17 @@ async def test_a_burst_across_two_processes_is_answered_in_arrival_order(
             r.release()
             return r.status
 
+        redis = aioredis.Redis.from_url(redis_url)
         tasks = []
-        for i in range(8):
-            tasks.append(asyncio.create_task(say(i)))
-            await asyncio.sleep(0.03)  # a definite arrival order, well inside one answer's time
-        statuses = await asyncio.gather(*tasks)
+        try:
+            for i in range(8):
+                tasks.append(asyncio.create_task(say(i)))
+                # A definite arrival order, however busy the machine: the next message is
+                # sent once this one has its place in line.
+                await eventually(partial(in_line, redis, "shared", i + 1), what=f"m{i} in line")
+            statuses = await asyncio.gather(*tasks)
+        finally:
+            await redis.aclose()
     assert statuses == [200] * 8
     # Each call saw every earlier exchange, in order: one at a time, in arrival order.
     for k, request in enumerate(openai_emu.requests):
