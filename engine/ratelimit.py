@@ -135,7 +135,6 @@ class RateLimiter:
                 connection_pool=pool,  # type: ignore[arg-type]  # limits passes it on to redis-py
             )
             self._strategy = MovingWindowRateLimiter(storage)
-        self.redis_url = redis_url
         self.tiers: dict[str, RateLimitItem] = {}
         self.set_tiers(tiers)
 
