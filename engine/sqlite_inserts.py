@@ -1,25 +1,27 @@
 """The group commit's common case on SQLite: a batch of plain inserts, in one go.
 
 Through SQLAlchemy on aiosqlite, each statement of a batch is three trips to aiosqlite's
-thread (cursor, executemany, close) and the commit a fourth, each waiting for a turn of
-the busy event loop; every request in the batch waits for all of them, so this latency,
-not the CPU, bounded how many executions per second one process answers. Here the
-batch's statements are queued to the thread together and the commit follows: two
-waits instead of seven. Values are encoded as SQLAlchemy's SQLite types encode them
-(JSON as its text, datetimes as ``YYYY-MM-DD HH:MM:SS.ffffff``), so it reads them back
-unchanged. Anything else, and any failure, goes the ordinary way (engine.storage).
+thread (cursor, executemany, close) and the commit a fourth. Every trip back waits for a
+turn of the busy event loop, one turn often several milliseconds long, and every request
+in the batch waits for all of them: this latency, not the CPU, bounded how many
+executions per second one process answers. Here a batch's statements and its commit run
+as one piece of work on a thread of its own with its own connection to the database
+file: one trip there, one back. Values are encoded as SQLAlchemy's SQLite types encode
+them (JSON as its text, datetimes as ``YYYY-MM-DD HH:MM:SS.ffffff``), so it reads them
+back unchanged. Anything else, and any failure, goes the ordinary way (engine.storage).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine.clock import digits
 
@@ -35,17 +37,21 @@ _PLAIN: frozenset[type[Any]] = frozenset({sa.String, sa.Text, sa.Integer})
 
 # Rows for one table, as the storage's writer hands them over.
 TableInsert = tuple[sa.Table, list[dict[str, Any]]]
-# A batch ready for the driver: per statement, its SQL and its rows' values.
-Planned = list[tuple[str, list[tuple[Any, ...]]]]
+# A batch ready for the driver: per statement, its SQL and the values of all its rows.
+Planned = list[tuple[str, list[Any]]]
 
 
 class _Statement:
     """One table's INSERT for rows with these keys, and how to turn a row into its values."""
 
-    __slots__ = ("encoders", "sql")
+    __slots__ = ("encoders", "head", "row", "rows_max", "sql")
 
     def __init__(self, table: sa.Table, keys: tuple[str, ...], encoders: Encoders) -> None:
-        self.sql = f"INSERT INTO {table.name} ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})"
+        self.head = f"INSERT INTO {table.name} ({', '.join(keys)}) VALUES "
+        self.row = f"({', '.join('?' * len(keys))})"
+        # Within the 999 parameters any SQLite accepts in one statement.
+        self.rows_max = max(1, 999 // len(keys))
+        self.sql: dict[int, str] = {}  # by number of rows
         self.encoders = [(key, encoders.get(type(table.c[key].type))) for key in keys]
 
     @staticmethod
@@ -53,16 +59,41 @@ class _Statement:
         kinds = [type(table.c[key].type) for key in keys if key in table.c]
         return len(kinds) == len(keys) and all(k in _PLAIN or k in encoders for k in kinds)
 
-    def values(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple([row[key] if encode is None else encode(row[key]) for key, encode in self.encoders])
+    def plan(self, rows: list[dict[str, Any]]) -> Planned:
+        """Multi-row INSERTs: one statement runs (and lets go of the GIL) once for all its
+        rows, where executemany would run once per row."""
+        encoders = self.encoders
+        planned: Planned = []
+        for start in range(0, len(rows), self.rows_max):
+            chunk = rows[start : start + self.rows_max]
+            values: list[Any] = []
+            for row in chunk:
+                values.extend([row[key] if encode is None else encode(row[key]) for key, encode in encoders])
+            planned.append((self._sql(len(chunk)), values))
+        return planned
+
+    def _sql(self, n: int) -> str:
+        try:
+            return self.sql[n]
+        except KeyError:
+            sql = self.sql[n] = self.head + ",".join([self.row] * n)
+            return sql
 
 
 class SqliteInserts:
-    def __init__(self, json_serializer: Callable[[Any], str]) -> None:
+    """Plain inserts on the database file that ``connect`` opens (called on this class's
+    own thread, which alone uses the connection)."""
+
+    def __init__(
+        self, connect: Callable[[], sqlite3.Connection], json_serializer: Callable[[Any], str]
+    ) -> None:
+        self._connect = connect
         # The engine's own serializer: JSON columns hold exactly what SQLAlchemy would write
         # (None included: JSON null).
         self._encoders: Encoders = {sa.JSON: json_serializer, sa.DateTime: _datetime}
         self._statements: dict[tuple[sa.Table, tuple[str, ...]], _Statement | None] = {}
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="chatgate-sqlite-inserts")
+        self._db: sqlite3.Connection | None = None  # opened on the thread, on first use
 
     def plan(self, tables: Iterable[TableInsert]) -> Planned | None:
         """The batch as (sql, values) per table and row shape; None if a column needs SQLAlchemy."""
@@ -75,7 +106,7 @@ class SqliteInserts:
             statement = self._statement(table, keys)
             if statement is None:
                 return None
-            planned.append((statement.sql, [statement.values(row) for row in rows]))
+            planned.extend(statement.plan(rows))
         return planned
 
     def _statement(self, table: sa.Table, keys: tuple[str, ...]) -> _Statement | None:
@@ -87,20 +118,38 @@ class SqliteInserts:
             self._statements[(table, keys)] = made
             return made
 
-    async def write(self, conn: AsyncConnection, tables: Iterable[TableInsert]) -> bool:
-        """Insert and commit on the connection's aiosqlite connection; False (nothing done)
-        if a column needs SQLAlchemy. On failure: rolled back and raised (the caller then
-        takes the ordinary way, whose errors are SQLAlchemy's)."""
+    async def write(self, tables: Iterable[TableInsert]) -> bool:
+        """Insert and commit; False (nothing done) if a column needs SQLAlchemy. On failure:
+        rolled back and raised (the caller then takes the ordinary way, whose errors are
+        SQLAlchemy's)."""
         planned = self.plan(tables)
         if planned is None:
             return False
-        db: Any = (await conn.get_raw_connection()).driver_connection  # aiosqlite.Connection
-        try:
-            # Queued together, run one after another in aiosqlite's thread, awaited once.
-            await asyncio.gather(*(db.executemany(sql, values) for sql, values in planned))
-            await db.commit()
-        except Exception:
-            with contextlib.suppress(Exception):
-                await db.rollback()
-            raise
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._commit, planned)
         return True
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
+        self._thread.shutdown()
+
+    # -- on the thread ------------------------------------------------------
+
+    def _commit(self, planned: Planned) -> None:
+        if self._db is None:
+            self._db = self._connect()
+            self._db.isolation_level = None  # transactions begun and ended here, explicitly
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            for sql, values in planned:
+                db.execute(sql, values)
+            db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise
+
+    def _close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

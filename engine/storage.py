@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -286,30 +287,53 @@ class _WriterConnection:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.conn: AsyncConnection | None = None
-        self._sqlite = SqliteInserts(_json_dumps) if engine.dialect.name == "sqlite" else None
+        self._sqlite = _sqlite_inserts(engine)
 
     async def commit(self, ops: Sequence[_Insert | Write]) -> None:
-        if self.conn is None or self.conn.closed or self.conn.invalidated:
-            self.conn = await self.engine.connect()
         if self._sqlite is not None and all(isinstance(op, _Insert) for op in ops):
             tables = [t for op in ops if isinstance(op, _Insert) for t in op.rows]
             try:
-                if await self._sqlite.write(self.conn, tables):
+                if await self._sqlite.write(tables):
                     return
             except Exception as e:  # rolled back: the ordinary way below reports it properly
                 log.debug("plain inserts failed (%s); retrying through SQLAlchemy", type(e).__name__)
+        if self.conn is None or self.conn.closed or self.conn.invalidated:
+            self.conn = await self.engine.connect()
         try:
             async with self.conn.begin():
                 await self.conn.run_sync(functools.partial(_apply, ops))
         except Exception:
-            await self.close()  # a broken connection (database restarted) must not poison every later batch
+            await self._drop()  # a broken connection (database restarted) must not poison every later batch
             raise
 
-    async def close(self) -> None:
+    async def _drop(self) -> None:
         if self.conn is not None:
             with contextlib.suppress(Exception):
                 await self.conn.close()
             self.conn = None
+
+    async def close(self) -> None:
+        await self._drop()
+        if self._sqlite is not None:
+            await self._sqlite.close()
+            self._sqlite = None
+
+
+def _sqlite_inserts(engine: AsyncEngine) -> SqliteInserts | None:
+    """The plain-insert path for a SQLite database file, opened as the engine opens it; an
+    in-memory database exists only on the engine's own connection, so it has none."""
+    if engine.dialect.name != "sqlite":
+        return None
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    if args[0] == ":memory:" or "mode=memory" in args[0]:
+        return None
+
+    def connect() -> sqlite3.Connection:
+        conn: sqlite3.Connection = sqlite3.connect(args[0], **{**kwargs, "check_same_thread": True})
+        _sqlite_pragmas(conn, None)
+        return conn
+
+    return SqliteInserts(connect, _json_dumps)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

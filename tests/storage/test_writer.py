@@ -68,6 +68,13 @@ async def test_what_was_acknowledged_is_there_after_reopening(storage_url: str) 
     assert await texts_after_reopening(storage_url, "s") == [f"q{n}" for n in range(50)]
 
 
+async def test_a_burst_bigger_than_one_statement_lands_in_full_and_in_order(storage: Storage) -> None:
+    """SQLite inserts a batch as multi-row statements of bounded size: 600 rows queued at
+    once span two batches and several statements each."""
+    await asyncio.gather(*(storage.queue_insert(session_turns, [turn("burst", n)]) for n in range(600)))
+    assert await texts(storage, "burst") == [f"q{n}" for n in range(600)]
+
+
 async def test_an_execution_record_reads_back_exactly_as_it_was_written(storage: Storage) -> None:
     """Every kind of value an execution record holds survives the write path unchanged."""
     started = datetime(2026, 11, 27, 13, 5, 9, 123456, tzinfo=UTC)
