@@ -87,22 +87,24 @@ class StartNode:
         self.node_id = node_id
         self.config = config
         self.timeout_s = config.timeout_s
+        # Worked out once per workflow version: every execution asks.
+        self._declared = frozenset(p.name for p in config.input_params)
+        strings = [p.name for p in config.input_params if p.type == "string"]
+        self._text_input = "user_input" if "user_input" in strings else (strings[0] if strings else None)
 
     def outputs(self) -> frozenset[str]:
-        return frozenset(p.name for p in self.config.input_params)
+        return self._declared
 
     def text_input(self) -> str | None:
         """The input a chat message fills: ``user_input`` if declared, else the first string input."""
-        names = [p.name for p in self.config.input_params if p.type == "string"]
-        return "user_input" if "user_input" in names else (names[0] if names else None)
+        return self._text_input
 
     def coerce(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Validate the caller's inputs before anything runs; unknown inputs are refused."""
-        declared = {p.name for p in self.config.input_params}
-        unknown = sorted(set(raw) - declared)
-        if unknown:
+        if not raw.keys() <= self._declared:
+            unknown = sorted(set(raw) - self._declared)
             raise InvalidRequest(
-                f"unknown input {unknown[0]!r}", {"unknown": unknown, "declared": sorted(declared)}
+                f"unknown input {unknown[0]!r}", {"unknown": unknown, "declared": sorted(self._declared)}
             )
         out: dict[str, Any] = {}
         for p in self.config.input_params:
