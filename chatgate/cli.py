@@ -64,7 +64,7 @@ async def serve(settings: Settings, path: Path, text: str) -> None:
     gc.set_threshold(10_000, 20, 20)
     # The database writer's thread needs the GIL a few times per commit, and every request
     # of that commit waits for it. While the event loop is busy, each hand-over took up to
-    # Python's 5 ms switch interval; 0.5 ms measured +7 to +15% executions/s (BENCHMARKS.md).
+    # Python's 5 ms switch interval; 0.5 ms measured +5 to +14% executions/s (BENCHMARKS.md).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     log.info("chatgate %s serving on http://%s:%d", __version__, settings.server.host, settings.server.port)
     stop = asyncio.Event()
