@@ -62,9 +62,10 @@ async def serve(settings: Settings, path: Path, text: str) -> None:
     # Requests allocate many short-lived objects; a larger first generation means far
     # fewer collections per request for a few more MB of garbage between them.
     gc.set_threshold(10_000, 20, 20)
-    # The database writer's thread needs the GIL a few times per commit, and every request
-    # of that commit waits for it. While the event loop is busy, each hand-over took up to
-    # Python's 5 ms switch interval; 0.5 ms measured +5 to +14% executions/s (BENCHMARKS.md).
+    # aiosqlite's thread (reads, and writes SQLite's insert process doesn't take) needs the
+    # GIL back for every result while the event loop holds it, and whoever waits for that
+    # result waits up to Python's switch interval each time: 0.5 ms rather than 5 ms measured
+    # +5% executions/s (BENCHMARKS.md).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     log.info("chatgate %s serving on http://%s:%d", __version__, settings.server.host, settings.server.port)
     stop = asyncio.Event()

@@ -4,26 +4,32 @@ Through SQLAlchemy on aiosqlite, each statement of a batch is three trips to aio
 thread (cursor, executemany, close) and the commit a fourth. Every trip back waits for a
 turn of the busy event loop, one turn often several milliseconds long, and every request
 in the batch waits for all of them: this latency, not the CPU, bounded how many
-executions per second one process answers. Here a batch's statements and its commit run
-as one piece of work on a thread of its own with its own connection to the database
-file: one trip there, one back. Values are encoded as SQLAlchemy's SQLite types encode
-them (JSON as its text, datetimes as ``YYYY-MM-DD HH:MM:SS.ffffff``), so it reads them
-back unchanged. Anything else, and any failure, goes the ordinary way (engine.storage).
+executions per second one process answers. Here a batch becomes multi-row INSERTs, sent
+with its commit as one frame to a process of its own with its own connection to the
+database file (engine.sqlite_insert_process: why not a thread): one trip there, one back.
+Values are encoded as SQLAlchemy's SQLite types encode them (JSON as its text, datetimes
+as ``YYYY-MM-DD HH:MM:SS.ffffff``), so it reads them back unchanged. Anything else, and any
+failure, goes the ordinary way (engine.storage).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sqlite3
+import logging
+import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
+from engine import sqlite_insert_process
 from engine.clock import digits
+from engine.sqlite_insert_process import HEADER
+
+log = logging.getLogger("chatgate.storage")
 
 
 def _datetime(value: datetime | None) -> str | None:
@@ -81,19 +87,17 @@ class _Statement:
 
 
 class SqliteInserts:
-    """Plain inserts on the database file that ``connect`` opens (called on this class's
-    own thread, which alone uses the connection)."""
+    """Plain inserts on one database file, committed by a process of its own; one batch at
+    a time (the storage's writer task awaits each)."""
 
-    def __init__(
-        self, connect: Callable[[], sqlite3.Connection], json_serializer: Callable[[Any], str]
-    ) -> None:
-        self._connect = connect
+    def __init__(self, database: str, *, uri: bool, json_serializer: Callable[[Any], str]) -> None:
+        self._database = database
+        self._uri = uri
         # The engine's own serializer: JSON columns hold exactly what SQLAlchemy would write
         # (None included: JSON null).
         self._encoders: Encoders = {sa.JSON: json_serializer, sa.DateTime: _datetime}
         self._statements: dict[tuple[sa.Table, tuple[str, ...]], _Statement | None] = {}
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="chatgate-sqlite-inserts")
-        self._db: sqlite3.Connection | None = None  # opened on the thread, on first use
+        self._process: asyncio.subprocess.Process | None = None  # started on the first batch
 
     def plan(self, tables: Iterable[TableInsert]) -> Planned | None:
         """The batch as (sql, values) per table and row shape; None if a column needs SQLAlchemy."""
@@ -125,31 +129,49 @@ class SqliteInserts:
         planned = self.plan(tables)
         if planned is None:
             return False
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._commit, planned)
+        frame = orjson.dumps(planned)
+        process = self._process or await self._start()
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(HEADER.pack(len(frame)) + frame)
+            (size,) = HEADER.unpack(await process.stdout.readexactly(HEADER.size))
+            error = await process.stdout.readexactly(size) if size else b""
+        except BaseException as e:
+            # Gone (killed?), or this wait cancelled half-way: its replies can no longer be
+            # matched to batches. The next batch starts another.
+            self._forget()
+            if isinstance(e, asyncio.IncompleteReadError | ConnectionError):
+                raise ConnectionError("the SQLite insert process ended") from e
+            raise
+        if error:
+            raise RuntimeError(f"SQLite insert process: {error.decode(errors='replace')}")
         return True
 
+    async def _start(self) -> asyncio.subprocess.Process:
+        args = [self._database, *(["--uri"] if self._uri else [])]
+        self._process = await asyncio.create_subprocess_exec(
+            # -I: the interpreter's own modules only, whatever the server's path and environment.
+            *(sys.executable, "-I", str(Path(sqlite_insert_process.__file__)), *args),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        log.debug("SQLite insert process %s started", self._process.pid)
+        return self._process
+
+    def _forget(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            process.kill()
+
     async def close(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
-        self._thread.shutdown()
-
-    # -- on the thread ------------------------------------------------------
-
-    def _commit(self, planned: Planned) -> None:
-        if self._db is None:
-            self._db = self._connect()
-            self._db.isolation_level = None  # transactions begun and ended here, explicitly
-        db = self._db
-        db.execute("BEGIN")
+        """Let the process finish what it was sent and exit (end of its input)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        assert process.stdin is not None
+        process.stdin.close()
         try:
-            for sql, values in planned:
-                db.execute(sql, values)
-            db.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-            raise
-
-    def _close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()

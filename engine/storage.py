@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from engine.sqlite_insert_process import PRAGMAS
 from engine.sqlite_inserts import SqliteInserts
 
 log = logging.getLogger("chatgate.storage")
@@ -327,21 +327,13 @@ def _sqlite_inserts(engine: AsyncEngine) -> SqliteInserts | None:
     args, kwargs = engine.dialect.create_connect_args(engine.url)
     if args[0] == ":memory:" or "mode=memory" in args[0]:
         return None
-
-    def connect() -> sqlite3.Connection:
-        conn: sqlite3.Connection = sqlite3.connect(args[0], **{**kwargs, "check_same_thread": True})
-        _sqlite_pragmas(conn, None)
-        return conn
-
-    return SqliteInserts(connect, _json_dumps)
+    return SqliteInserts(args[0], uri=bool(kwargs.get("uri")), json_serializer=_json_dumps)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL lets readers run beside the writer; NORMAL still survives a process crash.
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
+    for pragma in PRAGMAS:
+        cur.execute(pragma)
     cur.close()
 
 
