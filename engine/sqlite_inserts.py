@@ -150,7 +150,8 @@ class SqliteInserts:
     async def _start(self) -> asyncio.subprocess.Process:
         args = [self._database, *(["--uri"] if self._uri else [])]
         self._process = await asyncio.create_subprocess_exec(
-            # -I: the interpreter's own modules only, whatever the server's path and environment.
+            # -I: none of the server's PYTHON* variables, working directory or user site on its
+            # path (the venv's packages, orjson among them, are still found).
             *(sys.executable, "-I", str(Path(sqlite_insert_process.__file__)), *args),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
