@@ -73,7 +73,7 @@ class Gateway:
             ordering = RedisOrdering(settings.redis_url, shared.owner)
         sessions = Sessions(storage, max_turns=settings.engine.history_turns, turns=ordering)
         llm = LLM(settings.llm)
-        catalog = Catalog(storage)
+        catalog = Catalog(storage, limits=settings.engine)
         executor = Executor(storage, sessions, llm, settings.engine)
         limiter = RateLimiter(settings.rate_limits, settings.redis_url)
         api_keys = configured_keys(settings)

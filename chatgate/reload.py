@@ -162,6 +162,8 @@ class Reloader:
                 ring = KeyRing(configured_keys(keep_running_values(self.boot, parsed)))
             except ConfigError as e:
                 parsed = e
+        if isinstance(parsed, Settings):
+            gw.catalog.limits = parsed.engine  # the files are held to the bounds of the new config
         changes = self._load_workflows(files)
         warnings: list[str] = []
         error = parsed if isinstance(parsed, ConfigError) else None

@@ -66,6 +66,13 @@ class EngineSettings(Section):
     history_turns: int = Field(20, ge=0, le=1000)
     node_timeout_s: float = Field(120.0, gt=0)
     execution_timeout_s: float = Field(300.0, gt=0)
+    # Bounds on one workflow document (API and files), so validating it stays cheap.
+    max_nodes: int = Field(500, ge=1, le=100_000)
+    max_connections: int = Field(2000, ge=0, le=1_000_000)
+    max_node_config_bytes: int = Field(64 * 1024, ge=1024)
+    # What one execution record may store of the run's outputs and result (JSON bytes);
+    # past it the longest texts are cut and the record says so.
+    max_record_bytes: int = Field(1024 * 1024, ge=4096)
 
 
 class BotCommon(Section):

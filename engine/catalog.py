@@ -6,6 +6,7 @@ graphs are cached, so executing a workflow does not re-read or re-validate it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
@@ -16,12 +17,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from config.schema import EngineSettings
 from engine.clock import as_utc, iso, new_id, utcnow
 from engine.errors import ChatgateError, Forbidden, NotFound
-from engine.graph import CompiledWorkflow, compile_workflow, parse_spec
+from engine.graph import CompiledWorkflow, compile_workflow, document_size, parse_spec
 from engine.storage import Storage, workflows
 
 log = logging.getLogger("chatgate.catalog")
+
+# Documents with more nodes and connections than this are validated in a thread, so the
+# event loop keeps serving meanwhile; smaller ones cost less than the hop there.
+OFFLOAD_AT = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +74,11 @@ def file_workflow_id(name: str) -> str:
 
 
 class Catalog:
-    def __init__(self, storage: Storage, *, cache_size: int = 10_000) -> None:
+    def __init__(
+        self, storage: Storage, *, limits: EngineSettings | None = None, cache_size: int = 10_000
+    ) -> None:
         self.storage = storage
+        self.limits = limits or EngineSettings()  # replaced on config reload
         self.cache_size = cache_size
         self._files: dict[str, StoredWorkflow] = {}  # by id
         self._file_names: dict[str, str] = {}  # name -> id
@@ -87,7 +96,7 @@ class Catalog:
             try:
                 if parse_error is not None:
                     raise ChatgateError(parse_error)
-                compiled = compile_workflow(parse_spec(data))
+                compiled = compile_workflow(parse_spec(data, self.limits), self.limits)
                 wid = file_workflow_id(compiled.spec.name)
                 if wid in loaded:
                     raise ChatgateError(f"another file already defines workflow '{compiled.spec.name}'")
@@ -141,7 +150,7 @@ class Catalog:
         stored = StoredWorkflow(
             row.id,
             row.owner,
-            compile_workflow(parse_spec(doc)),
+            await _compiled(doc, None),  # it passed the limits of its day when it was stored
             as_utc(row.created_at),
             as_utc(row.updated_at),
             row.status,
@@ -158,7 +167,7 @@ class Catalog:
     # -- changes -------------------------------------------------------------
 
     async def create(self, data: Any, owner: str) -> StoredWorkflow:
-        compiled = compile_workflow(parse_spec(data))
+        compiled = await _compiled(data, self.limits)
         now = utcnow()
         wf = StoredWorkflow(new_id("wf"), owner, compiled, now, now)
         await self.storage.insert(workflows, self._row(wf))
@@ -167,7 +176,7 @@ class Catalog:
 
     async def update(self, ref: str, data: Any, owner: str) -> StoredWorkflow:
         current = await self._editable(ref, owner)
-        compiled = compile_workflow(parse_spec(data))
+        compiled = await _compiled(data, self.limits)
         updated = replace(current, compiled=compiled, updated_at=max(utcnow(), current.updated_at))
         row = self._row(updated)
 
@@ -233,3 +242,14 @@ class Catalog:
             "created_at": wf.created_at,
             "updated_at": wf.updated_at,
         }
+
+
+async def _compiled(data: Any, limits: EngineSettings | None) -> CompiledWorkflow:
+    """Parse and validate a document; a large one off the event loop."""
+    if document_size(data) > OFFLOAD_AT:
+        return await asyncio.to_thread(_compile, data, limits)
+    return _compile(data, limits)
+
+
+def _compile(data: Any, limits: EngineSettings | None) -> CompiledWorkflow:
+    return compile_workflow(parse_spec(data, limits), limits)

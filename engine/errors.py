@@ -65,10 +65,8 @@ class Unavailable(ChatgateError):
     code = "service_unavailable"
 
 
-class ExecutionFailed(ChatgateError):
-    """The workflow started but could not finish (model error, node failure)."""
-
-    code = "execution_failed"
+class _OfAnExecution(ChatgateError):
+    """An error that ended an execution: its body names the execution, which was recorded."""
 
     def __init__(self, message: str, details: Any = None, *, execution_id: str | None = None) -> None:
         super().__init__(message, details)
@@ -80,6 +78,19 @@ class ExecutionFailed(ChatgateError):
             body["execution_id"] = self.execution_id
             body["status"] = "failed"
         return body
+
+
+class ExecutionFailed(_OfAnExecution):
+    """The workflow started but could not finish (the model failed or refused)."""
+
+    code = "execution_failed"
+
+
+class ExecutionCrashed(_OfAnExecution):
+    """A bug: an unexpected exception inside a node or the runner. Logged with its
+    traceback on the server; the caller learns only that it was ours, and which run."""
+
+    code = "internal_error"
 
 
 class ExecutionTimeout(ExecutionFailed):

@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from config.schema import EngineSettings
 from engine.clock import as_utc, iso, new_id, utcnow
 from engine.deadlines import Deadlines
-from engine.errors import ChatgateError, ExecutionFailed, ExecutionTimeout
+from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, ExecutionTimeout
 from engine.graph import CompiledWorkflow
 from engine.llm import LLM
+from engine.record_cap import cap_record, is_capped
 from engine.runner import Run, Sink
 from engine.sessions import Sessions
 from engine.storage import Storage, TableRows, executions
@@ -38,6 +39,7 @@ class ExecutionRecord:
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     end_time: datetime | None = None
+    truncated: bool = False  # the stored outputs/result were cut to engine.max_record_bytes
 
     def to_api(self) -> dict[str, Any]:
         """The seed's execute response body."""
@@ -60,9 +62,12 @@ class ExecutionRecord:
             "session_id": self.session_id,
             "inputs": self.inputs,
             "outputs": self.outputs,
+            "truncated": self.truncated,
         }
 
-    def row(self) -> dict[str, Any]:
+    def row(self, max_record_bytes: int) -> dict[str, Any]:
+        """The record as stored: outputs and result cut to ``max_record_bytes``, noted."""
+        outputs, result, _ = cap_record(self.outputs, self.result, max_record_bytes)
         return {
             "id": self.execution_id,
             "workflow_id": self.workflow_id,
@@ -70,8 +75,8 @@ class ExecutionRecord:
             "session_id": self.session_id,
             "status": self.status,
             "inputs": self.inputs,
-            "outputs": self.outputs,
-            "result": self.result,
+            "outputs": outputs,
+            "result": result,
             "error": self.error,
             "start_time": self.start_time,
             "end_time": self.end_time,
@@ -91,6 +96,7 @@ class ExecutionRecord:
             result=r.result,
             error=r.error,
             end_time=as_utc(r.end_time) if r.end_time else None,
+            truncated=is_capped(r.outputs, r.result),
         )
 
 
@@ -119,7 +125,7 @@ class Executor:
         inputs = workflow.coerce_inputs(raw_inputs)
         record = ExecutionRecord(new_id("exec"), workflow_id, owner, session_id, inputs, utcnow())
         self.running[record.execution_id] = record
-        persisted = False
+        attempted = saved = False
         failure: ChatgateError | None = None
         try:
             if session_id is None:
@@ -136,25 +142,32 @@ class Executor:
                         )
                     # Durable before the session's next message (perhaps in another process)
                     # reads the history.
+                    attempted = True
                     await self._persist(record, turn)
-                    persisted = True
+                    saved = True
         finally:
             try:
-                if not persisted:
+                if not attempted:
                     await self._persist(record, [])
+                    saved = True
             finally:
                 self.running.pop(record.execution_id, None)
-                self.finished[record.status] += 1
+                # A run whose record could not be saved did not complete, whatever it computed.
+                self.finished[record.status if saved else "failed"] += 1
         if failure is not None:
-            # Raised as an execution failure carrying the id; a timeout stays a timeout (504).
-            kind = ExecutionTimeout if isinstance(failure, ExecutionTimeout) else ExecutionFailed
+            # Raised carrying the id; a timeout stays a timeout (504), a bug stays a bug (500).
+            kind: type[ExecutionFailed | ExecutionCrashed] = ExecutionFailed
+            if isinstance(failure, (ExecutionTimeout, ExecutionCrashed)):
+                kind = type(failure)
             raise kind(failure.message, failure.details, execution_id=record.execution_id)
         return record
 
     def _persist(self, record: ExecutionRecord, rows: TableRows) -> asyncio.Future[None]:
         """The record and any other rows land in one commit; the answer goes out only
         once all of it is durable (await the future)."""
-        return self.storage.queue_inserts([(executions, [record.row()]), *rows])
+        row = record.row(self.settings.max_record_bytes)
+        record.truncated = is_capped(row["outputs"], row["result"])
+        return self.storage.queue_inserts([(executions, [row]), *rows])
 
     async def _run(
         self, workflow: CompiledWorkflow, record: ExecutionRecord, history: Any, sink: Sink | None
@@ -173,13 +186,20 @@ class Executor:
         )
         try:
             content = await run.run()
-        except ChatgateError as e:
+        except Exception as e:
+            failure = e if isinstance(e, ChatgateError) else None
+            if failure is None or isinstance(failure, ExecutionCrashed):
+                # A bug, ours: its traceback goes to the log, once, and never to the caller.
+                bug = e.__cause__ if failure is not None and e.__cause__ is not None else e
+                failure = failure or ExecutionCrashed("the execution stopped on an internal error")
+                log.error("execution %s: %s", record.execution_id, failure.message, exc_info=bug)
+            else:
+                log.warning("execution %s failed: %s", record.execution_id, failure.message)
             record.status = "failed"
             record.outputs = run.outputs
-            record.error = e.envelope()["error"]
+            record.error = failure.envelope()["error"]
             record.end_time = utcnow()
-            log.warning("execution %s failed: %s", record.execution_id, e.message)
-            return e
+            return failure
         except asyncio.CancelledError:
             record.status = "cancelled"
             record.outputs = run.outputs

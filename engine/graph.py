@@ -3,6 +3,9 @@
 Everything that could go wrong at run time because of the document's shape is
 found here, once, so a stored workflow always runs: cycles, dangling or
 unreachable nodes, bad node config and template references that cannot resolve.
+
+Every step is linear in the document (no recursion, no per-node ancestor sets),
+and the document itself is bounded by the ``engine.max_*`` limits.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
+from config.schema import EngineSettings
 from engine.errors import InvalidRequest, InvalidWorkflow, parse_request
 from engine.nodes import REGISTRY, Node, StartNode
+from engine.storable import storable_problem
 from engine.templates import references
 from engine.workflow import WorkflowSpec
 
@@ -39,17 +45,45 @@ class CompiledWorkflow:
         return self.start.coerce(raw)
 
 
-def parse_spec(data: Any) -> WorkflowSpec:
-    """The request body as a `WorkflowSpec`, or `InvalidRequest` naming the bad field."""
+def parse_spec(data: Any, limits: EngineSettings | None = None) -> WorkflowSpec:
+    """The request body as a `WorkflowSpec`, or `InvalidRequest` naming the bad field.
+
+    With ``limits``, a document with too many nodes or connections is refused before
+    any of it is parsed."""
     if not isinstance(data, dict):
         raise InvalidRequest("the workflow must be a JSON object", "expected {name, nodes, connections}")
+    if limits is not None:
+        for key in ("nodes", "connections"):
+            items = data.get(key)
+            if isinstance(items, list):
+                _check_count(key, len(items), limits)
     return parse_request(WorkflowSpec, data)
 
 
-def compile_workflow(spec: WorkflowSpec) -> CompiledWorkflow:
+def document_size(data: Any) -> int:
+    """Nodes plus connections of a raw document: how much validating it will cost."""
+    if not isinstance(data, dict):
+        return 0
+    return sum(len(v) for v in (data.get("nodes"), data.get("connections")) if isinstance(v, list))
+
+
+def _check_count(key: str, count: int, limits: EngineSettings) -> None:
+    bound = limits.max_nodes if key == "nodes" else limits.max_connections
+    if count > bound:
+        raise _bad(f"the workflow has {count} {key}, over engine.max_{key} ({bound})")
+
+
+def compile_workflow(spec: WorkflowSpec, limits: EngineSettings | None = None) -> CompiledWorkflow:
+    """Validate and compile. ``limits`` (the engine's bounds) apply to new documents;
+    None compiles one that passed them when it was stored."""
+    if limits is not None:
+        _check_count("nodes", len(spec.nodes), limits)
+        _check_count("connections", len(spec.connections), limits)
     nodes: dict[str, Node] = {}
     types: dict[str, str] = {}
     for n in spec.nodes:
+        if limits is not None:
+            _check_config_size(n.id, n.config, limits.max_node_config_bytes)
         if n.id in nodes:
             raise _bad(f"node '{n.id}' is declared more than once")
         if n.id == "inputs":
@@ -80,12 +114,14 @@ def compile_workflow(spec: WorkflowSpec) -> CompiledWorkflow:
 
     preds: dict[str, list[str]] = {i: [] for i in nodes}
     succs: dict[str, list[str]] = {i: [] for i in nodes}
+    seen_edges: set[tuple[str, str]] = set()
     for c in spec.connections:
         for end in (c.from_, c.to):
             if end not in nodes:
                 raise _bad(f"connection {c.from_} -> {c.to} refers to missing node '{end}'")
-        if c.to in succs[c.from_]:
+        if (c.from_, c.to) in seen_edges:
             raise _bad(f"connection {c.from_} -> {c.to} is declared more than once")
+        seen_edges.add((c.from_, c.to))
         succs[c.from_].append(c.to)
         preds[c.to].append(c.from_)
     if preds[start_id]:
@@ -97,10 +133,11 @@ def compile_workflow(spec: WorkflowSpec) -> CompiledWorkflow:
         if node_id not in reachable:
             raise _bad(f"node '{node_id}' is unreachable from the start node '{start_id}'")
 
-    ancestors = _ancestors(order, preds)
-    for n in spec.nodes:
-        for ref_node, field in references(n.config):
-            _check_reference(n.id, ref_node, field, nodes, ancestors[n.id], nodes[start_id])
+    refs = [(n.id, ref, field) for n in spec.nodes for ref, field in references(n.config)]
+    if refs:
+        runs_before = _runs_before(order, preds, {ref for _, ref, _ in refs if ref in nodes})
+        for node_id, ref_node, field in refs:
+            _check_reference(node_id, ref_node, field, nodes, runs_before, nodes[start_id])
 
     start = nodes[start_id]
     assert isinstance(start, StartNode)
@@ -150,19 +187,46 @@ def _reachable(start: str, succs: dict[str, list[str]]) -> set[str]:
     return seen
 
 
-def _ancestors(order: tuple[str, ...], preds: dict[str, list[str]]) -> dict[str, set[str]]:
-    result: dict[str, set[str]] = {}
+class _RunsBefore:
+    """Which referenced nodes are ancestors of which node, as one integer bitset per node.
+
+    Only nodes some template references get a bit, and the sets are built in one pass
+    over the topological order, so a plain chain costs a few machine words per node
+    instead of a set of every earlier node."""
+
+    def __init__(self, bits: dict[str, int], ancestors: dict[str, int]) -> None:
+        self.bits = bits
+        self.ancestors = ancestors
+
+    def __call__(self, ref: str, node_id: str) -> bool:
+        return bool(self.ancestors[node_id] & self.bits.get(ref, 0))
+
+
+def _runs_before(order: tuple[str, ...], preds: dict[str, list[str]], referenced: set[str]) -> _RunsBefore:
+    bits = {node_id: 1 << i for i, node_id in enumerate(sorted(referenced))}
+    ancestors: dict[str, int] = {}
     for i in order:
-        acc: set[str] = set()
+        acc = 0
         for p in preds[i]:
-            acc.add(p)
-            acc |= result[p]
-        result[i] = acc
-    return result
+            acc |= ancestors[p] | bits.get(p, 0)
+        ancestors[i] = acc
+    return _RunsBefore(bits, ancestors)
+
+
+def _check_config_size(node_id: str, config: dict[str, Any], max_bytes: int) -> None:
+    # Stored with the document: what storage cannot hold is refused now, by node.
+    problem = storable_problem(config)
+    if problem is not None:
+        raise _bad(f"node '{node_id}' config cannot be stored: {problem}")
+    size = len(orjson.dumps(config))
+    if size > max_bytes:
+        raise _bad(
+            f"node '{node_id}' config is {size} bytes, over engine.max_node_config_bytes ({max_bytes})"
+        )
 
 
 def _check_reference(
-    node_id: str, ref: str, field: str, nodes: dict[str, Node], ancestors: set[str], start: Node
+    node_id: str, ref: str, field: str, nodes: dict[str, Node], runs_before: _RunsBefore, start: Node
 ) -> None:
     shown = "{{" + f"{ref}.{field}" + "}}"
     if ref == "inputs":
@@ -171,7 +235,7 @@ def _check_reference(
         return
     if ref not in nodes:
         raise _bad(f"node '{node_id}' references {shown}, but there is no node '{ref}'")
-    if ref not in ancestors:
+    if not runs_before(ref, node_id):
         raise _bad(f"node '{node_id}' references {shown}, but '{ref}' does not run before it")
     if field not in nodes[ref].outputs():
         known = ", ".join(sorted(nodes[ref].outputs())) or "nothing"

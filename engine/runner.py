@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.deadlines import Deadlines
-from engine.errors import ChatgateError, ExecutionFailed, ExecutionTimeout
+from engine.errors import ChatgateError, ExecutionCrashed, ExecutionTimeout
 from engine.events import Event, NodeFinished, NodeStarted
 from engine.graph import CompiledWorkflow
 from engine.llm import LLM
@@ -48,7 +48,9 @@ class Run:
         self.execution_timeout_s = execution_timeout_s
         self.deadlines = deadlines
         self.deadline = 0.0  # loop time by which the whole execution must be done
-        self.pool: dict[str, dict[str, Any]] = {"inputs": inputs}
+        # Nodes see every declared input, an optional one nobody sent as None.
+        self.node_inputs = workflow.start.with_absent(inputs)
+        self.pool: dict[str, dict[str, Any]] = {"inputs": self.node_inputs}
         self.outputs: dict[str, dict[str, Any]] = {}
 
     async def run(self) -> str:
@@ -85,7 +87,7 @@ class Run:
         ctx = NodeContext(
             execution_id=self.execution_id,
             node_id=node_id,
-            inputs=self.inputs,
+            inputs=self.node_inputs,
             pool=self.pool,
             predecessors=wf.predecessors[node_id],
             history=self.history,
@@ -114,7 +116,7 @@ class Run:
         except ChatgateError:
             raise
         except Exception as e:  # a node bug must fail this execution, not the server
-            raise ExecutionFailed(f"node '{node_id}' failed: {type(e).__name__}", {"node": node_id}) from e
+            raise ExecutionCrashed(f"node '{node_id}' stopped on an internal error", {"node": node_id}) from e
         self.pool[node_id] = out
         self.outputs[node_id] = out
         if self.sink:

@@ -11,16 +11,19 @@ REFERENCE = re.compile(r"\{\{\s*([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\s*\}\}")
 
 
 def references(value: Any) -> Iterator[tuple[str, str]]:
-    """Every (node_id, field) referenced anywhere in a config value."""
-    if isinstance(value, str):
-        for m in REFERENCE.finditer(value):
-            yield m.group(1), m.group(2)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from references(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from references(v)
+    """Every (node_id, field) referenced anywhere in a config value, in document order.
+
+    A stack, not recursion: a config nested a thousand levels deep must not overflow it."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            for m in REFERENCE.finditer(v):
+                yield m.group(1), m.group(2)
+        elif isinstance(v, dict):
+            stack.extend(reversed(list(v.values())))
+        elif isinstance(v, list):
+            stack.extend(reversed(v))
 
 
 def render(template: str, pool: Mapping[str, Mapping[str, Any]]) -> str:
@@ -30,6 +33,8 @@ def render(template: str, pool: Mapping[str, Mapping[str, Any]]) -> str:
 
     def sub(m: re.Match[str]) -> str:
         value = pool[m.group(1)][m.group(2)]
+        if value is None:  # an optional input nobody sent: nothing, not "null"
+            return ""
         return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
     return REFERENCE.sub(sub, template)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.errors import InvalidRequest
 from engine.nodes.base import NodeConfig, NodeContext
+from engine.storable import storable_problem
 
 ParamType = Literal["string", "number", "boolean", "object"]
 
@@ -48,6 +49,18 @@ class StartConfig(NodeConfig):
 
 
 def _coerce(param: InputParam, value: Any) -> Any:
+    coerced = _as_type(param, value)
+    # The record stores the inputs: refuse now what could not be saved after the model ran.
+    problem = storable_problem(coerced)
+    if problem is not None:
+        raise InvalidRequest(
+            f"input '{param.name}' cannot be stored: {problem}",
+            {"input": param.name, "expected": param.type, "got": problem},
+        )
+    return coerced
+
+
+def _as_type(param: InputParam, value: Any) -> Any:
     t = param.type
     if t == "string":
         if isinstance(value, str):
@@ -98,6 +111,13 @@ class StartNode:
     def text_input(self) -> str | None:
         """The input a chat message fills: ``user_input`` if declared, else the first string input."""
         return self._text_input
+
+    def with_absent(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The inputs as nodes see them: a declared input nobody sent (optional, no
+        default) is there as None, so ``{{inputs.name}}`` always resolves."""
+        if len(inputs) == len(self._declared):
+            return inputs
+        return {p.name: inputs.get(p.name) for p in self.config.input_params}
 
     def coerce(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Validate the caller's inputs before anything runs; unknown inputs are refused."""
