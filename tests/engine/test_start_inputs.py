@@ -122,3 +122,49 @@ def test_an_input_declared_twice_is_an_invalid_workflow() -> None:
     with pytest.raises(InvalidWorkflow) as caught:
         workflow({"name": "q"}, {"name": "q"})
     assert "q" in caught.value.details and "more than once" in caught.value.details
+
+
+def nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = {"deeper": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("type_", "given", "problem"),
+    [
+        ("number", "123456789012345678901234567890", "outside the signed 64-bit range"),
+        ("number", 2**64 - 1, "outside the signed 64-bit range"),
+        ("number", -(2**63) - 1, "outside the signed 64-bit range"),
+        ("string", 2**64 - 1, None),  # as text it is just digits
+        ("object", {"n": [2**64 - 1]}, "outside the signed 64-bit range"),
+        ("object", nested(253), "nested deeper than 64 levels"),
+        ("object", nested(65), "nested deeper than 64 levels"),
+    ],
+)
+def test_an_input_storage_could_not_hold_is_refused_by_name_before_anything_runs(
+    type_: str, given: Any, problem: str | None
+) -> None:
+    wf = workflow({"name": "value", "type": type_})
+    if problem is None:
+        assert wf.coerce_inputs({"value": given}) == {"value": str(given)}
+        return
+    with pytest.raises(InvalidRequest) as caught:
+        wf.coerce_inputs({"value": given})
+    assert caught.value.message.startswith("input 'value' cannot be stored: ")
+    assert problem in caught.value.message
+    assert caught.value.details["input"] == "value"
+
+
+def test_the_largest_storable_values_are_accepted() -> None:
+    wf = workflow({"name": "n", "type": "number"}, {"name": "o", "type": "object"})
+    big = {"n": str(2**63 - 1), "o": nested(63)}
+    assert wf.coerce_inputs(big) == {"n": 2**63 - 1, "o": nested(63)}
+    assert wf.coerce_inputs({"n": -(2**63), "o": []})["n"] == -(2**63)
+
+
+def test_a_default_storage_could_not_hold_is_an_invalid_workflow() -> None:
+    with pytest.raises(InvalidWorkflow) as caught:
+        workflow({"name": "n", "type": "number", "default": 2**64})
+    assert "'start'" in caught.value.details and "default" in caught.value.details

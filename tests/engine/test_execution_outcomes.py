@@ -1,0 +1,188 @@
+"""What an execution ends as: optional inputs left out, node bugs, records too big or unsavable."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import orjson
+import pytest
+
+from config.schema import EngineSettings, LLMSettings
+from engine.errors import ExecutionCrashed
+from engine.executor import Executor
+from engine.llm import LLM
+from engine.nodes import REGISTRY, NodeConfig, NodeContext
+from engine.record_cap import MARK, cap_record
+from engine.sessions import Sessions
+from engine.storage import Storage
+from tests.engine.test_graph import compile_doc, link, response
+
+MakeExecutor = Callable[..., Executor]
+
+
+@pytest.fixture
+async def executor(tmp_path: Path) -> AsyncIterator[MakeExecutor]:
+    """Executors on a real SQLite file with the offline model."""
+    storage = Storage(f"sqlite:///{tmp_path / 'engine.db'}")
+    await storage.open()
+    made: list[Executor] = []
+
+    def make(**engine: Any) -> Executor:
+        ex = Executor(
+            storage, Sessions(storage, max_turns=5), LLM(LLMSettings(), env={}), EngineSettings(**engine)
+        )
+        made.append(ex)
+        return ex
+
+    yield make
+    for ex in made:
+        await ex.llm.aclose()
+    await storage.close()
+
+
+def start_with(*params: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "start", "type": "start", "config": {"input_params": list(params)}}
+
+
+# -- optional inputs ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sent", [{}, {"meta": None}], ids=["left out", "sent as null"])
+async def test_an_optional_input_nobody_sent_is_empty_in_a_prompt(
+    executor: MakeExecutor, sent: dict[str, Any]
+) -> None:
+    wf = compile_doc(
+        [
+            start_with({"name": "user_input"}, {"name": "meta", "type": "object", "required": False}),
+            response("reply", model="echo", prompt="[{{inputs.meta}}|{{start.meta}}] {{inputs.user_input}}"),
+        ],
+        link("start>reply"),
+    )
+    record = await executor().execute("wf_opt", wf, {"user_input": "hi", **sent}, owner="t")
+    assert record.status == "completed"
+    assert record.result == {"content": "(echo) [|] hi"}
+    assert record.outputs["start"] == {"user_input": "hi", "meta": None}
+    # When it is sent, it is there as JSON.
+    record = await executor().execute("wf_opt", wf, {"user_input": "hi", "meta": {"a": 1}}, owner="t")
+    assert record.result == {"content": '(echo) [{"a": 1}|{"a": 1}] hi'}
+
+
+# -- node bugs ---------------------------------------------------------------------------
+
+
+class BuggyNode:
+    """A node type with a bug in it: it raises something no node should."""
+
+    type_name: ClassVar[str] = "buggy"
+    config_model: ClassVar[type[NodeConfig]] = NodeConfig
+    instant: ClassVar[bool] = True
+
+    def __init__(self, node_id: str, config: NodeConfig) -> None:
+        self.timeout_s = config.timeout_s
+
+    def outputs(self) -> frozenset[str]:
+        return frozenset({"text"})
+
+    async def run(self, ctx: NodeContext) -> dict[str, Any]:
+        return {"text": {"a": 1}["b"]}
+
+
+async def test_a_node_bug_is_an_internal_error_logged_once_with_its_traceback(
+    executor: MakeExecutor, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(REGISTRY, "buggy", BuggyNode)
+    wf = compile_doc(
+        [start_with({"name": "user_input"}), {"id": "oops", "type": "buggy"}], link("start>oops")
+    )
+    ex = executor()
+    with caplog.at_level(logging.INFO, "chatgate.executor"), pytest.raises(ExecutionCrashed) as caught:
+        await ex.execute("wf_bug", wf, {"user_input": "hi"}, owner="t")
+    error = caught.value
+    assert error.code == "internal_error"
+    assert error.envelope() == {
+        "error": {
+            "code": "internal_error",
+            "message": "node 'oops' stopped on an internal error",
+            "details": {"node": "oops"},
+        },
+        "execution_id": error.execution_id,
+        "status": "failed",
+    }
+    assert "KeyError" not in error.message  # the caller is not shown our insides
+    logged = [r for r in caplog.records if error.execution_id and error.execution_id in r.getMessage()]
+    assert len(logged) == 1 and logged[0].levelno == logging.ERROR
+    assert logged[0].exc_info is not None and logged[0].exc_info[0] is KeyError
+    record = await ex.get(error.execution_id or "")
+    assert record is not None and record.status == "failed"
+    assert record.error is not None and record.error["code"] == "internal_error"
+    assert ex.finished == {"failed": 1}
+
+
+# -- what is stored ------------------------------------------------------------------------
+
+
+class HugeNumberNode(BuggyNode):
+    """A node whose output storage cannot hold: the run completes, saving it fails."""
+
+    type_name: ClassVar[str] = "huge"
+
+    async def run(self, ctx: NodeContext) -> dict[str, Any]:
+        return {"text": "done", "count": 2**70}
+
+
+async def test_a_run_whose_record_could_not_be_saved_is_not_counted_completed(
+    executor: MakeExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(REGISTRY, "huge", HugeNumberNode)
+    wf = compile_doc([start_with({"name": "user_input"}), {"id": "big", "type": "huge"}], link("start>big"))
+    ex = executor()
+    with pytest.raises(Exception, match="64-bit"):
+        await ex.execute("wf_huge", wf, {"user_input": "hi"}, owner="t")
+    assert ex.finished == {"failed": 1}
+    assert ex.running == {}
+
+
+async def test_a_long_chain_stores_a_capped_record_and_says_so(executor: MakeExecutor) -> None:
+    """Each echo repeats the text before it: 60 nodes of a 300-character question."""
+    n = 60
+    nodes = [start_with({"name": "user_input"})] + [response(f"r{i}", model="echo") for i in range(n)]
+    wf = compile_doc(nodes, link("start>r0", *(f"r{i}>r{i + 1}" for i in range(n - 1))))
+    question = "why? " * 60
+    ex = executor(max_record_bytes=8192)
+    record = await ex.execute("wf_long", wf, {"user_input": question}, owner="t")
+    # The caller gets the whole answer...
+    full = "(echo) " * n + question
+    assert record.result == {"content": full}
+    assert record.truncated
+    # ...the stored record is cut to fit, every node still there, each cut noted with its size.
+    stored = await ex.get(record.execution_id)
+    assert stored is not None and stored.truncated and stored.status == "completed"
+    assert len(orjson.dumps(stored.outputs)) + len(orjson.dumps(stored.result)) <= 8192
+    assert set(stored.outputs) == {"start", *(f"r{i}" for i in range(n))}
+    assert stored.result is not None
+    assert stored.result[MARK] == {"content": len(orjson.dumps(full))}
+    assert full.startswith(stored.result["content"]) and len(stored.result["content"]) > 40
+    for i in range(n):
+        kept, real = stored.outputs[f"r{i}"], record.outputs[f"r{i}"]["text"]
+        assert real.startswith(kept["text"]) and kept[MARK] == {"text": len(orjson.dumps(real))}
+    assert stored.to_detail()["truncated"] is True
+    # A record that fits is stored as it is.
+    small = await executor().execute("wf_long", wf, {"user_input": "hi"}, owner="t")
+    again = await ex.get(small.execution_id)
+    assert again is not None and not again.truncated and again.result == small.result
+
+
+def test_capping_cuts_only_the_values_too_long_to_share_the_room() -> None:
+    outputs = {"a": {"text": "x" * 10}, "b": {"text": "y" * 5000, "n": 7}, "c": {"text": "z" * 9000}}
+    stored, result, cut = cap_record(outputs, {"content": "z" * 9000}, 4096)
+    assert cut and len(orjson.dumps(stored)) + len(orjson.dumps(result)) <= 4096
+    assert stored["a"] == {"text": "x" * 10}  # short ones stay whole
+    assert stored["b"]["n"] == 7 and stored["b"][MARK] == {"text": 5002}
+    assert stored["c"][MARK] == {"text": 9002} and result is not None and result[MARK] == {"content": 9002}
+    # The long ones share what is left equally.
+    assert len(stored["b"]["text"]) == len(stored["c"]["text"]) == len(result["content"]) > 1000
+    assert outputs["b"]["text"] == "y" * 5000  # the run's own values are untouched
+    assert cap_record(outputs, None, 1 << 20) == (outputs, None, False)
