@@ -28,7 +28,7 @@ from chatgate.http.app import create_app
 from config.loader import parse_settings
 from engine.nodes import REGISTRY, NodeConfig, NodeContext
 from tests.api.conftest import SharedServer
-from tests.api.support import assert_error, create_workflow
+from tests.api.support import assert_error, create_workflow, wait_until
 from tests.conftest import API_KEY, StartChatgate, base_config
 from tests.net import free_port
 
@@ -74,6 +74,34 @@ async def test_a_17500_node_upload_is_refused_by_its_size(shared_server: SharedS
         assert error["details"] == "the workflow has 17501 nodes, over engine.max_nodes (500)"
         async with http.get("/healthz") as health:
             assert health.status == 200
+
+
+async def test_a_workflow_file_over_the_bounds_is_reported_and_loads_once_they_are_raised(
+    start_chatgate: StartChatgate,
+) -> None:
+    def tight(config: dict[str, Any]) -> None:
+        config["engine"] = {"max_nodes": 10}
+
+    gw = await start_chatgate(tight, workflows={"long.json": chain(10), "short.json": chain(9)})
+
+    async def health() -> dict[str, Any]:
+        async with gw.client() as http, http.get("/healthz") as r:
+            body: dict[str, Any] = (await r.json())["workflows"]
+            return body
+
+    listed = await health()
+    assert listed["files"] == 1
+    [problem] = listed["problems"]
+    assert problem["path"].endswith("long.json")
+    assert problem["details"] == "the workflow has 11 nodes, over engine.max_nodes (10)"
+    # Raising the bound in the config is enough: the reload holds the files to the new one.
+    gw.write_config({**gw.config, "engine": {"max_nodes": 11}})
+    await wait_until(lambda: _files_loaded(health, 2), within_s=10)
+    assert (await health())["problems"] == []
+
+
+async def _files_loaded(health: Any, count: int) -> bool:
+    return bool((await health())["files"] == count)
 
 
 async def test_healthz_answers_while_a_large_workflow_is_validated(start_chatgate: StartChatgate) -> None:
