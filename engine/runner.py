@@ -19,6 +19,7 @@ from engine.graph import CompiledWorkflow
 from engine.llm import LLM
 from engine.nodes import NodeContext
 from engine.sessions import Message
+from engine.storable import storable_problem
 
 Sink = Callable[[Event], None]
 
@@ -117,6 +118,11 @@ class Run:
             raise
         except Exception as e:  # a node bug must fail this execution, not the server
             raise ExecutionCrashed(f"node '{node_id}' stopped on an internal error", {"node": node_id}) from e
+        problem = storable_problem(out)
+        if problem is not None:  # a node bug too: caught here, the failure is still recorded
+            raise ExecutionCrashed(
+                f"node '{node_id}' returned an output that cannot be stored", {"node": node_id}
+            ) from ValueError(f"node '{node_id}' output: {problem}")
         self.pool[node_id] = out
         self.outputs[node_id] = out
         if self.sink:

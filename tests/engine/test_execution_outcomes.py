@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -125,7 +126,7 @@ async def test_a_node_bug_is_an_internal_error_logged_once_with_its_traceback(
 
 
 class HugeNumberNode(BuggyNode):
-    """A node whose output storage cannot hold: the run completes, saving it fails."""
+    """A node with another bug: an output storage cannot hold."""
 
     type_name: ClassVar[str] = "huge"
 
@@ -133,14 +134,34 @@ class HugeNumberNode(BuggyNode):
         return {"text": "done", "count": 2**70}
 
 
-async def test_a_run_whose_record_could_not_be_saved_is_not_counted_completed(
+async def test_a_node_output_storage_could_not_hold_fails_the_run_and_is_recorded(
     executor: MakeExecutor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(REGISTRY, "huge", HugeNumberNode)
     wf = compile_doc([start_with({"name": "user_input"}), {"id": "big", "type": "huge"}], link("start>big"))
     ex = executor()
-    with pytest.raises(Exception, match="64-bit"):
+    with pytest.raises(ExecutionCrashed) as caught:
         await ex.execute("wf_huge", wf, {"user_input": "hi"}, owner="t")
+    assert caught.value.details == {"node": "big"}
+    record = await ex.get(caught.value.execution_id or "")
+    assert record is not None and record.status == "failed" and set(record.outputs) == {"start"}
+    assert ex.finished == {"failed": 1}
+
+
+async def test_a_run_whose_record_could_not_be_saved_is_not_counted_completed(
+    executor: MakeExecutor, tmp_path: Path
+) -> None:
+    """The model answered, then the database refused the record (as a full disk would)."""
+    ex = executor()
+    with sqlite3.connect(tmp_path / "engine.db") as db:
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON executions BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    wf = compile_doc(
+        [start_with({"name": "user_input"}), response("reply", model="echo")], link("start>reply")
+    )
+    with pytest.raises(Exception, match="refused"):
+        await ex.execute("wf_refused", wf, {"user_input": "hi"}, owner="t")
     assert ex.finished == {"failed": 1}
     assert ex.running == {}
 
