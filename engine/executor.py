@@ -66,8 +66,9 @@ class ExecutionRecord:
         }
 
     def row(self, max_record_bytes: int) -> dict[str, Any]:
-        """The record as stored: outputs and result cut to ``max_record_bytes``, noted."""
-        outputs, result, _ = cap_record(self.outputs, self.result, max_record_bytes)
+        """The record as stored: outputs and result cut to ``max_record_bytes``, each cut
+        noted (``truncated`` says whether there was one)."""
+        outputs, result, self.truncated = cap_record(self.outputs, self.result, max_record_bytes)
         return {
             "id": self.execution_id,
             "workflow_id": self.workflow_id,
@@ -166,7 +167,6 @@ class Executor:
         """The record and any other rows land in one commit; the answer goes out only
         once all of it is durable (await the future)."""
         row = record.row(self.settings.max_record_bytes)
-        record.truncated = is_capped(row["outputs"], row["result"])
         return self.storage.queue_inserts([(executions, [row]), *rows])
 
     async def _run(
