@@ -13,8 +13,10 @@ from typing import Any
 import orjson
 
 MARK = "_truncated"
-# Room per cut field for its note in MARK, so the notes do not push the record past the cap.
-_NOTE_BYTES = 48
+# Room for the notes, so they do not push the record past the cap: `,"_truncated":{}` per
+# holder, and per field its quoted name, a colon, a comma and a size of up to 12 digits.
+_NOTE_PER_HOLDER = len(',"' + MARK + '":{}')
+_NOTE_PER_FIELD = 16
 
 
 def cap_record(
@@ -27,7 +29,10 @@ def cap_record(
     holders: list[dict[str, Any]] = [*outputs.values(), *([result] if result is not None else [])]
     fields = [(i, k, len(orjson.dumps(v))) for i, h in enumerate(holders) for k, v in h.items()]
     structure = total - sum(size for _, _, size in fields)
-    budget = max(0, max_bytes - structure - _NOTE_BYTES * len(fields))
+    notes = _NOTE_PER_HOLDER * len(holders) + sum(
+        len(orjson.dumps(k)) + _NOTE_PER_FIELD for _, k, _ in fields
+    )
+    budget = max(0, max_bytes - structure - notes)
     level = _water_level([size for _, _, size in fields], budget)
     stored = list(holders)  # a holder with cut values is replaced by a copy
     for i, key, size in fields:

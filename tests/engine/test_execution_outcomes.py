@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -207,3 +208,23 @@ def test_capping_cuts_only_the_values_too_long_to_share_the_room() -> None:
     assert len(stored["b"]["text"]) == len(stored["c"]["text"]) == len(result["content"]) > 1000
     assert outputs["b"]["text"] == "y" * 5000  # the run's own values are untouched
     assert cap_record(outputs, None, 1 << 20) == (outputs, None, False)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_capped_record_always_fits_whatever_the_texts(seed: int) -> None:
+    rng = random.Random(seed)
+    outputs = {
+        f"node_{i}": {
+            rng.choice(["text", "a_rather_long_output_field_name"]): 'é"x' * rng.randint(0, 3000)
+            for _ in range(rng.randint(1, 3))
+        }
+        for i in range(rng.randint(5, 60))
+    }
+    result = {"content": "y" * rng.randint(0, 50_000)}
+    stored, stored_result, cut = cap_record(outputs, result, 16_384)
+    assert len(orjson.dumps(stored)) + len(orjson.dumps(stored_result)) <= 16_384
+    assert cut == (len(orjson.dumps(outputs)) + len(orjson.dumps(result)) > 16_384)
+    for node, fields in outputs.items():
+        for key, value in fields.items():
+            assert value.startswith(stored[node][key])
+            assert (stored[node][key] != value) == (key in stored[node].get(MARK, {}))
