@@ -34,7 +34,7 @@ class ConfigError(Exception):
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
 
 
-def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
+def interpolate(value: Any, env: Mapping[str, str], path: tuple[str | int, ...] = ()) -> Any:
     """Replace ``${NAME}`` / ``${NAME:-default}`` in every string, recursively."""
     if isinstance(value, str):
 
@@ -48,34 +48,85 @@ def interpolate(value: Any, env: Mapping[str, str], path: str = "") -> Any:
 
         return _ENV_REF.sub(sub, value)
     if isinstance(value, dict):
-        return {k: interpolate(v, env, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+        return {k: interpolate(v, env, (*path, str(k))) for k, v in value.items()}
     if isinstance(value, list):
-        return [interpolate(v, env, f"{path}.{i}") for i, v in enumerate(value)]
+        return [interpolate(v, env, (*path, i)) for i, v in enumerate(value)]
     return value
 
 
 class _UnsetVariable(Exception):
-    def __init__(self, name: str, path: str):
+    def __init__(self, name: str, path: tuple[str | int, ...]):
         self.name, self.path = name, path
 
 
-def _line_of(root: yaml.Node | None, keys: tuple[str | int, ...]) -> int | None:
-    """1-based line of the deepest node of ``keys`` that the YAML tree has."""
+Loc = tuple[str | int, ...]
+
+
+def _line_of(root: yaml.Node | None, keys: Loc) -> int | None:
+    """1-based line of the deepest node of ``keys`` that the YAML tree has.
+
+    A key the file lacks (a required one left out) gets the line of its parent.
+    A key written twice is the last one, as that is the value YAML keeps.
+    """
     node, line = root, None
     for key in keys:
         if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if k.value == str(key):
-                    line, node = k.start_mark.line + 1, v
-                    break
-            else:
+            found = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(key)]
+            if not found:
                 return line
+            k, node = found[-1]
+            line = k.start_mark.line + 1
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             node = node.value[key]
             line = node.start_mark.line + 1
         else:
             return line
     return line
+
+
+_PLAIN_KEY = re.compile(r"^(\s*)[\w.-]+\s*$")
+
+# What YAML was reading when it gave up, for the mistakes it notices only later.
+_UNCLOSED = {
+    "while parsing a flow sequence": "the [ list that starts on this line is not closed",
+    "while parsing a flow mapping": "the { mapping that starts on this line is not closed",
+    "while scanning a quoted scalar": "the quoted string that starts on this line is not closed",
+    "while scanning a simple key": "this line has no ':' after its key (or is indented wrongly)",
+}
+
+
+def _syntax_error(e: yaml.YAMLError, text: str) -> tuple[str, int | None]:
+    """The reason and the line to fix of a YAML error.
+
+    YAML notices an unclosed bracket or quote, or a missing colon, only where the
+    next thing starts, often a line later; the mistake is on the line it began.
+    """
+    mark: yaml.Mark | None = getattr(e, "problem_mark", None)
+    start: yaml.Mark | None = getattr(e, "context_mark", None)
+    problem = getattr(e, "problem", None) or str(e)
+    context: str = getattr(e, "context", None) or ""
+    if problem.startswith("but "):
+        problem = f"{context}, {problem}"
+    elif "<block end>" in problem:
+        problem += " (check the indentation)"
+    if mark is None:
+        return f"YAML syntax error: {problem}", None
+    lines = text.splitlines()
+    past_end = mark.line >= len(lines)
+    line = min(mark.line + 1, max(len(lines), 1))
+    unclosed = _UNCLOSED.get(context)
+    if unclosed is None or start is None or start.line >= mark.line:
+        return f"YAML syntax error: {problem}", line
+    if context.startswith("while parsing a flow"):
+        # Unclosed if what stopped the parser is the next block key (or the end); else the
+        # mistake is inside the brackets, where YAML stopped.
+        opened = lines[start.line]
+        key = None if past_end else _PLAIN_KEY.match(lines[mark.line][: mark.column])
+        indent = len(opened) - len(opened.lstrip())
+        if not (past_end or (key and len(key.group(1)) <= indent)):
+            return f"YAML syntax error: {problem}", line
+    where = "at the end of the file" if past_end else f"on line {line}"
+    return f"YAML syntax error: {unclosed} (YAML: {problem} {where})", start.line + 1
 
 
 def parse_settings(text: str, path: Path | str, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,10 +136,8 @@ def parse_settings(text: str, path: Path | str, env: Mapping[str, str] | None = 
         raw = yaml.safe_load(text)
         tree = yaml.compose(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        problem = getattr(e, "problem", None) or str(e)
-        line = mark.line + 1 if mark else None
-        raise ConfigError(path, f"YAML syntax error: {problem}", line=line) from None
+        message, line = _syntax_error(e, text)
+        raise ConfigError(path, message, line=line) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -96,43 +145,85 @@ def parse_settings(text: str, path: Path | str, env: Mapping[str, str] | None = 
     try:
         data = interpolate(raw, env)
     except _UnsetVariable as e:
-        keys = tuple(int(p) if p.isdigit() else p for p in e.path.split("."))
         raise ConfigError(
             path,
             f"environment variable {e.name} is not set (set it, or write ${{{e.name}:-default}})",
-            key=e.path,
-            line=_line_of(tree, keys),
+            key=_dotted(e.path),
+            line=_line_of(tree, e.path),
         ) from None
     try:
         return Settings(**data)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = _without_union_tags(tuple(err["loc"]))
-        key = ".".join(str(p) for p in loc) or None
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
+        loc, msg = _first_problem(e, data, tree)
+        line = _line_of(tree, loc) if loc else None
+        raise ConfigError(path, msg, key=_dotted(loc) or None, line=line) from None
+
+
+def _dotted(loc: Loc) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _first_problem(e: ValidationError, data: Any, tree: yaml.Node | None) -> tuple[Loc, str]:
+    """The problem to report: the first in the file, with a union's alternatives merged."""
+    found: list[tuple[Loc, str]] = []
+    for err in e.errors():
+        loc = _without_union_tags(tuple(err["loc"]), data)
+        msg = err["msg"].removeprefix("Value error, ")
+        kind, ctx = err["type"], err.get("ctx") or {}
+        if kind == "extra_forbidden":
             msg = "unknown key (check the spelling)"
-        if not key and msg.startswith("Value error, "):
+        elif kind == "missing":
+            msg = "required, but missing here"
+        elif kind in ("union_tag_not_found", "union_tag_invalid"):
+            # A bot's platform: name the key itself, not the bot.
+            loc = (*loc, str(ctx.get("discriminator", "")).strip("'"))
+            if kind == "union_tag_not_found":
+                msg = "required, but missing here"
+            else:
+                msg = f"{ctx.get('tag')!r} is not one of {ctx.get('expected_tags')}"
+        if loc and loc[-1] == "[key]":
+            loc, msg = loc[:-1], f"the key itself: {msg}"
+        if not loc and ": " in msg:
             # Cross-field checks name their own key at the front of the message.
-            msg = msg.removeprefix("Value error, ")
             head, _, rest = msg.partition(": ")
-            if rest:
-                key, msg = head, rest
-        msg = msg.removeprefix("Value error, ")
-        keys = tuple(int(p) if str(p).isdigit() else str(p) for p in key.split(".")) if key else ()
-        line = _line_of(tree, keys) if key else None
-        raise ConfigError(path, msg, key=key, line=line) from None
+            loc, msg = tuple(int(p) if p.isdigit() else p for p in head.split(".")), rest
+        found.append((loc, msg))
+    merged: dict[Loc, list[str]] = {}
+    for loc, msg in found:
+        # A branch of a union that got further (into the mapping written) says more than the rest.
+        if not any(len(other) > len(loc) and other[: len(loc)] == loc for other, _ in found):
+            merged.setdefault(loc, [])
+            if msg not in merged[loc]:
+                merged[loc].append(msg)
+
+    # The first in the file (ties keep the schema's order).
+    loc = min(merged, key=lambda loc: _line_of(tree, loc) or 0)
+    first, *others = merged[loc]
+    return loc, " or ".join([first, *(m.removeprefix("Input should be ") for m in others)])
 
 
-def _without_union_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """pydantic puts the platform tag in the path (bots.0.telegram.x); admins wrote bots.0.x."""
-    return tuple(
-        p
-        for i, p in enumerate(loc)
-        if not (
-            i >= 2 and loc[i - 2] == "bots" and isinstance(loc[i - 1], int) and p in ("telegram", "discord")
-        )
-    )
+def _without_union_tags(loc: tuple[Any, ...], data: Any) -> Loc:
+    """pydantic puts union tags in the path (bots.0.telegram.x, bots.0.mode.WebhookSettings.url);
+    admins wrote bots.0.x and bots.0.mode.url. A tag is neither a key of the data there nor a
+    field name (a required key that is missing is one)."""
+    out: list[str | int] = []
+    node = data
+    for i, p in enumerate(loc):
+        if i >= 2 and loc[i - 2] == "bots" and isinstance(loc[i - 1], int) and p in ("telegram", "discord"):
+            continue
+        if (isinstance(node, dict) and p in node) or (
+            isinstance(node, list) and isinstance(p, int) and p < len(node)
+        ):
+            node = node[p]
+        elif p == "[key]" or (isinstance(p, str) and _FIELD.fullmatch(p)):
+            node = None
+        elif isinstance(p, str):
+            continue
+        out.append(p)
+    return tuple(out)
+
+
+_FIELD = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 def config_path(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Path:

@@ -156,3 +156,143 @@ def test_openai_environment_variables_fill_null_llm_settings() -> None:
     assert from_file.base_url == "http://file/v1"
     nothing = LLM(parse("llm: {base_url: null, api_key: null}\n").llm, env={"OPENAI_BASE_URL": ""})
     assert not nothing.configured
+
+
+def lines(*rows: str) -> str:
+    """A crafted config file, one argument per line, so each test can name its lines."""
+    return "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        # YAML sees an unclosed bracket only where the next key starts; the mistake is where it opened.
+        (lines("server:", "  port: 8080", "  host: [unclosed", "llm: {}"), 3, "[ list"),
+        (lines("llm: {}", "server: {port: 8080", "engine: {}"), 2, "{ mapping"),
+        (lines("llm: {}", "server: {port: 8080"), 2, "{ mapping"),
+        (lines("bots:", "  - name: a", "    command_guilds: [1, 2", "    token: x"), 3, "[ list"),
+        # ... an unclosed quote only at the end of the file,
+        (lines("server: {port: 8080}", 'llm: {base_url: "http://x}', "engine: {}"), 2, "quoted string"),
+        (lines("server: {port: 8080}", "llm: 'echo", "engine: {}"), 2, "quoted string"),
+        # ... a key without its colon on the next line.
+        (lines("server: {port: 8080}", "llm", "engine: {}"), 2, "no ':'"),
+        (lines("server: {port: 8080}", "llm"), 2, "no ':'"),
+        # A mistake inside a multi-line flow mapping is where YAML stopped, not where it opened.
+        (lines("llm: {}", "server: {port: 8080,", "  host: x y: z}"), 3, "expected ','"),
+        (lines("server:", "  port: 8080", " host: x"), 3, "indentation"),
+        (lines("server:", "\tport: 8080"), 2, "'\\t'"),
+        (lines("a: 1", "---", "b: 2"), 2, "single document"),
+    ],
+)
+def test_a_yaml_mistake_is_reported_on_the_line_to_fix(text: str, line: int, words: str) -> None:
+    error = refused(text)
+    assert error.line == line
+    assert str(error).startswith(f"chatgate.yaml:{line}: YAML syntax error: ")
+    assert words in str(error)
+
+
+def test_a_wrong_value_inside_a_flow_mapping_is_on_its_own_line() -> None:
+    error = refused(lines("llm: {}", "server: {host: 127.0.0.1,", "  max_body_bytes: 5,", "  port: eighty}"))
+    assert (error.key, error.line) == ("server.port", 4)
+
+
+def test_an_unset_variable_in_the_second_bot_is_on_its_line() -> None:
+    error = refused(
+        lines(
+            "bots:",
+            "  - {name: a, platform: telegram, workflow: w, token: x}",
+            "  - name: b",
+            "    platform: telegram",
+            "    workflow: w",
+            '    token: "${TG_SECOND_TOKEN}"',
+        )
+    )
+    assert (error.key, error.line) == ("bots.1.token", 6)
+    assert "TG_SECOND_TOKEN is not set" in str(error)
+
+
+def test_a_variable_under_a_key_with_a_dot_is_found_on_its_line() -> None:
+    error = refused(lines("llm: {}", "rate_limits:", "  free: 10/minute", '  team.a: "${TEAM_A_RATE}"'))
+    assert (error.key, error.line) == ("rate_limits.team.a", 4)
+
+
+@pytest.mark.parametrize(
+    ("row", "key"),
+    [("    tier: gold", "bots.1.tier"), ("    max_in_flight: lots", "bots.1.max_in_flight")],
+)
+def test_a_bad_value_of_the_second_bot_names_its_key_and_line(row: str, key: str) -> None:
+    error = refused(
+        lines(
+            "bots:",
+            "  - name: a",
+            "    platform: telegram",
+            "    workflow: w",
+            "    token: x",
+            "  - name: b",
+            "    platform: telegram",
+            "    workflow: w",
+            row,
+            "    token: y",
+        )
+    )
+    assert (error.key, error.line) == (key, 9)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        # The key is not in the file, so the line is that of the mapping it belongs in.
+        (
+            lines("llm: {}", "bots:", "  - name: a", "    platform: telegram", "    token: x"),
+            "bots.0.workflow",
+            3,
+        ),
+        (lines("llm: {}", "api_keys:", "  - {key: long-enough-key}"), "api_keys.0.name", 3),
+        (lines("bots:", "  - name: a", "    token: x", "    workflow: w"), "bots.0.platform", 2),
+        (
+            lines(
+                "bots:",
+                "  - name: a",
+                "    platform: telegram",
+                "    workflow: w",
+                "    token: x",
+                "    mode: {secret_token: s}",
+            ),
+            "bots.0.mode.url",
+            6,
+        ),
+    ],
+)
+def test_a_missing_required_key_points_at_its_parent(text: str, key: str, line: int) -> None:
+    error = refused(text)
+    assert (error.key, error.line) == (key, line)
+    assert "required" in error.reason
+
+
+def test_an_unknown_platform_names_the_platform_key() -> None:
+    error = refused(lines("llm: {}", "bots:", "  - name: a", "    token: x", "    platform: irc"))
+    assert (error.key, error.line) == ("bots.0.platform", 5)
+    assert "'irc'" in str(error) and "telegram" in str(error) and "discord" in str(error)
+
+
+def test_a_webhook_mistake_names_the_webhook_key() -> None:
+    head = ("bots:", "  - name: a", "    platform: telegram", "    workflow: w", "    token: x")
+    misspelt = refused(
+        lines(*head, "    mode:", "      url: https://bot.example.com/telegram/a", "      pathh: /x")
+    )
+    assert (misspelt.key, misspelt.line) == ("bots.0.mode.pathh", 8)
+    assert "unknown key" in str(misspelt)
+    neither = refused(lines(*head, "    mode: hook"))
+    assert (neither.key, neither.line) == ("bots.0.mode", 6)
+    assert "'polling'" in str(neither) and "WebhookSettings" in str(neither)
+
+
+def test_a_key_written_twice_is_reported_where_the_value_in_force_is() -> None:
+    # YAML keeps the last of two equal keys, so that is the one to point at.
+    error = refused(lines("server: {port: 8080}", "llm: {}", "server: {port: eighty}"))
+    assert (error.key, error.line) == ("server.port", 3)
+
+
+def test_the_first_mistake_in_the_file_is_the_one_reported() -> None:
+    error = refused(lines("llm: {max_retries: -1}", "server: {port: eighty}"))
+    assert (error.key, error.line) == ("llm.max_retries", 1)
