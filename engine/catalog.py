@@ -83,6 +83,7 @@ class Catalog:
         self._files: dict[str, StoredWorkflow] = {}  # by id
         self._file_names: dict[str, str] = {}  # name -> id
         self._cache: OrderedDict[str, StoredWorkflow] = OrderedDict()
+        self._bad_paths: set[str] = set()  # files skipped at the last load, to say when they are fixed
 
     # -- file workflows ------------------------------------------------------
 
@@ -113,12 +114,20 @@ class Catalog:
             except ChatgateError as e:
                 problems.append(FileProblem(str(path), e.message, e.details))
                 extra = f" ({e.details})" if e.details else ""
-                log.error("workflow file %s skipped: %s%s", path, e.message, extra)
                 kept = previous_by_path.get(str(path))
-                if kept is not None and kept.workflow_id not in loaded:
+                if kept is not None and kept.workflow_id in loaded:
+                    kept = None
+                still = f"; its last good version of {kept.name} stays" if kept else ""
+                log.error("workflow file %s skipped: %s%s%s", path, e.message, extra, still)
+                if kept is not None:
                     loaded[kept.workflow_id] = kept
         self._files = loaded
         self._file_names = {w.name: wid for wid, w in loaded.items()}
+        bad = {p.path for p in problems}
+        for w in loaded.values():
+            if w.path in self._bad_paths and w.path not in bad:
+                log.info("workflow file %s is fixed: workflow %s loaded from it", w.path, w.name)
+        self._bad_paths = bad
         return problems
 
     def file_workflows(self) -> list[StoredWorkflow]:
