@@ -6,6 +6,7 @@ This module only reads and parses files; validating the graph is the engine's jo
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from typing import Any
 import yaml
 
 SUFFIXES = (".json", ".yaml", ".yml")
+
+log = logging.getLogger("chatgate.config")
 
 
 @dataclass(frozen=True)
@@ -39,5 +42,9 @@ def read_workflow_dir(directory: Path | str) -> list[WorkflowFile]:
     """Every workflow file of the directory, sorted by name; a missing directory is empty."""
     d = Path(directory)
     if not d.is_dir():
+        # Relative to where chatgate runs, not to the config file: say so, or a start from
+        # another directory silently serves no workflow at all.
+        where = "" if d.is_absolute() else f" in {Path.cwd()} (it is relative to the current directory)"
+        log.warning("workflows_dir %s does not exist%s: no workflow files loaded", d, where)
         return []
     return [read_workflow_file(p) for p in sorted(d.iterdir()) if p.suffix in SUFFIXES and p.is_file()]
