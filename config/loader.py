@@ -84,7 +84,7 @@ def _line_of(root: yaml.Node | None, keys: Loc) -> int | None:
     return line
 
 
-_PLAIN_KEY = re.compile(r"^(\s*)[\w.-]+\s*$")
+_PLAIN_KEY = re.compile(r"^(\s*)(?:-\s+)?[\w.-]*\s*$")  # what may precede the next key or item
 
 # What YAML was reading when it gave up, for the mistakes it notices only later.
 _UNCLOSED = {

@@ -171,6 +171,13 @@ def lines(*rows: str) -> str:
         (lines("llm: {}", "server: {port: 8080", "engine: {}"), 2, "{ mapping"),
         (lines("llm: {}", "server: {port: 8080"), 2, "{ mapping"),
         (lines("bots:", "  - name: a", "    command_guilds: [1, 2", "    token: x"), 3, "[ list"),
+        # (the shipped file's own line, its closing brace deleted: a quoted value comes last)
+        (
+            lines("llm: {}", 'rate_limits: {free: "10/minute", paid: "600/minute"', "workflows_dir: w"),
+            2,
+            "{ mapping",
+        ),
+        (lines("bots:", "  - {name: a, platform: telegram", "  - name: b"), 2, "{ mapping"),
         # ... an unclosed quote only at the end of the file,
         (lines("server: {port: 8080}", 'llm: {base_url: "http://x}', "engine: {}"), 2, "quoted string"),
         (lines("server: {port: 8080}", "llm: 'echo", "engine: {}"), 2, "quoted string"),
