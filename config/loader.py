@@ -142,8 +142,22 @@ def parse_settings(text: str, path: Path | str, env: Mapping[str, str] | None = 
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(path, "the file must be a mapping of settings (key: value)")
+    twice = _written_twice(tree)
+    if twice is not None:
+        loc, first, again = twice
+        where = f"on line {again}" if first == again else f"(lines {first} and {again})"
+        raise ConfigError(
+            path,
+            f"written twice {where}; YAML would silently keep only the last, so merge the two",
+            key=_dotted(loc),
+            line=again,
+        )
     try:
         data = interpolate(raw, env)
+    except RecursionError:
+        raise ConfigError(
+            path, "an alias (*name) is inside what it names, so the settings never end"
+        ) from None
     except _UnsetVariable as e:
         raise ConfigError(
             path,
@@ -157,6 +171,30 @@ def parse_settings(text: str, path: Path | str, env: Mapping[str, str] | None = 
         loc, msg = _first_problem(e, data, tree)
         line = _line_of(tree, loc) if loc else None
         raise ConfigError(path, msg, key=_dotted(loc) or None, line=line) from None
+
+
+def _written_twice(root: yaml.Node | None) -> tuple[Loc, int, int] | None:
+    """The first key written twice in one mapping (e.g. a second ``bots:`` pasted at the end,
+    which would drop every bot of the first), with both lines."""
+    todo: list[tuple[yaml.Node | None, Loc]] = [(root, ())]
+    done: set[int] = set()  # an alias is the same node again
+    while todo:
+        node, loc = todo.pop(0)
+        if id(node) in done:
+            continue
+        done.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    line = k.start_mark.line + 1
+                    if k.value in seen:
+                        return (*loc, k.value), seen[k.value], line
+                    seen[k.value] = line
+                    todo.append((v, (*loc, k.value)))
+        elif isinstance(node, yaml.SequenceNode):
+            todo += [(item, (*loc, i)) for i, item in enumerate(node.value)]
+    return None
 
 
 def _dotted(loc: Loc) -> str:

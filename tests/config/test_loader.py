@@ -294,12 +294,38 @@ def test_a_webhook_mistake_names_the_webhook_key() -> None:
     assert "'polling'" in str(neither) and "WebhookSettings" in str(neither)
 
 
-def test_a_key_written_twice_is_reported_where_the_value_in_force_is() -> None:
-    # YAML keeps the last of two equal keys, so that is the one to point at.
-    error = refused(lines("server: {port: 8080}", "llm: {}", "server: {port: eighty}"))
-    assert (error.key, error.line) == ("server.port", 3)
-
-
 def test_the_first_mistake_in_the_file_is_the_one_reported() -> None:
     error = refused(lines("llm: {max_retries: -1}", "server: {port: eighty}"))
     assert (error.key, error.line) == ("llm.max_retries", 1)
+
+
+def test_a_section_written_twice_is_refused_naming_both_lines() -> None:
+    # A second bots: pasted at the end would otherwise drop every bot of the first, silently.
+    error = refused(
+        lines(
+            "bots:",
+            "  - {name: a, platform: telegram, workflow: w, token: x}",
+            "llm: {}",
+            "bots:",
+            "  - {name: b, platform: discord, workflow: w, token: y}",
+        )
+    )
+    assert (error.key, error.line) == ("bots", 4)
+    assert "written twice (lines 1 and 4)" in str(error)
+    inner = refused(
+        lines("bots:", "  - {name: a, platform: telegram, workflow: w, token: x, tier: free, tier: paid}")
+    )
+    assert (inner.key, inner.line) == ("bots.0.tier", 2)
+
+
+def test_a_yaml_merge_key_is_not_a_key_written_twice() -> None:
+    settings = parse(lines("llm: &llm {timeout_s: 5, max_retries: 1}", "engine: {}"))
+    assert settings.llm.timeout_s == 5
+    merged = parse(
+        lines("server: {port: 8081}", "llm:", "  <<: {timeout_s: 5, max_retries: 1}", "  max_retries: 3")
+    )
+    assert (merged.llm.timeout_s, merged.llm.max_retries) == (5, 3)
+
+
+def test_an_alias_inside_what_it_names_is_a_config_error() -> None:
+    assert "alias" in str(refused(lines("admins: &a [*a]")))
