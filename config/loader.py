@@ -21,6 +21,8 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 DEFAULT_CONFIG = Path("config/chatgate.yaml")
 
+Loc = tuple[str | int, ...]  # where a value is: keys and list indexes from the top
+
 
 class ConfigError(Exception):
     """A config file that cannot be used; ``str()`` is the one-line reason."""
@@ -34,7 +36,7 @@ class ConfigError(Exception):
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
 
 
-def interpolate(value: Any, env: Mapping[str, str], path: tuple[str | int, ...] = ()) -> Any:
+def interpolate(value: Any, env: Mapping[str, str], path: Loc = ()) -> Any:
     """Replace ``${NAME}`` / ``${NAME:-default}`` in every string, recursively."""
     if isinstance(value, str):
 
@@ -55,18 +57,14 @@ def interpolate(value: Any, env: Mapping[str, str], path: tuple[str | int, ...] 
 
 
 class _UnsetVariable(Exception):
-    def __init__(self, name: str, path: tuple[str | int, ...]):
+    def __init__(self, name: str, path: Loc):
         self.name, self.path = name, path
-
-
-Loc = tuple[str | int, ...]
 
 
 def _line_of(root: yaml.Node | None, keys: Loc) -> int | None:
     """1-based line of the deepest node of ``keys`` that the YAML tree has.
 
     A key the file lacks (a required one left out) gets the line of its parent.
-    A key written twice is the last one, as that is the value YAML keeps.
     """
     node, line = root, None
     for key in keys:
@@ -84,7 +82,7 @@ def _line_of(root: yaml.Node | None, keys: Loc) -> int | None:
     return line
 
 
-_PLAIN_KEY = re.compile(r"^(\s*)(?:-\s+)?[\w.-]*\s*$")  # what may precede the next key or item
+_NEXT_KEY = re.compile(r"^(\s*)(?:-\s+)?[\w.-]*\s*$")  # what may precede the next key or item
 
 # What YAML was reading when it gave up, for the mistakes it notices only later.
 _UNCLOSED = {
@@ -121,7 +119,7 @@ def _syntax_error(e: yaml.YAMLError, text: str) -> tuple[str, int | None]:
         # Unclosed if what stopped the parser is the next block key (or the end); else the
         # mistake is inside the brackets, where YAML stopped.
         opened = lines[start.line]
-        key = None if past_end else _PLAIN_KEY.match(lines[mark.line][: mark.column])
+        key = None if past_end else _NEXT_KEY.match(lines[mark.line][: mark.column])
         indent = len(opened) - len(opened.lstrip())
         if not (past_end or (key and len(key.group(1)) <= indent)):
             return f"YAML syntax error: {problem}", line
