@@ -16,7 +16,7 @@ from pathlib import Path
 from chatgate import __version__
 from chatgate.logs import setup_logging
 from config import ConfigError, Settings, load_settings, parse_settings
-from config.loader import config_path
+from config.loader import config_path, read_config_text
 from engine.storage import Storage, redacted_url
 
 log = logging.getLogger("chatgate")
@@ -145,10 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.log_level)
     path = config_path(args.config)
     try:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as e:
-            raise ConfigError(path, f"cannot read the file: {e.strerror or e}") from None
+        text = read_config_text(path)
         settings = parse_settings(text, path)
     except ConfigError as e:
         log.error("cannot start: %s", e)

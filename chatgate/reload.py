@@ -41,7 +41,7 @@ from chatgate.gateway import Gateway, configured_keys
 from chatgate.keys import KeyRing
 from chatgate.logs import redact
 from config.diff import api_key_changes, bot_change, changed_sections, keep_running_values, restart_needed
-from config.loader import ConfigError, parse_settings
+from config.loader import ConfigError, parse_settings, read_config_text
 from config.schema import BotCommon, Settings, TelegramBotSettings, WebhookSettings
 from config.watch import FileWatcher
 from config.workflow_files import WorkflowFile, read_workflow_dir
@@ -131,12 +131,11 @@ class Reloader:
 
     def _read(self) -> tuple[str | None, Settings | ConfigError, list[WorkflowFile]]:
         """Everything from disk, parsed and validated (runs in a thread)."""
+        text: str | None = None
         try:
-            text: str | None = self.path.read_text(encoding="utf-8")
-        except OSError as e:
-            text = None
-            reason = f"cannot read the file: {e.strerror or e}"
-            parsed: Settings | ConfigError = ConfigError(self.path, reason)
+            text = read_config_text(self.path)
+        except ConfigError as e:  # unreadable, or not UTF-8: a rejected edit like any other
+            parsed: Settings | ConfigError = e
         if text is not None:
             try:
                 parsed = parse_settings(text, self.path, os.environ)

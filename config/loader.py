@@ -268,12 +268,23 @@ def config_path(path: Path | str | None = None, env: Mapping[str, str] | None = 
     return Path(path or env.get("CHATGATE_CONFIG") or DEFAULT_CONFIG)
 
 
+def read_config_text(path: Path) -> str:
+    """The config file's text; one that cannot be read, or is not UTF-8, is a `ConfigError`."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(path, f"cannot read the file: {e.strerror or e}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ConfigError(
+            path, f"not UTF-8 text (byte 0x{data[e.start]:02x}); save the file as UTF-8", line=line
+        ) from None
+
+
 def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the config file (``CHATGATE_CONFIG``, then config/chatgate.yaml)."""
     env = os.environ if env is None else env
     p = config_path(path, env)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(p, f"cannot read the file: {e.strerror or e}") from None
-    return parse_settings(text, p, env)
+    return parse_settings(read_config_text(p), p, env)

@@ -107,6 +107,27 @@ async def test_an_unreadable_file_is_a_rejected_edit_too(start_chatgate: StartCh
     assert await status_of(gw, API_KEY) == 200
 
 
+async def test_a_file_saved_in_another_encoding_is_a_rejected_edit_and_the_next_edit_applies(
+    start_chatgate: StartChatgate,
+) -> None:
+    gw = await start_chatgate(fast_reload)
+    text = yaml.safe_dump(gw.config, sort_keys=False)
+    line = text.count("\n") + 1
+    # An editor set to Latin-1 saves an accent as one byte that is not UTF-8.
+    gw.config_path.write_bytes(text.encode() + "# caf\u00e9\n".encode("latin-1"))
+    error = await wait_rejected(gw)
+    assert error["message"] == f"{gw.config_path}:{line}: not UTF-8 text (byte 0xe9); save the file as UTF-8"
+    assert error["line"] == line
+    assert await status_of(gw, API_KEY) == 200
+    checked = await asyncio.to_thread(run_cli, "check-config", str(gw.config_path), cwd=gw.workdir)
+    assert (checked.returncode, checked.stderr.strip()) == (1, f"invalid: {error['message']}")
+
+    edit(gw, add_new_key)  # saved as UTF-8 again: the watch is still there and applies it
+    state = await wait_version(gw, 2)
+    assert state["last_error"] is None
+    assert await status_of(gw, NEW_KEY) == 200
+
+
 async def test_sighup_reloads_when_watching_is_off(start_chatgate: StartChatgate) -> None:
     gw = await start_chatgate(lambda c: fast_reload(c, watch=False))
     assert (await health(gw))["config"]["watching"] is False
