@@ -42,7 +42,8 @@ def _value(raw: Any, env: Mapping[str, str]) -> Any:
 
 def locate(config: Path, env: Mapping[str, str], url: str | None = None, key: str | None = None) -> Target:
     try:
-        raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+        # Not UTF-8 is the server's verdict to give; where it listens is still readable.
+        raw = yaml.safe_load(config.read_bytes().decode("utf-8", errors="replace"))
     except (OSError, yaml.YAMLError):
         raw = None
     raw = raw if isinstance(raw, dict) else {}
