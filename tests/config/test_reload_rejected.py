@@ -53,12 +53,21 @@ def with_change(change: Callable[[dict[str, Any]], None]) -> Callable[[ChatgateP
 BAD_EDITS: dict[str, tuple[Callable[[ChatgateProcess], str], str | None, str]] = {
     # name: (the edit, the key named, words the reason has)
     "yaml syntax error": (yaml_syntax_error, None, "YAML syntax error"),
-    "misspelt key": (with_change(lambda c: c["llm"].update(default_modle="echo")), "llm.default_modle",
-                     "unknown key"),
-    "bad value": (with_change(lambda c: c["rate_limits"].update(free="lots per minute")), "rate_limits.free",
-                  "'lots per minute' is not a rate"),
-    "unset variable": (with_change(lambda c: c["api_keys"].append(UNSET_KEY)), "api_keys.3.key",
-                       "NOT_SET_ANYWHERE is not set"),
+    "misspelt key": (
+        with_change(lambda c: c["llm"].update(default_modle="echo")),
+        "llm.default_modle",
+        "unknown key",
+    ),
+    "bad value": (
+        with_change(lambda c: c["rate_limits"].update(free="lots per minute")),
+        "rate_limits.free",
+        "'lots per minute' is not a rate",
+    ),
+    "unset variable": (
+        with_change(lambda c: c["api_keys"].append(UNSET_KEY)),
+        "api_keys.3.key",
+        "NOT_SET_ANYWHERE is not set",
+    ),
 }
 
 
