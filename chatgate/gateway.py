@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -13,10 +15,10 @@ from bots.access import AccessPolicy
 from bots.manager import BotManager
 from bots.router import Services
 from chatgate.config_state import ConfigState
-from chatgate.keys import KeyRing, admin_key
+from chatgate.keys import KeyRing, StoredKeys, key_ring, refresh_forever
 from chatgate.logs import redact
 from chatgate.metrics import Metrics
-from config.schema import ApiKey, Settings
+from config.schema import Settings
 from config.workflow_files import read_workflow_dir
 from engine.catalog import Catalog, FileProblem
 from engine.dedup import SeenKeys
@@ -26,22 +28,12 @@ from engine.ordering import RedisOrdering
 from engine.ratelimit import RateLimiter
 from engine.sessions import Sessions
 from engine.shared import SharedState
-from engine.storage import Storage
+from engine.storage import Storage, workflow_owners
 
 if TYPE_CHECKING:
     from chatgate.reload import Reloader
 
 log = logging.getLogger("chatgate")
-
-
-def _admin_tier(settings: Settings) -> str:
-    """The generated admin key gets the "paid" tier, or the first tier if there is none."""
-    return "paid" if "paid" in settings.rate_limits else next(iter(settings.rate_limits), "free")
-
-
-def configured_keys(settings: Settings) -> list[ApiKey]:
-    """The config's API keys, or the generated admin key when it lists none."""
-    return settings.api_keys or [admin_key(settings.data_dir, _admin_tier(settings))]
 
 
 @dataclass
@@ -60,6 +52,7 @@ class Gateway:
     metrics: Metrics = field(default_factory=Metrics)
     reloader: Reloader | None = None  # set by chatgate.reload.Reloader; None: no live reload
     shared: SharedState | None = None  # with redis_url: the link to the other processes
+    _key_refresh: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, settings: Settings) -> Gateway:
@@ -76,7 +69,9 @@ class Gateway:
         catalog = Catalog(storage, limits=settings.engine)
         executor = Executor(storage, sessions, llm, settings.engine)
         limiter = RateLimiter(settings.rate_limits, settings.redis_url)
-        api_keys = configured_keys(settings)
+        stored = StoredKeys()
+        await stored.refresh(storage, set())
+        keys = key_ring(settings, stored)
         gw = cls(
             settings=settings,
             storage=storage,
@@ -84,7 +79,7 @@ class Gateway:
             sessions=sessions,
             executor=executor,
             limiter=limiter,
-            keys=KeyRing(api_keys),
+            keys=keys,
             bots=BotManager(
                 Services(
                     catalog,
@@ -99,8 +94,10 @@ class Gateway:
             shared=shared,
         )
         gw.metrics.watch(gw)
-        redact(*gw.secrets(), *(k.key.get_secret_value() for k in api_keys))
+        redact(*gw.secrets(), *keys.secret_values)
         gw.load_workflow_files()
+        await gw._log_ownership()
+        gw._key_refresh = asyncio.create_task(refresh_forever(storage, lambda: gw.keys), name="key-refresh")
         if llm.resolve(None) == "echo":
             log.warning(
                 "llm.default_model is 'echo': the built-in OFFLINE model, which repeats the user's message. "
@@ -108,6 +105,24 @@ class Gateway:
                 "and a real model to answer."
             )
         return gw
+
+    async def _log_ownership(self) -> None:
+        """Workflows belong to a key's name: say which names own some but have no key."""
+        names = {p.name for p in self.keys.principals()}
+        owners = await workflow_owners(self.storage)
+        kinds = sorted({p.source for p in self.keys.principals()})
+        log.info(
+            "API keys: %d (%s); a key's name owns the workflows it creates", len(self.keys), ", ".join(kinds)
+        )
+        for owner, count in owners.items():
+            if owner not in names:
+                log.warning(
+                    "%d workflow(s) belong to key name %r, which no key has now: give a key that name again, "
+                    "or move them with `chatgate workflows reassign --from %s --to NAME`",
+                    count,
+                    owner,
+                    owner,
+                )
 
     def secrets(self) -> list[str]:
         s = self.settings
@@ -137,6 +152,10 @@ class Gateway:
                 log.info("bot %s (%s) has no token set; not started", bot.name, bot.platform)
 
     async def close(self) -> None:
+        if self._key_refresh is not None:
+            self._key_refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._key_refresh
         await self.bots.stop_all()
         await self.executor.llm.aclose()
         if self.sessions.turns is not None:

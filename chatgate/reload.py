@@ -37,8 +37,8 @@ from typing import Any
 from bots.access import AccessPolicy
 from chatgate.config_state import RejectedEdit, ReloadReport, Result, checksum
 from chatgate.fanout import ReloadFanout
-from chatgate.gateway import Gateway, configured_keys
-from chatgate.keys import KeyRing
+from chatgate.gateway import Gateway
+from chatgate.keys import KeyRing, key_ring
 from chatgate.logs import redact
 from config.diff import api_key_changes, bot_change, changed_sections, keep_running_values, restart_needed
 from config.loader import ConfigError, parse_settings, read_config_text
@@ -158,7 +158,7 @@ class Reloader:
         ring: KeyRing | None = None
         if isinstance(parsed, Settings):
             try:  # the one part that can still fail (an unusable stored admin key): before any change
-                ring = KeyRing(configured_keys(keep_running_values(self.boot, parsed)))
+                ring = key_ring(keep_running_values(self.boot, parsed), gw.keys.stored, self.path)
             except ConfigError as e:
                 parsed = e
         if isinstance(parsed, Settings):
@@ -229,9 +229,10 @@ class Reloader:
         new = keep_running_values(self.boot, new)
         sections = changed_sections(old, new)
         changes: list[str] = []
-        if "api_keys" in sections or ("rate_limits" in sections and not new.api_keys):
-            # (the generated admin key's tier depends on the tiers there are)
+        if {"api_keys", "admins", "rate_limits"} & set(sections):
+            # (admins say which file keys are admin; the generated key's tier depends on the tiers)
             gw.keys = ring
+            redact(*ring.secret_values)
             if "api_keys" in sections:
                 changes += api_key_changes(old, new) or ["API keys changed"]
         if "rate_limits" in sections:

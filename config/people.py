@@ -89,10 +89,12 @@ def check_people(s: Settings) -> None:
         if user.tier is not None and user.tier not in s.rate_limits:
             raise ValueError(f"users.{i}.tier: unknown tier {user.tier!r} (rate_limits has {tiers})")
     blocked = {u.id for u in s.users if u.blocked}
-    key_names = {k.name for k in s.api_keys} if s.api_keys else {"admin"}  # "admin": the generated key
+    key_names = {k.name for k in s.api_keys} | {"admin"}  # "admin": the generated key (data/admin_key)
     for i, admin in enumerate(s.admins):
         if admin in blocked:
             raise ValueError(f"admins.{i}: {admin} is also blocked in users; remove one of the two")
         if admin.startswith("key:") and admin[4:] not in key_names:
-            known = f"api_keys has {sorted(key_names)}" if s.api_keys else "only the generated key:admin"
-            raise ValueError(f"admins.{i}: no API key is named {admin[4:]!r} ({known})")
+            raise ValueError(
+                f"admins.{i}: no API key is named {admin[4:]!r} (api_keys has {sorted(key_names)}; "
+                "a key made with `chatgate keys create` is an admin when created with --admin)"
+            )

@@ -6,6 +6,7 @@ passes silently. Secrets are ``SecretStr`` so they print as ``**********``.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from limits import RateLimitItem, parse
@@ -49,9 +50,22 @@ class LLMSettings(Section):
     max_connections: int = Field(1000, ge=1, le=100_000)
 
 
+# A key's name owns its workflows, executions and sessions (stored as ``api:<name>:<session>``):
+# no ``:`` keeps that mapping injective, no blanks keeps ``key:<name>`` in ``admins`` readable.
+KEY_NAME_PATTERN = r"^[A-Za-z0-9_.@+-]{1,64}$"
+KEY_NAME_RULE = "1-64 letters, digits or _ . @ + - (no ':' or spaces)"
+GENERATED_KEY_NAME = "admin"  # the generated key of data/admin_key
+
+
+def check_key_name(name: str) -> str:
+    if not re.fullmatch(KEY_NAME_PATTERN, name):
+        raise ValueError(f"{name!r} is not a key name: use {KEY_NAME_RULE}")
+    return name
+
+
 class ApiKey(Section):
     key: SecretStr
-    name: str
+    name: Annotated[str, AfterValidator(check_key_name)]
     tier: str = "free"
 
     @field_validator("key")
@@ -162,6 +176,14 @@ class Settings(BaseSettings):
         for i, bot in enumerate(self.bots):
             if bot.tier not in self.rate_limits:
                 raise ValueError(f"bots.{i}.tier: unknown tier {bot.tier!r} (rate_limits has {tiers})")
+        seen: dict[str, int] = {}
+        for i, key in enumerate(self.api_keys):
+            if key.name in seen:
+                raise ValueError(
+                    f"api_keys.{i}.name: {key.name!r} is already the name of api_keys.{seen[key.name]}; "
+                    "a name owns its workflows, so every key needs its own"
+                )
+            seen[key.name] = i
         names = [b.name for b in self.bots]
         if len(names) != len(set(names)):
             raise ValueError("bots: every bot needs a unique name")

@@ -141,6 +141,10 @@ class Catalog:
         found = self._files.get(wid)
         if found is None:
             found = await self._load(wid)
+        if found is not None and owner is not None and found.owner not in (None, owner):
+            # the cached owner may be stale (``chatgate workflows reassign``): ask the database
+            self._cache.pop(wid, None)
+            found = await self._load(wid)
         if found is None or (owner is not None and found.owner not in (None, owner)):
             raise NotFound(f"workflow '{ref}' not found", {"workflow_id": ref})
         return found
@@ -172,6 +176,10 @@ class Catalog:
         self._cache.move_to_end(wf.workflow_id)
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
+
+    def forget_stored(self) -> None:
+        """Drop the cached stored workflows (their owners changed); files stay."""
+        self._cache.clear()
 
     # -- changes -------------------------------------------------------------
 

@@ -46,6 +46,12 @@ class NotFound(ChatgateError):
     code = "not_found"
 
 
+class Conflict(ChatgateError):
+    """The request clashes with what exists (e.g. a key name that is taken)."""
+
+    code = "conflict"
+
+
 class PayloadTooLarge(ChatgateError):
     code = "payload_too_large"
 

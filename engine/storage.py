@@ -81,6 +81,22 @@ seen_updates = sa.Table(
 )
 
 
+# API keys made with `chatgate keys create` / the admin API; keys from the config file are
+# never stored. Only the key's SHA-256 digest is kept: the key itself is shown once.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("tier", sa.String(64), nullable=False),
+    sa.Column("admin", sa.Boolean, nullable=False),
+    sa.Column("read_only", sa.Boolean, nullable=False),
+    sa.Column("workflows", sa.JSON, nullable=True),  # names/ids it may run; null: any
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_api_keys_digest", "digest", unique=True),
+)
+
 def async_url(url: str) -> str:
     """Accept plain sqlite:// and postgresql:// URLs and pick the async drivers."""
     u = make_url(url)
@@ -368,3 +384,93 @@ def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:
         fut.set_result(None)
     else:
         fut.set_exception(error)
+
+
+# -- API keys and what their names own ----------------------------------------------
+
+
+async def stored_api_keys(storage: Storage) -> list[sa.Row[Any]]:
+    """Every key in the database (a handful: operators make them by hand), oldest first."""
+    return await storage.fetch_all(sa.select(api_keys).order_by(api_keys.c.created_at, api_keys.c.name))
+
+
+async def add_api_key(storage: Storage, row: dict[str, Any]) -> bool:
+    """Store a new key; False when a key of that name is stored already."""
+    added = True
+
+    def write(conn: sa.Connection) -> None:
+        nonlocal added
+        taken = conn.execute(sa.select(api_keys.c.name).where(api_keys.c.name == row["name"])).first()
+        if taken is not None:
+            added = False
+            return
+        conn.execute(api_keys.insert().values(**row))
+
+    await storage.write(write)
+    return added
+
+
+async def remove_api_key(storage: Storage, name: str) -> bool:
+    """Delete a stored key; False when there was none of that name."""
+    removed = 0
+
+    def write(conn: sa.Connection) -> None:
+        nonlocal removed
+        removed = conn.execute(api_keys.delete().where(api_keys.c.name == name)).rowcount
+
+    await storage.write(write)
+    return removed > 0
+
+
+async def workflow_owners(storage: Storage) -> dict[str, int]:
+    """How many stored workflows each key name owns."""
+    rows = await storage.fetch_all(
+        sa.select(workflows.c.owner, sa.func.count().label("n"))
+        .group_by(workflows.c.owner)
+        .order_by(workflows.c.owner)
+    )
+    return {r.owner: int(r.n) for r in rows}
+
+
+def api_session_prefix(owner: str) -> str:
+    """Where a key's API sessions are stored: ``api:<name>:<session id>``. Key names
+    contain no ``:`` (config/schema.py), so the first ``:`` after ``api:`` ends the name and
+    no two (name, session id) pairs share a stored id."""
+    return f"api:{owner}:"
+
+
+async def reassign_owner(storage: Storage, old: str, new: str) -> dict[str, int]:
+    """Give everything key name ``old`` owns to ``new``: its workflows, its execution
+    records and its API sessions' history (re-prefixed), in one transaction."""
+    counts: dict[str, int] = {}
+    before, after = api_session_prefix(old), api_session_prefix(new)
+
+    def renamed(column: sa.Column[Any]) -> Any:
+        return sa.literal(after, sa.String) + sa.func.substr(column, len(before) + 1)
+
+    def prefixed(column: sa.Column[Any]) -> Any:
+        return sa.func.substr(column, 1, len(before)) == before
+
+    def write(conn: sa.Connection) -> None:
+        counts["workflows"] = conn.execute(
+            workflows.update().where(workflows.c.owner == old).values(owner=new)
+        ).rowcount
+        counts["executions"] = conn.execute(
+            executions.update()
+            .where(executions.c.owner == old)
+            .values(
+                owner=new,
+                session_id=sa.case(
+                    (prefixed(executions.c.session_id), renamed(executions.c.session_id)),
+                    else_=executions.c.session_id,
+                ),
+            )
+        ).rowcount
+        counts["session_turns"] = conn.execute(
+            session_turns.update()
+            .where(prefixed(session_turns.c.session_id))
+            .values(session_id=renamed(session_turns.c.session_id))
+        ).rowcount
+
+    await storage.write(write)
+    return counts

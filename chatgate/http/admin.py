@@ -1,7 +1,7 @@
 """The admin API: ``POST /api/v1/admin/reload`` (what ``chatgate reload`` calls).
 
-Admin keys are the API keys named in ``admins`` as ``key:<name>``, plus the
-generated key of an install without ``api_keys``. A rejected edit answers 422
+Admin keys are the API keys named in ``admins`` as ``key:<name>``, keys made with
+``--admin``, and the generated key of ``data/admin_key``. A rejected edit answers 422
 ``invalid_config`` naming file, line and key; the old config keeps running.
 """
 
@@ -11,20 +11,27 @@ from aiohttp import web
 
 from chatgate.http.context import gateway, principal
 from chatgate.http.errors import json_response
+from chatgate.keys import Principal
 from engine.errors import ChatgateError, Forbidden
 
 routes = web.RouteTableDef()
 
 
+def require_admin(request: web.Request) -> Principal:
+    """The caller, if it holds an admin key; else 403."""
+    who = principal(request)
+    if not who.admin:
+        raise Forbidden(
+            f"API key '{who.name}' may not use the admin API",
+            f'list it in the config as admins: ["key:{who.name}"], or use a key made with --admin',
+        )
+    return who
+
+
 @routes.post("/api/v1/admin/reload")
 async def reload(request: web.Request) -> web.Response:
     gw = gateway(request)
-    who = principal(request)
-    if not gw.bots.services.policy.is_admin_key(who.name):
-        raise Forbidden(
-            f"API key '{who.name}' may not use the admin API",
-            f'list it in the config as admins: ["key:{who.name}"]',
-        )
+    who = require_admin(request)
     if gw.reloader is None:
         raise ChatgateError("live reload is not running in this process", None)
     report = await gw.reloader.reload(f"api (key {who.name})")

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from chatgate.gateway import Gateway
-from chatgate.http import admin, executions, health, metrics, openapi, webhooks, workflows
+from chatgate.http import admin, executions, health, keys, metrics, openapi, webhooks, workflows
 from chatgate.http.context import GATEWAY, PRINCIPAL, QUOTA, rate_headers
 from chatgate.http.errors import error_response, from_http_exception
 from chatgate.keys import Principal
@@ -31,6 +31,7 @@ async def front_door(request: web.Request, handler: Handler) -> web.StreamRespon
             gw = request.app[GATEWAY]
             principal = _authenticate(gw, request.headers.get("Authorization", ""))
             request[PRINCIPAL] = principal
+            principal.check_method(request.method)  # a read-only key: GET only
             quota = request[QUOTA] = await gw.limiter.hit(f"key:{principal.name}", principal.tier)
             if not quota.allowed:
                 raise gw.limiter.exceeded(quota, principal.tier)
@@ -54,13 +55,10 @@ async def front_door(request: web.Request, handler: Handler) -> web.StreamRespon
 def _authenticate(gw: Gateway, header: str) -> Principal:
     scheme, _, token = header.partition(" ")
     token = token.strip()
-    principal = gw.keys.find(token) if scheme.lower() == "bearer" and token else None
-    if principal is None:
-        raise Unauthorized(
-            "a valid API key is required" if header else "missing Authorization header",
-            "send Authorization: Bearer <api key>",
-        )
-    return principal
+    if not header:
+        raise Unauthorized("missing Authorization header", "send Authorization: Bearer <api key>")
+    # expired keys, and keys whose tier is gone, are refused with the reason
+    return gw.keys.authenticate(token if scheme.lower() == "bearer" else "", gw.limiter.tiers)
 
 
 def create_app(gateway: Gateway) -> web.Application:
@@ -69,7 +67,7 @@ def create_app(gateway: Gateway) -> web.Application:
         client_max_size=gateway.settings.server.max_body_bytes,
     )
     app[GATEWAY] = gateway
-    for module in (workflows, executions, health, openapi, admin, metrics):
+    for module in (workflows, executions, health, openapi, admin, keys, metrics):
         app.router.add_routes(module.routes)
     app.router.add_routes(webhooks.routes_for(gateway.settings))  # Telegram bots in webhook mode
     return app

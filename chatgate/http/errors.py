@@ -9,6 +9,7 @@ from aiohttp import web
 
 from engine.errors import (
     ChatgateError,
+    Conflict,
     ExecutionFailed,
     ExecutionTimeout,
     Forbidden,
@@ -27,6 +28,7 @@ STATUS: dict[type[ChatgateError], int] = {
     Unauthorized: 401,
     Forbidden: 403,
     NotFound: 404,
+    Conflict: 409,
     PayloadTooLarge: 413,
     RateLimited: 429,
     Unavailable: 503,

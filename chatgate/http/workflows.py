@@ -17,6 +17,7 @@ from engine.clock import iso
 from engine.errors import ChatgateError, InvalidRequest, parse_request
 from engine.events import Event, MessageDelta, NodeFinished, NodeStarted
 from engine.executor import ExecutionRecord, Executor
+from engine.storage import api_session_prefix
 
 routes = web.RouteTableDef()
 
@@ -30,8 +31,9 @@ class ExecuteRequest(BaseModel):
 
 
 def api_session(owner: str, session_id: str | None) -> str | None:
-    # Namespaced by key, so two API users choosing the same session_id never share history.
-    return None if session_id is None else f"api:{owner}:{session_id}"
+    # Namespaced by key, so two API users choosing the same session_id never share history
+    # (key names have no ':', which keeps the mapping one-to-one).
+    return None if session_id is None else api_session_prefix(owner) + session_id
 
 
 @routes.post("/api/v1/workflows")
@@ -88,6 +90,7 @@ async def execute(request: web.Request) -> web.StreamResponse:
     who = principal(request)
     body = parse_request(ExecuteRequest, await read_json(request))
     wf = await gw.catalog.get(request.match_info["ref"], who.name)
+    who.check_run(wf.workflow_id, wf.name)  # a key scoped to some workflows: 403 for the others
     session_id = api_session(who.name, body.session_id)
     if not body.stream:
         record = await gw.executor.execute(
