@@ -209,6 +209,7 @@ class Reloader:
 
         before = marks()
         self.gw.workflow_problems = catalog.load_files([(f.path, f.data, f.error) for f in files])
+        catalog.forget_stored()  # owners may have changed (`chatgate workflows reassign`)
         after = marks()
         out = [f"workflow {n} added" for n in sorted(after.keys() - before.keys())]
         out += [f"workflow {n} removed" for n in sorted(before.keys() - after.keys())]

@@ -7,7 +7,7 @@ same one-line reason /healthz shows. Where the server listens and which key to
 use are read leniently from the config file (it may be the broken one being
 fixed): ``--url``/``$CHATGATE_URL``, else ``server.host``/``server.port``;
 ``--key``/``$CHATGATE_API_KEY``, else an API key listed in ``admins`` as
-``key:<name>``, else the generated ``<data_dir>/admin_key``.
+``key:<name>``, else the generated ``<data_dir>/admin_key`` (while it exists).
 """
 
 from __future__ import annotations
@@ -67,14 +67,16 @@ def _admin_key(raw: dict[str, Any], env: Mapping[str, str]) -> str | None:
             value = _value(entry.get("key"), env)
             if value:
                 return str(value)
-    if not keys:
-        data_dir = _value(raw.get("data_dir"), env) or env.get("CHATGATE_DATA_DIR") or "data"
-        stored = Path(str(data_dir)) / "admin_key"
-        try:
-            return stored.read_text().strip() or None
-        except OSError:
-            return None
-    return None
+    # the generated key is an admin key for as long as its file exists, api_keys or not
+    # (unless the file names a key "admin" of its own, which then takes its place)
+    if any(_value(k.get("name"), env) == "admin" for k in keys):
+        return None
+    data_dir = _value(raw.get("data_dir"), env) or env.get("CHATGATE_DATA_DIR") or "data"
+    stored = Path(str(data_dir)) / "admin_key"
+    try:
+        return stored.read_text().strip() or None
+    except OSError:
+        return None
 
 
 def request_reload(target: Target) -> tuple[int, str]:
