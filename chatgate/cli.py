@@ -21,7 +21,6 @@ from chatgate import __version__
 from chatgate.logs import setup_logging
 from config import ConfigError, Settings, load_settings, parse_settings
 from config.loader import config_path, read_config_text
-from engine.storage import Storage, redacted_url
 
 log = logging.getLogger("chatgate")
 
@@ -124,6 +123,8 @@ async def serve(settings: Settings, path: Path, text: str) -> None:
 
 
 async def _migrate(settings: Settings) -> None:
+    from engine.storage import Storage  # SQLAlchemy and Alembic: only for commands that use them
+
     storage = Storage(settings.storage.url)
     await storage.open()  # applies the migrations
     await storage.close()
@@ -339,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ok: {len(settings.api_keys)} API key(s), {len(settings.bots)} bot(s)")
             return 0
         if args.command == "migrate":
+            from engine.storage import redacted_url
+
             _run(_migrate(settings))
             print(f"database schema up to date ({redacted_url(settings.storage.url)})")
             return 0

@@ -1,0 +1,133 @@
+"""An admin uses the ``chatgate`` command: every subcommand alike, help that helps, keys offline."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+from tests.cli.test_cli import CHATGATE, clean_env
+from tests.conftest import API_KEY, base_config, free_port
+
+SUBCOMMANDS = ["serve", "check-config", "migrate", "reload", "keys", "workflows"]
+NESTED = [["keys", "create"], ["keys", "list"], ["keys", "revoke"], ["workflows", "reassign"]]
+
+
+def chatgate(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CHATGATE), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def write_config(tmp_path: Path, port: int | None = None) -> Path:
+    config = base_config(port or free_port(), tmp_path)
+    config["admins"] = ["key:tester"]
+    (tmp_path / "workflows").mkdir(exist_ok=True)
+    path = tmp_path / "chatgate.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_chatgate_help_lists_every_command_with_one_line_each() -> None:
+    done = chatgate("--help")
+    assert done.returncode == 0
+    for name in SUBCOMMANDS:
+        line = next(line for line in done.stdout.splitlines() if line.strip().startswith(name))
+        assert len(line.split(maxsplit=1)) == 2 or name == "check-config", line  # name, then what it does
+
+
+def test_each_subcommand_says_what_it_does_with_an_example_and_takes_config_and_log_level() -> None:
+    with ThreadPoolExecutor(4) as pool:
+        helps = list(pool.map(lambda args: chatgate(*args, "--help"), [[s] for s in SUBCOMMANDS] + NESTED))
+    for args, done in zip([[s] for s in SUBCOMMANDS] + NESTED, helps, strict=True):
+        assert done.returncode == 0, (args, done.stderr)
+        text = done.stdout
+        assert "example" in text and f"chatgate {' '.join(args)}" in text, (args, text)
+        assert "--config PATH" in text and "{DEBUG,INFO,WARNING,ERROR}" in text, (args, text)
+
+
+def test_check_config_takes_the_file_as_config_or_positionally(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    with ThreadPoolExecutor(3) as pool:
+        by_option, positional, both = pool.map(
+            lambda args: chatgate(*args),
+            [
+                ["check-config", "--config", str(path)],
+                ["check-config", str(path)],
+                ["check-config", str(path), "--config", str(tmp_path / "other.yaml")],
+            ],
+        )
+    assert by_option.returncode == 0 and by_option.stdout.startswith("ok"), by_option.stderr
+    assert positional.stdout == by_option.stdout
+    assert both.returncode != 0 and "once" in both.stderr
+
+
+def test_a_wrong_log_level_names_the_choices() -> None:
+    done = chatgate("serve", "--log-level", "loud")
+    assert done.returncode == 2
+    assert "DEBUG" in done.stderr and "loud" in done.stderr.lower() and "Traceback" not in done.stderr
+
+
+def test_an_occupied_port_is_one_line_before_anything_slow(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path = write_config(tmp_path, port)
+        started = time.monotonic()
+        done = chatgate("serve", "--config", str(path), cwd=tmp_path, timeout=30)
+        elapsed = time.monotonic() - started
+    assert done.returncode == 2
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert f"port {port} on 127.0.0.1 is in use" in lines[0]
+    assert not (tmp_path / "data" / "chatgate.db").exists()  # no migration ran
+    assert elapsed < 15
+
+
+def test_keys_are_made_listed_and_revoked_from_the_shell_without_a_server(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    made = chatgate(
+        "keys",
+        "create",
+        "--config",
+        str(path),
+        "--name",
+        "reader",
+        "--tier",
+        "free",
+        "--read-only",
+        "--workflows",
+        "support_bot,other",
+        "--expires",
+        "30d",
+    )
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    assert key.startswith("cg_") and "\n" not in key and key not in made.stderr
+    assert "shown this once" in made.stderr
+
+    taken = chatgate("keys", "create", "--config", str(path), "--name", "tester", "--tier", "free")
+    assert taken.returncode == 1 and "already has a key named 'tester'" in taken.stderr
+
+    listed = chatgate("keys", "list", "--config", str(path))
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines()[1:]}
+    assert "database" in rows["reader"] and "read-only" in rows["reader"] and "support_bot" in rows["reader"]
+    assert "file" in rows["tester"] and "admin" in rows["tester"]
+    assert key not in listed.stdout and API_KEY not in listed.stdout
+
+    gone = chatgate("keys", "revoke", "reader", "--config", str(path))
+    assert gone.returncode == 0 and "revoked" in gone.stdout
+    again = chatgate("keys", "revoke", "reader", "--config", str(path))
+    assert again.returncode == 1 and "no key named 'reader'" in again.stderr
