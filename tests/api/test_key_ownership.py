@@ -63,6 +63,8 @@ async def test_deleting_data_admin_key_revokes_the_generated_key_on_purpose(
     config["admins"] = ["key:tester"]
     gw.write_config(config)
     await reload_with(gw, generated)
+    async with gw.client(generated) as http, http.get("/api/v1/workflows") as r:
+        assert r.status == 200  # valid beside api_keys, until the file goes
     key_file.unlink()
 
     async def refused() -> bool:

@@ -1,0 +1,113 @@
+"""Keys and ownership in the database, the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from engine.clock import utcnow
+from engine.storage import (
+    Storage,
+    add_api_key,
+    executions,
+    reassign_owner,
+    remove_api_key,
+    session_turns,
+    stored_api_keys,
+    workflow_owners,
+    workflows,
+)
+
+
+def key_row(name: str, digest: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "digest": digest,
+        "tier": "free",
+        "admin": False,
+        "read_only": True,
+        "workflows": ["support_bot"],
+        "expires_at": utcnow() + timedelta(days=1),
+        "created_at": utcnow(),
+    }
+
+
+async def test_a_key_is_stored_once_by_name_and_removed(storage: Storage) -> None:
+    assert await add_api_key(storage, key_row("ci", "ab" * 32))
+    assert not await add_api_key(storage, key_row("ci", "cd" * 32))  # the name is taken
+    rows = await stored_api_keys(storage)
+    assert [(r.name, r.digest, r.read_only, r.workflows) for r in rows] == [
+        ("ci", "ab" * 32, True, ["support_bot"])
+    ]
+    assert await remove_api_key(storage, "ci")
+    assert not await remove_api_key(storage, "ci")
+    assert await stored_api_keys(storage) == []
+
+
+async def test_reassigning_moves_workflows_executions_and_only_that_names_sessions(storage: Storage) -> None:
+    now = utcnow()
+    doc = {"nodes": [], "connections": []}
+    await storage.queue_inserts(
+        [
+            (
+                workflows,
+                [
+                    {
+                        "id": f"wf_{o}",
+                        "owner": o,
+                        "name": o,
+                        "description": "",
+                        "document": doc,
+                        "status": "active",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for o in ("team", "team.x")
+                ],
+            ),
+            (
+                executions,
+                [
+                    {
+                        "id": "exec_1",
+                        "workflow_id": "wf_team",
+                        "owner": "team",
+                        "session_id": "api:team:x:s1",
+                        "status": "completed",
+                        "inputs": {},
+                        "outputs": {},
+                        "start_time": now,
+                    },
+                    {
+                        "id": "exec_2",
+                        "workflow_id": "wf_team",
+                        "owner": "team",
+                        "session_id": None,
+                        "status": "completed",
+                        "inputs": {},
+                        "outputs": {},
+                        "start_time": now,
+                    },
+                ],
+            ),
+            (
+                session_turns,
+                [
+                    {"session_id": s, "user_text": "q", "answer_text": "a", "created_at": now}
+                    for s in ("api:team:x:s1", "api:team.x:s1", "telegram:1:team")
+                ],
+            ),
+        ]
+    )
+    counts = await reassign_owner(storage, "team", "ops")
+    assert counts == {"workflows": 1, "executions": 2, "session_turns": 1}
+    assert await workflow_owners(storage) == {"ops": 1, "team.x": 1}
+    turns = await storage.fetch_all(
+        sa.select(session_turns.c.session_id).order_by(session_turns.c.session_id)
+    )
+    assert [t.session_id for t in turns] == ["api:ops:x:s1", "api:team.x:s1", "telegram:1:team"]
+    moved = await storage.fetch_all(
+        sa.select(executions.c.owner, executions.c.session_id).order_by(executions.c.id)
+    )
+    assert [tuple(m) for m in moved] == [("ops", "api:ops:x:s1"), ("ops", None)]
