@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from tests.api.support import assert_error, chat_workflow, create_workflow, execute, wait_until
-from tests.conftest import API_KEY, OTHER_KEY, StartChatgate
 from tests.config.reload_support import run_cli
+from tests.conftest import API_KEY, OTHER_KEY, StartChatgate
 
 
 def no_keys(config: dict[str, Any]) -> None:
