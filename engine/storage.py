@@ -97,6 +97,7 @@ api_keys = sa.Table(
     sa.Index("ix_api_keys_digest", "digest", unique=True),
 )
 
+
 def async_url(url: str) -> str:
     """Accept plain sqlite:// and postgresql:// URLs and pick the async drivers."""
     u = make_url(url)
