@@ -377,6 +377,7 @@ async def reassign_workflows(storage: Storage, old: str, new: str) -> dict[str, 
 async def refresh_forever(storage: Storage, ring: Any) -> None:
     """Re-read the database keys every `REFRESH_S`; ``ring()`` gives the current ring
     (a reload replaces it). A failed read keeps the last good view."""
+    failing = False
     while True:
         await asyncio.sleep(REFRESH_S)
         current: KeyRing = ring()
@@ -384,4 +385,13 @@ async def refresh_forever(storage: Storage, ring: Any) -> None:
         try:
             await current.stored.refresh(storage, current.file_names())
         except Exception as e:
-            log.warning("could not re-read the API keys from the database (%s); keeping the last view", e)
+            if not failing:  # once per outage, not every REFRESH_S
+                log.warning(
+                    "could not re-read the API keys from the database (%s); keeping the last view",
+                    type(e).__name__,
+                )
+            failing = True
+        else:
+            if failing:
+                log.info("the API keys are read from the database again")
+            failing = False
