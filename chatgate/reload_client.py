@@ -84,7 +84,8 @@ def request_reload(target: Target) -> tuple[int, str]:
     if not target.key:
         return 2, (
             "no admin API key found: pass --key or set CHATGATE_API_KEY to a key listed in the "
-            'config as admins: ["key:<name>"] (or send the server SIGHUP instead)'
+            'config as admins: ["key:<name>"] or made with `chatgate keys create --admin` '
+            "(or send the server SIGHUP instead)"
         )
     request = urllib.request.Request(
         target.url + "/api/v1/admin/reload",

@@ -453,6 +453,15 @@ async def reassign_owner(storage: Storage, old: str, new: str) -> dict[str, int]
         return sa.func.substr(column, 1, len(before)) == before
 
     def write(conn: sa.Connection) -> None:
+        turns = session_turns.update().where(prefixed(session_turns.c.session_id))
+        if ":" in old:
+            # A name from before names were restricted: "api:team:x:" also prefixes key
+            # "team"'s session "x:…", so only the sessions its own executions name move.
+            own = sa.select(executions.c.session_id).where(executions.c.owner == old)
+            turns = turns.where(session_turns.c.session_id.in_(own))
+        counts["session_turns"] = conn.execute(
+            turns.values(session_id=renamed(session_turns.c.session_id))
+        ).rowcount
         counts["workflows"] = conn.execute(
             workflows.update().where(workflows.c.owner == old).values(owner=new)
         ).rowcount
@@ -467,11 +476,6 @@ async def reassign_owner(storage: Storage, old: str, new: str) -> dict[str, int]
                 ),
             )
         ).rowcount
-        counts["session_turns"] = conn.execute(
-            session_turns.update()
-            .where(prefixed(session_turns.c.session_id))
-            .values(session_id=renamed(session_turns.c.session_id))
-        ).rowcount
 
     await storage.write(write)
-    return counts
+    return {k: counts[k] for k in ("workflows", "executions", "session_turns")}

@@ -111,3 +111,51 @@ async def test_reassigning_moves_workflows_executions_and_only_that_names_sessio
         sa.select(executions.c.owner, executions.c.session_id).order_by(executions.c.id)
     )
     assert [tuple(m) for m in moved] == [("ops", "api:ops:x:s1"), ("ops", None)]
+
+
+async def test_a_legacy_name_with_a_colon_moves_only_its_own_sessions(storage: Storage) -> None:
+    # Before names were restricted, key "team:x" stored session "s1" as "api:team:x:s1", which
+    # also prefixes key "team"'s session "x:s2" ("api:team:x:s2"): only its executions' move.
+    now = utcnow()
+    await storage.queue_inserts(
+        [
+            (
+                executions,
+                [
+                    {
+                        "id": "exec_1",
+                        "workflow_id": "wf_1",
+                        "owner": "team:x",
+                        "session_id": "api:team:x:s1",
+                        "status": "completed",
+                        "inputs": {},
+                        "outputs": {},
+                        "start_time": now,
+                    },
+                    {
+                        "id": "exec_2",
+                        "workflow_id": "wf_1",
+                        "owner": "team",
+                        "session_id": "api:team:x:s2",
+                        "status": "completed",
+                        "inputs": {},
+                        "outputs": {},
+                        "start_time": now,
+                    },
+                ],
+            ),
+            (
+                session_turns,
+                [
+                    {"session_id": s, "user_text": "q", "answer_text": "a", "created_at": now}
+                    for s in ("api:team:x:s1", "api:team:x:s2")
+                ],
+            ),
+        ]
+    )
+    counts = await reassign_owner(storage, "team:x", "team-x")
+    assert counts == {"workflows": 0, "executions": 1, "session_turns": 1}
+    turns = await storage.fetch_all(
+        sa.select(session_turns.c.session_id).order_by(session_turns.c.session_id)
+    )
+    assert [t.session_id for t in turns] == ["api:team-x:s1", "api:team:x:s2"]
