@@ -51,15 +51,16 @@ class LLMSettings(Section):
 
 
 # A key's name owns its workflows, executions and sessions (stored as ``api:<name>:<session>``):
-# no ``:`` keeps that mapping injective, no blanks keeps ``key:<name>`` in ``admins`` readable.
-KEY_NAME_PATTERN = r"^[A-Za-z0-9_.@+-]{1,64}$"
-KEY_NAME_RULE = "1-64 letters, digits or _ . @ + - (no ':' or spaces)"
+# no ``:`` keeps that mapping one-to-one. Otherwise as free as before (spaces inside are
+# fine), so existing configs keep their names; 200 is the stored owner's width.
+KEY_NAME_PATTERN = r"^(?=.{1,200}$)[^:\s](?:[^:\x00-\x1f\x7f]*[^:\s])?$"
+KEY_NAME_RULE = "1-200 characters without ':' or control characters, not starting or ending with a space"
 GENERATED_KEY_NAME = "admin"  # the generated key of data/admin_key
 
 
 def check_key_name(name: str) -> str:
     if not re.fullmatch(KEY_NAME_PATTERN, name):
-        raise ValueError(f"{name!r} is not a key name: use {KEY_NAME_RULE}")
+        raise ValueError(f"{name!r} is not a key name: {KEY_NAME_RULE}")
     return name
 
 

@@ -86,7 +86,7 @@ seen_updates = sa.Table(
 api_keys = sa.Table(
     "api_keys",
     metadata,
-    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), primary_key=True),
     sa.Column("digest", sa.String(64), nullable=False),
     sa.Column("tier", sa.String(64), nullable=False),
     sa.Column("admin", sa.Boolean, nullable=False),

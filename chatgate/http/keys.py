@@ -29,7 +29,7 @@ routes = web.RouteTableDef()
 class CreateKeyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=64, description="1-64 of A-Z a-z 0-9 _ . @ + -")
+    name: str = Field(min_length=1, max_length=200, description="no ':'; it owns what the key creates")
     tier: str = Field(min_length=1, description="a tier of rate_limits")
     admin: bool = Field(False, strict=True)
     read_only: bool = Field(False, strict=True, description="may read (GET) only")
@@ -70,7 +70,7 @@ class ReassignRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     from_: str = Field(alias="from", min_length=1, max_length=200)
-    to: str = Field(min_length=1, max_length=64)
+    to: str = Field(min_length=1, max_length=200)
 
 
 class ReassignResult(BaseModel):

@@ -31,11 +31,11 @@ def test_two_keys_with_one_name_are_a_config_error_naming_the_second() -> None:
     assert "api_keys.0" in str(error)
 
 
-@pytest.mark.parametrize("name", ["", "team:x", "two words", "tab\there", "x" * 65])
+@pytest.mark.parametrize("name", ["", "team:x", ":", " padded", "padded ", "tab\there", "x" * 201])
 def test_an_empty_or_colon_name_is_a_config_error_naming_the_key(name: str) -> None:
     error = refused(f'api_keys: [{{key: some-key-0123456789, name: "{name}"}}]\n')
     assert error.key == "api_keys.0.name"
-    assert "no ':'" in str(error)
+    assert "without ':'" in str(error)
 
 
 def test_admins_may_name_the_generated_key_beside_configured_ones() -> None:
@@ -49,7 +49,7 @@ def test_admins_may_name_the_generated_key_beside_configured_ones() -> None:
 
 def test_stored_session_ids_are_one_to_one_for_every_allowed_name() -> None:
     # The attack: key "team:x" resetting session "s1" hit key "team"'s session "x:s1".
-    names = ["team", "team.x", "x", "t", "team-x", "a@b", "a+b"]
+    names = ["team", "team.x", "x", "t", "team-x", "a@b", "mobile app", "x" * 200]
     sessions = ["s1", "x:s1", ":s1", "s1:", "x", "a:b:c", ""]
     for name in names:
         check_key_name(name)  # all of them are allowed names

@@ -19,7 +19,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "api_keys",
-        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("name", sa.String(200), primary_key=True),
         sa.Column("digest", sa.String(64), nullable=False),
         sa.Column("tier", sa.String(64), nullable=False),
         sa.Column("admin", sa.Boolean, nullable=False),
