@@ -131,3 +131,13 @@ def test_keys_are_made_listed_and_revoked_from_the_shell_without_a_server(tmp_pa
     assert gone.returncode == 0 and "revoked" in gone.stdout
     again = chatgate("keys", "revoke", "reader", "--config", str(path))
     assert again.returncode == 1 and "no key named 'reader'" in again.stderr
+
+
+def test_revoking_admin_deletes_the_generated_key_file(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    key_file = tmp_path / "data" / "admin_key"
+    key_file.parent.mkdir(exist_ok=True)
+    key_file.write_text("cg_generated-0123456789\n")
+    done = chatgate("keys", "revoke", "admin", "--config", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "admin_key" in done.stdout and not key_file.exists()
