@@ -168,18 +168,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "example:\n  chatgate serve --config config/chatgate.yaml --log-level DEBUG",
     ),
     "check-config": (
-        "validate a config file without starting anything (exit 0 if usable)",
+        "validate a config file; exit 0 when it is usable",
         "Validate a config file: exit 0 and a summary when it is usable, else exit 1 and one line\n"
         "naming file, line and key.\n\n"
         "examples:\n  chatgate check-config config/chatgate.yaml\n  chatgate check-config --config my.yaml",
     ),
     "migrate": (
-        "bring the database schema up to date (serve also does this on start)",
+        "bring the database schema up to date",
         "Apply the database migrations of storage.url and exit.\n\n"
         "example:\n  chatgate migrate --config config/chatgate.yaml",
     ),
     "reload": (
-        "make the running chatgate reload its config now and print the verdict",
+        "make the running chatgate reload its config now",
         "Ask the running chatgate (POST /api/v1/admin/reload) to reload its config and workflow\n"
         "files; exit 0 applied, 1 rejected (the old config keeps running), 2 could not ask.\n"
         "The admin key: --key, $CHATGATE_API_KEY, a key listed in admins as key:<name>, else\n"
@@ -187,7 +187,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "example:\n  chatgate reload --config config/chatgate.yaml",
     ),
     "keys": (
-        "create, list and revoke API keys kept in the database",
+        "create, list and revoke API keys (in the database)",
         "Manage API keys kept in the database (only a digest is stored). These commands work on\n"
         "storage.url directly, also while chatgate runs: every process sees a change within a\n"
         "few seconds. Keys in the config file's api_keys are listed too, but changed there.\n\n"
@@ -196,7 +196,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "  chatgate keys list\n  chatgate keys revoke ci",
     ),
     "workflows": (
-        "move the workflows one key name owns to another",
+        "move what one key name owns to another",
         "Workflows (and execution records and API sessions) belong to a key's name.\n\n"
         "example:\n  chatgate workflows reassign --from old-team --to ops",
     ),
@@ -223,6 +223,16 @@ KEY_COMMANDS: dict[str, tuple[str, str]] = {
         "example:\n  chatgate keys revoke ci",
     ),
 }
+
+
+class _CommandList(argparse.HelpFormatter):
+    """argparse leaves the commands' own indentation out of the help column, so the longest
+    name (check-config) would push its line onto the next one: count it in."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):
+            self._action_max_length += 2
 
 
 def _common() -> argparse.ArgumentParser:
@@ -262,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="chatgate",
         description="Self-hosted chat-bot gateway backed by workflows.",
         epilog="`chatgate COMMAND --help` says what a command does, with an example.",
+        formatter_class=_CommandList,
     )
     parser.add_argument("--version", action="version", version=f"chatgate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

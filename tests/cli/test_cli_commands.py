@@ -41,9 +41,12 @@ def write_config(tmp_path: Path, port: int | None = None) -> Path:
 def test_chatgate_help_lists_every_command_with_one_line_each() -> None:
     done = chatgate("--help")
     assert done.returncode == 0
+    lines = done.stdout.splitlines()
     for name in SUBCOMMANDS:
-        line = next(line for line in done.stdout.splitlines() if line.strip().startswith(name))
-        assert len(line.split(maxsplit=1)) == 2 or name == "check-config", line  # name, then what it does
+        at = next(i for i, line in enumerate(lines) if line.strip().startswith(name + " "))
+        assert len(lines[at].split(maxsplit=1)) == 2, lines[at]  # the name, then what it does
+        following = lines[at + 1].split()
+        assert not following or following[0] in SUBCOMMANDS, lines[at : at + 2]  # one line each
 
 
 def test_each_subcommand_says_what_it_does_with_an_example_and_takes_config_and_log_level() -> None:
