@@ -78,7 +78,7 @@ async def serve(settings: Settings, path: Path, text: str) -> None:
     from chatgate.http.app import create_app
     from chatgate.reload import Reloader
 
-    gateway = await Gateway.open(settings)
+    gateway = await Gateway.open(settings, path)
     reloader = Reloader(gateway, path, text)
     gateway.bots.services.console = GatewayConsole(gateway)  # admins' /status and /reload in chat
     await reloader.start()  # watching before we answer: an edit from now on is seen

@@ -55,7 +55,8 @@ class Gateway:
     _key_refresh: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, settings: Settings) -> Gateway:
+    async def open(cls, settings: Settings, config_file: Path | str = "config") -> Gateway:
+        """``config_file``: where the settings came from, for errors that name a key of it."""
         storage = Storage(settings.storage.url)
         await storage.open()
         shared = ordering = None
@@ -71,7 +72,7 @@ class Gateway:
         limiter = RateLimiter(settings.rate_limits, settings.redis_url)
         stored = StoredKeys()
         await stored.refresh(storage, set())
-        keys = key_ring(settings, stored)
+        keys = key_ring(settings, stored, config_file)
         gw = cls(
             settings=settings,
             storage=storage,

@@ -144,3 +144,17 @@ def test_revoking_admin_deletes_the_generated_key_file(tmp_path: Path) -> None:
     done = chatgate("keys", "revoke", "admin", "--config", str(path))
     assert done.returncode == 0, done.stderr
     assert "admin_key" in done.stdout and not key_file.exists()
+
+
+def test_a_file_key_with_a_database_keys_name_stops_the_start_naming_file_and_key(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    made = chatgate("keys", "create", "--config", str(path), "--name", "ci", "--tier", "free")
+    assert made.returncode == 0, made.stderr
+    config = yaml.safe_load(path.read_text())
+    config["api_keys"].append({"key": "file-ci-0123456789", "name": "ci"})
+    path.write_text(yaml.safe_dump(config))
+    done = chatgate("serve", "--config", str(path), cwd=tmp_path, timeout=30)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert f"{path}: api_keys.2.name: 'ci' is also the name of a key in the database" in done.stderr
+    assert "chatgate keys revoke ci" in done.stderr
