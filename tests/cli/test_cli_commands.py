@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -123,9 +124,17 @@ def test_keys_are_made_listed_and_revoked_from_the_shell_without_a_server(tmp_pa
     taken = chatgate("keys", "create", "--config", str(path), "--name", "tester", "--tier", "free")
     assert taken.returncode == 1 and "already has a key named 'tester'" in taken.stderr
 
+    # a workflow whose key is gone from the file: listed with the way to move it
+    with sqlite3.connect(tmp_path / "data" / "chatgate.db") as db:
+        now = "2026-01-01 00:00:00"
+        db.execute("insert into workflows values ('wf_1', 'gone', 'w', '', '{}', 'active', ?, ?)", (now, now))
     listed = chatgate("keys", "list", "--config", str(path))
     assert listed.returncode == 0, listed.stderr
-    rows = {line.split()[0]: line for line in listed.stdout.splitlines()[1:]}
+    *table, orphan = listed.stdout.splitlines()
+    assert orphan == (
+        "no key is named 'gone', which owns 1 workflow(s): chatgate workflows reassign --from gone --to NAME"
+    )
+    rows = {line.split()[0]: line for line in table[1:]}
     assert "database" in rows["reader"] and "read-only" in rows["reader"] and "support_bot" in rows["reader"]
     assert "file" in rows["tester"] and "admin" in rows["tester"]
     assert key not in listed.stdout and API_KEY not in listed.stdout
