@@ -21,7 +21,7 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -347,14 +347,15 @@ async def create_key(storage: Storage, settings: Settings, spec: NewKey) -> str:
 
 
 async def revoke_key(storage: Storage, settings: Settings, name: str) -> Source:
-    """Revoke a database key, or the generated one (its file is deleted)."""
+    """Revoke a database key, or the generated one (its file is deleted). A database key
+    goes even when the file has one of that name too (that clash is what it resolves)."""
+    if await remove_api_key(storage, name):
+        return "database"
     if any(k.name == name for k in settings.api_keys):
         raise Conflict(
             f"key '{name}' is configured in the config file; remove it from api_keys there",
             {"name": name, "source": "file"},
         )
-    if await remove_api_key(storage, name):
-        return "database"
     path = admin_key_path(settings)
     if name == GENERATED_KEY_NAME and path.exists():
         with contextlib.suppress(FileNotFoundError):
@@ -374,13 +375,13 @@ async def reassign_workflows(storage: Storage, old: str, new: str) -> dict[str, 
     return await reassign_owner(storage, old, new)
 
 
-async def refresh_forever(storage: Storage, ring: Any) -> None:
+async def refresh_forever(storage: Storage, ring: Callable[[], KeyRing]) -> None:
     """Re-read the database keys every `REFRESH_S`; ``ring()`` gives the current ring
     (a reload replaces it). A failed read keeps the last good view."""
     failing = False
     while True:
         await asyncio.sleep(REFRESH_S)
-        current: KeyRing = ring()
+        current = ring()
         current.drop_generated_if_deleted()
         try:
             await current.stored.refresh(storage, current.file_names())

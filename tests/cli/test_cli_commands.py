@@ -167,3 +167,6 @@ def test_a_file_key_with_a_database_keys_name_stops_the_start_naming_file_and_ke
     assert "Traceback" not in done.stderr
     assert f"{path}: api_keys.2.name: 'ci' is also the name of a key in the database" in done.stderr
     assert "chatgate keys revoke ci" in done.stderr
+    # which does it: the database's key goes (the file's is the file's business)
+    fixed = chatgate("keys", "revoke", "ci", "--config", str(path))
+    assert fixed.returncode == 0 and "removed from the database" in fixed.stdout, fixed.stderr
