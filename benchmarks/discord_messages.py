@@ -34,7 +34,7 @@ from benchmarks.harness import start_chatgate as harness_start
 from engine.dedup import CLOCK_SLACK_S
 from tests.emulators.discord_server import DiscordEmulator
 
-TOKEN = "bench-discord-token-0123456789"
+TOKEN = "OTAw.bench-discord.token-0123456789"
 BOT_ID = 900
 GUILD = 10_000
 USERS = 200

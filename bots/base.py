@@ -58,3 +58,7 @@ class Adapter(Protocol):
         """Apply changes that need no reconnect (workflow, tier, greeting)."""
 
     def health(self) -> dict[str, Any]: ...
+
+    def describe_failure(self, error: Exception) -> str | None:
+        """One line (no secrets) for a failure the platform makes expected: unreachable,
+        a refused token. None for anything else: a bug, logged with its traceback."""

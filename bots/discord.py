@@ -24,9 +24,11 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Literal
 
+import aiohttp
 import discord
 
 from bots import discord_endpoint as endpoint
+from bots import discord_logs
 from bots.base import Incoming, Responder
 from bots.discord_commands import build_tree, sync_commands
 from bots.discord_pacing import ChannelPacer
@@ -104,18 +106,25 @@ class DiscordAdapter:
         token = settings.token.get_secret_value()
         self._lease = None if shared is None else token_lease(shared, "discord-gateway", token)
         self._stop_event = asyncio.Event()
+        self._phase: Literal["starting", "standby", "connecting"] = "starting"
+        self._was_ready = False  # connected once: a lost connection is then "reconnecting"
 
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self) -> None:
+        discord_logs.install()
+        discord_logs.CURRENT_BOT.set(self.settings.name)  # (this task's context: its log lines)
         self.queue = SessionQueue(
             self._run_job, workers=self.settings.max_in_flight, turns=self.router.services.sessions.turns
         )
         want_content = True
         try:
             while not self._stopping:
-                if self._lease is not None and not await self._lease.wait(self._stop_event):
-                    return  # stopped while standing by
+                if self._lease is not None:
+                    self._phase = "standby"
+                    if not await self._lease.wait(self._stop_event):
+                        return  # stopped while standing by
+                self._phase = "connecting"
                 self.client = _Client(self, self._intents(want_content))
                 try:
                     if await self._serve_while_held(self.client):
@@ -205,12 +214,40 @@ class DiscordAdapter:
         self.settings = settings
         self.router.settings = settings
 
+    def describe_failure(self, error: Exception) -> str | None:
+        token = self.settings.token.get_secret_value()
+        if isinstance(error, discord.LoginFailure):
+            return "Discord rejected the bot token (401 Unauthorized); check bots[].token"
+        if isinstance(error, discord.PrivilegedIntentsRequired):
+            return "Discord refused the requested gateway intents (4014)"
+        if isinstance(error, endpoint.EndpointConflict):
+            reason = str(error)
+        elif isinstance(error, discord.HTTPException):
+            reason = f"Discord answered {error.status} {error.text}".strip()[:300]
+        elif isinstance(error, discord.ConnectionClosed):
+            reason = f"the Discord gateway closed the connection (code {error.code})"
+        elif isinstance(error, (discord.GatewayNotFound, aiohttp.ClientError, OSError, TimeoutError)):
+            reason = f"cannot reach Discord ({discord_logs.describe(error)})"
+        else:
+            return None
+        return reason.replace(token, "***") if token else reason
+
+    def _state(self, connected: bool) -> str:
+        if self._stopping:
+            return "stopping"
+        if connected:
+            return "connected"
+        if self._phase == "connecting" and self._was_ready:
+            return "reconnecting"
+        return self._phase
+
     def health(self) -> dict[str, Any]:
         client = self.client
         ws = client.ws if client is not None else None
         connected = client is not None and not client.is_closed() and ws is not None and ws.open
         latency = client.latency if client is not None else math.nan
         return {
+            "state": self._state(connected),
             "connected": connected,
             "user": str(client.user) if client is not None and client.user else None,
             "guilds": len(client.guilds) if connected and client is not None else 0,
@@ -245,6 +282,7 @@ class DiscordAdapter:
     def on_ready(self) -> None:
         client = self.client
         assert client is not None
+        self._was_ready = True
         log.info("discord bot %s: connected as %s to %d guild(s)", self.settings.name, client.user,
                  len(client.guilds))
 

@@ -16,6 +16,10 @@ import yarl
 DEFAULT_BASE = discord.http.Route.BASE
 DEFAULT_GATEWAY = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
 
+class EndpointConflict(Exception):
+    """Another Discord bot of this process uses another api_base."""
+
+
 _in_use: dict[str, str | None] = {}  # running bot name -> its api_base (None: Discord)
 
 
@@ -24,7 +28,7 @@ def point_at(bot: str, api_base: str | None) -> None:
     others = {name: b for name, b in _in_use.items() if name != bot and b != base}
     if others:
         name, other = next(iter(others.items()))
-        raise RuntimeError(
+        raise EndpointConflict(
             f"Discord bot {bot} wants api_base {base or 'null (discord.com)'}, but bot {name} in this "
             f"process uses {other or 'null (discord.com)'}: discord.py keeps it process-wide. "
             "Give them the same api_base, or run the other bot in another chatgate process."

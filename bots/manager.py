@@ -1,6 +1,8 @@
 """Starting, supervising and stopping the configured bots.
 
-Each bot runs in its own task; a crash restarts that bot alone, with backoff.
+Each bot runs in its own task; a bot that fails (at start-up or later) is shown as
+``failed`` with its reason and retried alone, with backoff, while the others keep
+serving. A stop finishes within a bounded time whatever the bot is doing.
 """
 
 from __future__ import annotations
@@ -9,16 +11,26 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from bots.base import Adapter
 from bots.router import ChatRouter, Services
 from config.schema import BotCommon
+from engine.clock import iso
 
 log = logging.getLogger("chatgate.bots")
 
 AdapterFactory = Callable[[BotCommon, ChatRouter], Adapter]
+
+BACKOFF_S = (1.0, 60.0)  # between attempts of a failing bot: doubling up to the second
+HEALTHY_AFTER_S = 60.0  # a bot that ran this long before failing starts its backoff afresh
+# A graceful stop lets in-flight answers finish (the adapters give them up to 25 s);
+# then its task gets SETTLE_S to end, is cancelled, and is abandoned CANCEL_S later.
+STOP_TIMEOUT_S = 30.0
+SETTLE_S = 2.0
+CANCEL_S = 5.0
 
 
 def _registry() -> dict[str, AdapterFactory]:
@@ -45,7 +57,10 @@ class RunningBot:
         self.task: asyncio.Task[None] | None = None
         self.restarts = 0
         self.last_crash: str | None = None
+        self.failure: str | None = None  # set while waiting to retry after a failure
+        self.retry_at: float | None = None  # unix time of the next attempt
         self.started_at = time.time()
+        self.stopping = asyncio.Event()
 
 
 class BotManager:
@@ -53,11 +68,16 @@ class BotManager:
         self.services = services
         self._factories = factories
         self.bots: dict[str, RunningBot] = {}
+        self.unstarted: dict[str, BotCommon] = {}  # configured without a token
 
     def factories(self) -> dict[str, AdapterFactory]:
         if self._factories is None:
             self._factories = _registry()
         return self._factories
+
+    def configured(self, bots: Sequence[BotCommon]) -> None:
+        """The config's bots without a token: shown in /healthz as ``no_token``."""
+        self.unstarted = {b.name: b for b in bots if not b.enabled}
 
     def start(self, settings: BotCommon) -> None:
         platform: str = settings.platform  # type: ignore[attr-defined]
@@ -66,11 +86,13 @@ class BotManager:
         bot = RunningBot(settings, adapter, router)
         bot.task = asyncio.create_task(self._supervise(bot), name=f"bot:{settings.name}")
         self.bots[settings.name] = bot
+        self.unstarted.pop(settings.name, None)
         log.info("bot %s (%s) starting", settings.name, platform)
 
     async def _supervise(self, bot: RunningBot) -> None:
-        delay = 1.0
-        while True:
+        delay = BACKOFF_S[0]
+        name = bot.settings.name
+        while not bot.stopping.is_set():
             started = time.monotonic()
             try:
                 await bot.adapter.run()
@@ -78,14 +100,30 @@ class BotManager:
             except asyncio.CancelledError:
                 raise
             except Exception as e:
+                if bot.stopping.is_set():
+                    return  # whatever a stop interrupted is no failure
+                if time.monotonic() - started > HEALTHY_AFTER_S:
+                    delay = BACKOFF_S[0]  # it ran fine for a while: this is a new problem
+                reason = bot.adapter.describe_failure(e)
                 bot.restarts += 1
-                bot.last_crash = f"{type(e).__name__}: {e}"
-                log.exception("bot %s crashed; restarting in %.0fs", bot.settings.name, delay)
-            if time.monotonic() - started > 60:
-                delay = 1.0  # it ran fine for a while: this is a new problem
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 60.0)
-            bot.adapter = self.factories()[bot.settings.platform](bot.settings, bot.router)  # type: ignore[attr-defined]
+                bot.last_crash = bot.failure = reason or f"{type(e).__name__}: {e}"
+                bot.retry_at = time.time() + delay
+                if reason is None:  # not one of the failures the platform expects: a bug
+                    log.exception("bot %s crashed; retrying in %.0fs", name, delay)
+                else:
+                    log.warning("bot %s failed: %s; retrying in %.0fs", name, reason, delay)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await bot.stopping.wait()
+            delay = min(delay * 2, BACKOFF_S[1])
+            if bot.stopping.is_set():
+                return
+            bot.failure = bot.retry_at = None
+            try:
+                bot.adapter = self.factories()[bot.settings.platform](bot.settings, bot.router)  # type: ignore[attr-defined]
+            except Exception:
+                log.exception("bot %s could not be set up again", name)
+                return
 
     def reconfigure(self, settings: BotCommon) -> None:
         """Changes that need no reconnect (workflow, tier, greeting, access): the next
@@ -96,25 +134,52 @@ class BotManager:
         bot.adapter.reconfigure(settings)
 
     async def stop(self, name: str) -> None:
+        """Stop one bot: it finishes its answers if it can, all within a bounded time."""
         bot = self.bots.pop(name)
+        bot.stopping.set()  # no retry from now on, and a backoff wait ends
         log.info("bot %s stopping", name)
-        with contextlib.suppress(Exception):
-            await bot.adapter.stop()
-        if bot.task is not None:
-            bot.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await bot.task
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await bot.adapter.stop()  # the graceful part: answers finish, receiving ends
+        except TimeoutError:
+            log.warning("bot %s did not stop within %.0fs; cancelling it", name, STOP_TIMEOUT_S)
+        except Exception as e:
+            log.warning("bot %s did not stop cleanly: %s", name, e)
+        task = bot.task
+        if task is None:
+            return
+        # What is left is the adapter's cleanup, or a platform library sleeping before a
+        # retry of its own (discord.py's reconnect backoff reaches minutes): cut it short.
+        done, _ = await asyncio.wait({task}, timeout=SETTLE_S)
+        if not done:
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=CANCEL_S)
+            if not done:
+                log.warning("bot %s ignored its cancellation; leaving it behind", name)
+                return
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("bot %s stopped with an error: %s", name, task.exception())
 
     async def stop_all(self) -> None:
         await asyncio.gather(*(self.stop(name) for name in list(self.bots)))
 
+    def failing(self) -> list[str]:
+        """Bots that failed and wait to be retried."""
+        return [name for name, b in self.bots.items() if b.failure is not None]
+
     def health(self) -> dict[str, Any]:
-        return {
-            name: {
+        bots: dict[str, Any] = {}
+        for name, b in self.bots.items():
+            body: dict[str, Any] = {
                 "platform": b.settings.platform,  # type: ignore[attr-defined]
                 "restarts": b.restarts,
                 "last_crash": b.last_crash,
                 **b.adapter.health(),
             }
-            for name, b in self.bots.items()
-        }
+            if b.failure is not None:
+                retry = None if b.retry_at is None else iso(datetime.fromtimestamp(b.retry_at, UTC))
+                body.update(state="failed", reason=b.failure, retry_at=retry)
+            bots[name] = body
+        for name, s in self.unstarted.items():
+            bots[name] = {"platform": s.platform, "state": "no_token"}  # type: ignore[attr-defined]
+        return bots

@@ -41,7 +41,7 @@ from bots.messages import HELP, NON_TEXT, RESET_DONE
 from bots.router import ChatRouter
 from bots.telegram_inbound import Job, Me, read_update
 from bots.telegram_inbox import Inbox
-from bots.telegram_poll import ALLOWED_UPDATES, BACKOFF_S, Poller, TokenRejected, token_rejected
+from bots.telegram_poll import ALLOWED_UPDATES, BACKOFF_S, Poller, TokenRejected, token_rejected, until
 from bots.telegram_responder import TelegramResponder
 from bots.telegram_scale import OrphanSweeper, claim_all, either, poll_lease
 from bots.telegram_send import ChatPacer, DeliveryFailed, Sender
@@ -117,9 +117,10 @@ class TelegramAdapter:
 
     async def run(self) -> None:
         self._running = True
-        bot = self._bot = self._make_bot()
+        bot: Bot | None = None
         crashed = True
-        try:
+        try:  # (everything inside: stop() waits for the finally, whatever fails)
+            bot = self._bot = self._make_bot()
             if await self._start(bot):
                 await self._receive(bot)
                 await self._finish()
@@ -133,7 +134,8 @@ class TelegramAdapter:
                 await self._lease.release()
             if self._queue is not None:
                 await self._queue.close()
-            await bot.session.close()
+            if bot is not None:
+                await bot.session.close()
             self.state = "crashed" if crashed else "stopped"
             self._finished.set()
 
@@ -146,6 +148,13 @@ class TelegramAdapter:
         if isinstance(settings, TelegramBotSettings):
             self.settings = settings
             self.router.settings = settings  # workflow and tier are read per message
+
+    def describe_failure(self, error: Exception) -> str | None:
+        if isinstance(error, TokenRejected):
+            return str(error)
+        if isinstance(error, (TelegramAPIError, ClientDecodeError, OSError, TimeoutError)):
+            return self._clean(f"Telegram Bot API call failed ({type(error).__name__}: {error})")[:300]
+        return None
 
     def health(self) -> dict[str, Any]:
         poller = self._poller
@@ -376,7 +385,7 @@ class TelegramAdapter:
         first = True
         while not self._stopping.is_set():
             try:
-                return await call()
+                return await until(call(), self._stopping)  # a hanging call ends with a stop: None
             except TelegramUnauthorizedError:
                 self.last_error = "Telegram rejected the bot token (401 Unauthorized)"
                 raise TokenRejected(token_rejected(self.settings.name)) from None

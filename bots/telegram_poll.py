@@ -80,11 +80,11 @@ class Poller:
         delay = BACKOFF_S[0]
         failing_since: float | None = None
         while not stopping.is_set():
-            await _until(self.wait_room(), stopping)
+            await until(self.wait_room(), stopping)
             if stopping.is_set():
                 break
             try:
-                updates = await _until(self._fetch(), stopping)
+                updates = await until(self._fetch(), stopping)
             except TelegramUnauthorizedError:
                 raise TokenRejected(token_rejected(self.name)) from None
             except TelegramConflictError as e:
@@ -174,7 +174,7 @@ class Poller:
             )
 
 
-async def _until(work: Awaitable[T], stopping: asyncio.Event) -> T | None:
+async def until(work: Awaitable[T], stopping: asyncio.Event) -> T | None:
     """Run ``work`` unless ``stopping`` is set first (then it is cancelled and None returned)."""
     task = asyncio.ensure_future(work)
     stop = asyncio.ensure_future(stopping.wait())

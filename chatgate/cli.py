@@ -21,6 +21,7 @@ from chatgate import __version__
 from chatgate.logs import setup_logging
 from config import ConfigError, Settings, load_settings, parse_settings
 from config.loader import config_path, read_config_text
+from config.workflow_files import check_bot_workflows_offline
 
 log = logging.getLogger("chatgate")
 
@@ -76,9 +77,14 @@ async def serve(settings: Settings, path: Path, text: str) -> None:
     from chatgate.console import GatewayConsole
     from chatgate.gateway import Gateway
     from chatgate.http.app import create_app
-    from chatgate.reload import Reloader
+    from chatgate.reload import Reloader, check_bots_at_start
 
     gateway = await Gateway.open(settings, path)
+    try:
+        await check_bots_at_start(gateway, path, text)  # needs the workflows and the database
+    except ConfigError:
+        await gateway.close()
+        raise
     reloader = Reloader(gateway, path, text)
     gateway.bots.services.console = GatewayConsole(gateway)  # admins' /status and /reload in chat
     await reloader.start()  # watching before we answer: an edit from now on is seen
@@ -344,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command != "serve":
         try:
             settings = load_settings(config)
+            if args.command == "check-config":  # bots against workflows_dir; wf_ ids: at start
+                check_bot_workflows_offline(settings, config_path(config))
         except ConfigError as e:
             print(f"invalid: {e}", file=sys.stderr)
             return 1

@@ -146,6 +146,7 @@ class Gateway:
         return self.workflow_problems
 
     def start_bots(self) -> None:
+        self.bots.configured(self.settings.bots)
         for bot in self.settings.bots:
             if bot.enabled:
                 self.bots.start(bot)
@@ -174,7 +175,7 @@ class Gateway:
 
     def health(self) -> dict[str, Any]:
         return {
-            "status": "ok",
+            "status": "degraded" if self.bots.failing() else "ok",  # a bot that cannot start
             "uptime_s": round(time.time() - self.started_at, 1),
             "executions_in_flight": len(self.executor.running),
             "config": self.config.to_api(),

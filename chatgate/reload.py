@@ -44,13 +44,44 @@ from config.diff import api_key_changes, bot_change, changed_sections, keep_runn
 from config.loader import ConfigError, parse_settings, read_config_text
 from config.schema import BotCommon, Settings, TelegramBotSettings, WebhookSettings
 from config.watch import FileWatcher
-from config.workflow_files import WorkflowFile, read_workflow_dir
+from config.workflow_files import WorkflowFile, check_bot_workflows, read_workflow_dir
+from engine.catalog import Catalog
+from engine.errors import NotFound
 from engine.llm import LLM
 
 log = logging.getLogger("chatgate.config")
 
 DEFAULT_WEBHOOK_PATH = WebhookSettings.model_fields["path"].default
 WATCH_RETRY_S = 2.0
+
+
+def known_workflows(catalog: Catalog, stored: set[str]) -> set[str]:
+    """What a bot may name: the file workflows (by name and id) and the stored ids found."""
+    files = catalog.file_workflows()
+    return {w.name for w in files} | {w.workflow_id for w in files} | stored
+
+
+async def stored_workflow_ids(catalog: Catalog, settings: Settings | ConfigError) -> set[str]:
+    """The bots' ``wf_`` ids that the catalog (files, the database) has."""
+    found: set[str] = set()
+    if isinstance(settings, ConfigError):
+        return found
+    for ref in {b.workflow for b in settings.bots if b.workflow.startswith("wf_")}:
+        try:
+            await catalog.get(ref, owner=None)
+        except NotFound:
+            continue
+        except Exception as e:  # the database is away: not the config's fault
+            log.warning("config: could not check workflow %s in the database (%s)", ref, type(e).__name__)
+        found.add(ref)
+    return found
+
+
+async def check_bots_at_start(gateway: Gateway, path: Path, text: str) -> None:
+    """The start-up half of the reload check: a bot naming a missing workflow is a ConfigError."""
+    settings = gateway.settings
+    known = known_workflows(gateway.catalog, await stored_workflow_ids(gateway.catalog, settings))
+    check_bot_workflows(settings, path, text, known, ids_checked=True)
 
 
 class Reloader:
@@ -121,8 +152,9 @@ class Reloader:
                 assert self._bots_work is not None
                 await self._bots_work  # the previous reload's bots have settled
             text, parsed, files = await asyncio.to_thread(self._read)
+            stored = await stored_workflow_ids(self.gw.catalog, parsed)
             watch_before = self._watch_key()
-            report = self._apply(text, parsed, files, trigger)
+            report = self._apply(text, parsed, files, trigger, stored)
         if self._watch_key() != watch_before:
             self._rewatch.set()
         if self.fanout is not None and not self.fanout.caused_by_peer(trigger):
@@ -151,8 +183,10 @@ class Reloader:
         parsed: Settings | ConfigError,
         files: list[WorkflowFile],
         trigger: str,
+        stored: set[str],
     ) -> ReloadReport:
-        """One synchronous step: nothing else runs until it returns."""
+        """One synchronous step: nothing else runs until it returns. ``stored``: the bots'
+        ``wf_`` ids found in the database."""
         gw, state = self.gw, self.gw.config
         now = time.time()
         ring: KeyRing | None = None
@@ -164,6 +198,12 @@ class Reloader:
         if isinstance(parsed, Settings):
             gw.catalog.limits = parsed.engine  # the files are held to the bounds of the new config
         changes = self._load_workflows(files)
+        if isinstance(parsed, Settings):
+            try:  # against the workflow files just loaded
+                check_bot_workflows(parsed, self.path, text or "", known_workflows(gw.catalog, stored),
+                                    ids_checked=True)
+            except ConfigError as e:
+                parsed = e
         warnings: list[str] = []
         error = parsed if isinstance(parsed, ConfigError) else None
         if isinstance(parsed, Settings):
@@ -276,7 +316,7 @@ class Reloader:
         manager = self.gw.bots
         running = dict(manager.bots)
         wanted = {b.name: b for b in new.bots if b.enabled}
-        files = {w.name for w in self.gw.catalog.file_workflows()}
+        manager.configured(new.bots)
         changes: list[str] = []
         stops: list[str] = []
         starts: list[BotCommon] = []
@@ -285,8 +325,6 @@ class Reloader:
                 stops.append(name)
                 changes.append(f"bot {name} stopping")
         for name, bot in wanted.items():
-            if bot.workflow not in files and not bot.workflow.startswith("wf_"):
-                warnings.append(f"bot {name}: workflow {bot.workflow!r} is not loaded from workflows_dir")
             if name not in running:
                 starts.append(bot)
                 changes.append(f"bot {name} starting")

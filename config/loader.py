@@ -127,6 +127,15 @@ def _syntax_error(e: yaml.YAMLError, text: str) -> tuple[str, int | None]:
     return f"YAML syntax error: {unclosed} (YAML: {problem} {where})", start.line + 1
 
 
+def key_line(text: str, key: str) -> int | None:
+    """The line of a dotted key (``bots.0.workflow``) in config text, where YAML has it."""
+    try:
+        tree = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    return _line_of(tree, tuple(int(p) if p.isdigit() else p for p in key.split(".")))
+
+
 def parse_settings(text: str, path: Path | str, env: Mapping[str, str] | None = None) -> Settings:
     """Validate config text; raise `ConfigError` naming file, line and key."""
     env = os.environ if env is None else env

@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from config.bot_tokens import check_discord_token, check_telegram_token
 from config.people import AccessSettings, AdminId, ReloadSettings, UserSettings, check_people
 
 
@@ -119,11 +120,25 @@ class TelegramBotSettings(BotCommon):
     mode: Literal["polling"] | WebhookSettings = "polling"
     backlog_max_age_s: float = Field(600, ge=0)  # older messages found at startup are skipped
 
+    @field_validator("token")
+    @classmethod
+    def _telegram_token(cls, v: SecretStr) -> SecretStr:
+        if v.get_secret_value():  # (empty: not started)
+            check_telegram_token(v.get_secret_value())
+        return v
+
 
 class DiscordBotSettings(BotCommon):
     platform: Literal["discord"]
     reply_in_thread: bool = False
     command_guilds: list[int] = []
+
+    @field_validator("token")
+    @classmethod
+    def _discord_token(cls, v: SecretStr) -> SecretStr:
+        if v.get_secret_value():  # (empty: not started)
+            check_discord_token(v.get_secret_value())
+        return v
 
 
 BotSettings = Annotated[TelegramBotSettings | DiscordBotSettings, Field(discriminator="platform")]

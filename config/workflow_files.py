@@ -1,17 +1,23 @@
-"""Reading the workflow files an admin keeps in ``workflows_dir``.
+"""Reading the workflow files an admin keeps in ``workflows_dir``, and checking that
+the config's bots name workflows that exist.
 
 This module only reads and parses files; validating the graph is the engine's job.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from config.loader import ConfigError, key_line, read_config_text
+from config.schema import Settings
 
 SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -48,3 +54,40 @@ def read_workflow_dir(directory: Path | str) -> list[WorkflowFile]:
         log.warning("workflows_dir %s does not exist%s: no workflow files loaded", d, where)
         return []
     return [read_workflow_file(p) for p in sorted(d.iterdir()) if p.suffix in SUFFIXES and p.is_file()]
+
+
+def declared_names(files: list[WorkflowFile]) -> set[str]:
+    """The workflow names the files declare (those that parse)."""
+    return {f.data["name"] for f in files if f.data is not None and isinstance(f.data.get("name"), str)}
+
+
+def check_bot_workflows(
+    settings: Settings, path: Path | str, text: str, known: Collection[str], *, ids_checked: bool
+) -> None:
+    """Every bot must name a workflow that exists: one of ``known`` (names, and ids where
+    they are known). ``ids_checked=False`` (offline, without the server's database): a
+    ``wf_`` id cannot be checked and passes. Raises `ConfigError` naming the first bad key."""
+    for i, bot in enumerate(settings.bots):
+        ref = bot.workflow
+        if ref in known or (ref.startswith("wf_") and not ids_checked):
+            continue
+        names = sorted(n for n in known if not n.startswith("wf_"))
+        close = difflib.get_close_matches(ref, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        listed = ", ".join(names) if names else "none"
+        what = "no stored workflow has this id" if ref.startswith("wf_") else "unknown workflow"
+        key = f"bots.{i}.workflow"
+        raise ConfigError(
+            path,
+            f"{what} {ref!r}{hint}; known workflows (from workflows_dir): {listed}, "
+            "or the wf_ id of one created through the API",
+            key=key,
+            line=key_line(text, key),
+        )
+
+
+def check_bot_workflows_offline(settings: Settings, path: Path | str) -> None:
+    """``chatgate check-config``: against the workflow files' names (wf_ ids pass)."""
+    text = read_config_text(Path(path))
+    names = declared_names(read_workflow_dir(settings.workflows_dir))
+    check_bot_workflows(settings, path, text, names, ids_checked=False)

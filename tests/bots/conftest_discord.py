@@ -18,7 +18,7 @@ from tests.conftest import ChatgateProcess, StartChatgate
 from tests.emulators.discord_server import DiscordEmulator
 from tests.emulators.openai_server import OpenAIEmulator, RecordedRequest
 
-TOKEN = "discord-test-token-0123456789"
+TOKEN = "OTAw.discord-test.token-0123456789"  # the dotted shape of a real one
 BOT_ID = 900  # the bot's user id, also its application id
 GUILD = 500
 CHANNEL = 501  # #general

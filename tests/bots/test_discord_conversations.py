@@ -48,7 +48,7 @@ async def test_other_bots_are_never_answered(
     discord_bot: StartDiscordBot, discord_emu: DiscordEmulator
 ) -> None:
     bot = await discord_bot()
-    other = discord_emu.add_bot("other-bot-token-0123456789", user_id=950, username="otherbot")
+    other = discord_emu.add_bot("OTUw.other-bot.token-0123456789", user_id=950, username="otherbot")
     discord_emu.user_message(channel_id=CHANNEL, content=f"<@{BOT_ID}> ping", user_id=other.user_id,
                              username="otherbot")
     asked = bot.say(CHANNEL, "are you there?")

@@ -102,7 +102,7 @@ async def test_a_second_bot_on_another_api_base_is_refused_and_the_first_keeps_w
     """discord.py keeps the API address process-wide: one chatgate, one api_base for Discord."""
 
     def elsewhere(config: dict[str, Any]) -> None:
-        other = discord_bot_config(discord_emu, name="dc-elsewhere", token="other-token-0123456789")
+        other = discord_bot_config(discord_emu, name="dc-elsewhere", token="OTAx.other.token-0123456789")
         config["bots"].append({**other, "api_base": "http://127.0.0.1:9/api/v10"})
 
     bot = await discord_bot(configure=elsewhere)

@@ -74,7 +74,7 @@ async def test_a_message_delivered_again_is_not_answered_twice_even_after_a_rest
 async def test_a_crashed_bot_is_restarted_and_the_other_bot_keeps_running(
     discord_bot: StartDiscordBot, discord_emu: DiscordEmulator
 ) -> None:
-    other_token = "second-bot-token-0123456789"
+    other_token = "OTAx.second-bot.token-0123456789"
     discord_emu.add_bot(other_token, user_id=901, username="second")
 
     def second_bot(config: dict[str, Any]) -> None:
