@@ -26,7 +26,8 @@ class GatewayConsole:
             lines.append("Needs a restart: " + ", ".join(state.restart_needed))
         lines.append(f"Executions in flight: {len(gw.executor.running)}")
         bots = gw.bots.health()
-        lines.append(f"Bots ({len(bots)} running):" if bots else "Bots: none running")
+        running = len(gw.bots.bots)
+        lines.append(f"Bots ({len(bots)} configured, {running} running):" if bots else "Bots: none configured")
         lines += [f"- {name}: {_bot_line(info)}" for name, info in sorted(bots.items())]
         files = gw.catalog.file_workflows()
         lines.append(f"Workflow files: {len(files)} loaded, {len(gw.workflow_problems)} with problems")
@@ -46,12 +47,14 @@ class GatewayConsole:
 def _bot_line(info: dict[str, Any]) -> str:
     """Platform, connection state and load, from whatever the adapter reports."""
     state = info.get("state") or ("connected" if info.get("connected") else "not connected")
+    if state == "no_token":
+        return f"{info.get('platform', '?')}, no token set (not started)"
     parts = [str(info.get("platform", "?")), str(state)]
     if info.get("in_flight"):
         parts.append(f"{info['in_flight']} answering")
     if info.get("restarts"):
         parts.append(f"{info['restarts']} restarts")
-    error = info.get("last_error") or info.get("last_crash")
+    error = info.get("reason") or info.get("last_error") or info.get("last_crash")
     if error:
         parts.append(f"last error: {error}")
     return ", ".join(parts)

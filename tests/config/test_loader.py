@@ -85,7 +85,7 @@ def test_an_unset_variable_is_named_with_its_key_and_line() -> None:
         ("llm:\n  base_url: null\n  timeout: 5\n", "llm.timeout", 3),
         ("api_keys:\n  - key: long-enough-key\n    name: a\n    teir: paid\n", "api_keys.0.teir", 4),
         (
-            "bots:\n  - {name: b, platform: telegram, token: t, workflow: w, colour: red}\n",
+            "bots:\n  - {name: b, platform: telegram, token: '1:t', workflow: w, colour: red}\n",
             "bots.0.colour",
             2,
         ),

@@ -29,6 +29,7 @@ from tests.conftest import API_KEY, OTHER_KEY, ChatgateProcess, StartChatgate
 
 NEW_KEY = "new-key-0123456789"
 UNSET_KEY = {"key": "${NOT_SET_ANYWHERE}", "name": "unset"}
+BOT = {"name": "tg", "platform": "telegram", "token": "", "workflow": "support_bot"}
 
 
 def add_new_key(config: dict[str, Any]) -> None:
@@ -67,6 +68,17 @@ BAD_EDITS: dict[str, tuple[Callable[[ChatgateProcess], str], str | None, str]] =
         with_change(lambda c: c["api_keys"].append(UNSET_KEY)),
         "api_keys.3.key",
         "NOT_SET_ANYWHERE is not set",
+    ),
+    "malformed bot token": (
+        with_change(lambda c: c["bots"].append(BOT | {"token": "fake"})),
+        "bots.0.token",
+        "not a Telegram bot token",
+    ),
+    "misspelt bot workflow": (
+        with_change(lambda c: c["bots"].append(BOT | {"workflow": "support_bto"})),
+        "bots.0.workflow",
+        "unknown workflow 'support_bto' (did you mean 'support_bot'?); known workflows (from workflows_dir): "
+        "support_bot",
     ),
 }
 
