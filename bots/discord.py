@@ -107,7 +107,6 @@ class DiscordAdapter:
         self._lease = None if shared is None else token_lease(shared, "discord-gateway", token)
         self._stop_event = asyncio.Event()
         self._phase: Literal["starting", "standby", "connecting"] = "starting"
-        self._was_ready = False  # connected once: a lost connection is then "reconnecting"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -237,7 +236,7 @@ class DiscordAdapter:
             return "stopping"
         if connected:
             return "connected"
-        if self._phase == "connecting" and self._was_ready:
+        if self._phase == "connecting" and self.disconnects:  # discord.py's own retry loop
             return "reconnecting"
         return self._phase
 
@@ -282,7 +281,6 @@ class DiscordAdapter:
     def on_ready(self) -> None:
         client = self.client
         assert client is not None
-        self._was_ready = True
         log.info("discord bot %s: connected as %s to %d guild(s)", self.settings.name, client.user,
                  len(client.guilds))
 

@@ -106,7 +106,7 @@ class BotManager:
                     delay = BACKOFF_S[0]  # it ran fine for a while: this is a new problem
                 reason = bot.adapter.describe_failure(e)
                 bot.restarts += 1
-                bot.last_crash = bot.failure = reason or f"{type(e).__name__}: {e}"
+                bot.last_crash = bot.failure = reason or _masked(f"{type(e).__name__}: {e}"[:300], bot)
                 bot.retry_at = time.time() + delay
                 if reason is None:  # not one of the failures the platform expects: a bug
                     log.exception("bot %s crashed; retrying in %.0fs", name, delay)
@@ -183,3 +183,9 @@ class BotManager:
         for name, s in self.unstarted.items():
             bots[name] = {"platform": s.platform, "state": "no_token"}  # type: ignore[attr-defined]
         return bots
+
+
+def _masked(text: str, bot: RunningBot) -> str:
+    """/healthz is not a log line (those are masked): an unexpected error's text may quote the token."""
+    token = bot.settings.token.get_secret_value()
+    return text.replace(token, "***") if token else text

@@ -27,7 +27,9 @@ class GatewayConsole:
         lines.append(f"Executions in flight: {len(gw.executor.running)}")
         bots = gw.bots.health()
         running = len(gw.bots.bots)
-        lines.append(f"Bots ({len(bots)} configured, {running} running):" if bots else "Bots: none configured")
+        lines.append(
+            f"Bots ({len(bots)} configured, {running} running):" if bots else "Bots: none configured"
+        )
         lines += [f"- {name}: {_bot_line(info)}" for name, info in sorted(bots.items())]
         files = gw.catalog.file_workflows()
         lines.append(f"Workflow files: {len(files)} loaded, {len(gw.workflow_problems)} with problems")

@@ -316,8 +316,13 @@ class Reloader:
         manager = self.gw.bots
         running = dict(manager.bots)
         wanted = {b.name: b for b in new.bots if b.enabled}
+        idle_before = dict(manager.unstarted)
         manager.configured(new.bots)
-        changes: list[str] = []
+        changes = [
+            f"bot {name} configured without a token (not started)"
+            for name, b in manager.unstarted.items()
+            if idle_before.get(name) != b
+        ]
         stops: list[str] = []
         starts: list[BotCommon] = []
         for name in running:

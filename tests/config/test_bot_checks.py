@@ -87,7 +87,9 @@ def test_a_wf_id_passes_offline_and_is_checked_where_the_store_is_known() -> Non
     text = bot_config("telegram", "", workflow="wf_0123456789abcdef")
     settings = parse_settings(text, "chatgate.yaml", {})
     check_bot_workflows(settings, "chatgate.yaml", text, {"support_bot"}, ids_checked=False)
-    check_bot_workflows(settings, "chatgate.yaml", text, {"support_bot", "wf_0123456789abcdef"}, ids_checked=True)
+    check_bot_workflows(
+        settings, "chatgate.yaml", text, {"support_bot", "wf_0123456789abcdef"}, ids_checked=True
+    )
     with pytest.raises(ConfigError) as caught:
         check_bot_workflows(settings, "chatgate.yaml", text, {"support_bot"}, ids_checked=True)
     assert caught.value.key == "bots.0.workflow"
