@@ -87,6 +87,7 @@ async def access(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Acce
                                                                                 "Members only."}),
             telegram_bot(tg, name="quiet", token=QUIET, workflow="chat", access={"default": "deny",
                                                                                  "refusal": ""}),
+            telegram_bot(tg, name="later", token="", workflow="chat"),  # no token yet
         ]
         gw = ChatgateProcess(Path(workdir), config, {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""})
         try:
@@ -151,6 +152,8 @@ async def test_admins_get_status_in_a_private_chat_others_just_chat(access: Acce
     assert "Config version 1" in status and "Last reload error: none" in status
     assert "Executions in flight:" in status
     assert "- open: telegram, polling" in status and "- club: telegram" in status
+    assert "Bots (4 configured, 3 running):" in status
+    assert "- later: telegram, no token set (not started)" in status
     assert not access.asked("/status")
 
     access.say(OPEN, theirs, 706, "/status")  # not an admin: an ordinary question
