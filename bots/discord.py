@@ -60,6 +60,7 @@ CONTENT_INTENT_HELP = (
 
 Job = Callable[[], Awaitable[None]]
 
+
 class _Client(discord.Client):
     """discord.Client that hands its events to the adapter."""
 
@@ -134,8 +135,12 @@ class DiscordAdapter:
                         raise
                     # Discord refuses the connection when the intent is requested but not
                     # enabled for the application: connect without it and keep working.
-                    log.warning("discord bot %s: Discord refused the Message Content intent; connecting "
-                                "without it. To fix: %s", self.settings.name, CONTENT_INTENT_HELP)
+                    log.warning(
+                        "discord bot %s: Discord refused the Message Content intent; connecting "
+                        "without it. To fix: %s",
+                        self.settings.name,
+                        CONTENT_INTENT_HELP,
+                    )
                     self.content_intent = False
                     want_content = False
                     await self.client.close()
@@ -189,8 +194,12 @@ class DiscordAdapter:
         try:
             await asyncio.wait_for(self.queue.drain(), STOP_DRAIN_S)
         except TimeoutError:
-            log.warning("discord bot %s: %d answer(s) still running after %.0fs; stopping anyway",
-                        self.settings.name, self.queue.in_flight, STOP_DRAIN_S)
+            log.warning(
+                "discord bot %s: %d answer(s) still running after %.0fs; stopping anyway",
+                self.settings.name,
+                self.queue.in_flight,
+                STOP_DRAIN_S,
+            )
 
     async def _finish(self) -> None:
         # A crash or a stop: answers in flight still have a working REST client, so they
@@ -274,15 +283,22 @@ class DiscordAdapter:
         granted = bool(flags) and (flags.gateway_message_content or flags.gateway_message_content_limited)
         self.content_intent = granted
         if not granted:
-            log.warning("discord bot %s: the Message Content intent is not enabled, so messages in servers "
-                        "arrive empty unless they mention the bot. To fix: %s",
-                        self.settings.name, CONTENT_INTENT_HELP)
+            log.warning(
+                "discord bot %s: the Message Content intent is not enabled, so messages in servers "
+                "arrive empty unless they mention the bot. To fix: %s",
+                self.settings.name,
+                CONTENT_INTENT_HELP,
+            )
 
     def on_ready(self) -> None:
         client = self.client
         assert client is not None
-        log.info("discord bot %s: connected as %s to %d guild(s)", self.settings.name, client.user,
-                 len(client.guilds))
+        log.info(
+            "discord bot %s: connected as %s to %d guild(s)",
+            self.settings.name,
+            client.user,
+            len(client.guilds),
+        )
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -304,8 +320,9 @@ class DiscordAdapter:
             return
         s = self.settings
         self._notice_missing_content(message)
-        trigger = read_message(message, client.user, bot=s.name, scope=s.session_scope,
-                               reply_in_thread=s.reply_in_thread)
+        trigger = read_message(
+            message, client.user, bot=s.name, scope=s.session_scope, reply_in_thread=s.reply_in_thread
+        )
         if trigger is None:
             return
         msg = Incoming(
@@ -332,8 +349,11 @@ class DiscordAdapter:
             return
         self._warned_empty = True
         self.content_intent = False
-        log.warning("discord bot %s: messages in servers arrive without their text. To fix: %s",
-                    self.settings.name, CONTENT_INTENT_HELP)
+        log.warning(
+            "discord bot %s: messages in servers arrive without their text. To fix: %s",
+            self.settings.name,
+            CONTENT_INTENT_HELP,
+        )
 
     async def _answer_message(self, message: discord.Message, msg: Incoming, trigger: Trigger) -> None:
         here = MessageResponder(message.channel, message.channel.id, self.pacer, reference=message)
@@ -364,20 +384,30 @@ class DiscordAdapter:
                 existing = message.guild.get_thread(message.id)
                 if existing is not None:
                     return existing
-            log.warning("discord bot %s: could not open a thread in #%s (%s); answering in the channel",
-                        self.settings.name, getattr(message.channel, "name", message.channel.id), e)
+            log.warning(
+                "discord bot %s: could not open a thread in #%s (%s); answering in the channel",
+                self.settings.name,
+                getattr(message.channel, "name", message.channel.id),
+                e,
+            )
             return None
 
     # ------------------------------------------------------------------ slash commands
 
     def _interaction_session(self, interaction: discord.Interaction[Any]) -> str:
-        return session_id(self.settings.name, interaction.channel, interaction.user.id,
-                          self.settings.session_scope, in_guild=interaction.guild_id is not None)
+        return session_id(
+            self.settings.name,
+            interaction.channel,
+            interaction.user.id,
+            self.settings.session_scope,
+            in_guild=interaction.guild_id is not None,
+        )
 
     async def on_ask(self, interaction: discord.Interaction[Any], text: str) -> None:
         if self.queue is None or self._stopping:
-            await interaction.response.send_message("I'm restarting – please try again in a moment.",
-                                                    ephemeral=True)
+            await interaction.response.send_message(
+                "I'm restarting – please try again in a moment.", ephemeral=True
+            )
             return
         s = self.settings
         msg = Incoming(

@@ -16,6 +16,7 @@ import yarl
 DEFAULT_BASE = discord.http.Route.BASE
 DEFAULT_GATEWAY = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
 
+
 class EndpointConflict(Exception):
     """Another Discord bot of this process uses another api_base."""
 

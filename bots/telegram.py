@@ -443,8 +443,9 @@ class TelegramAdapter:
             # Another process may have this update already (a retried webhook call, a new
             # poller refetching): claim first; then the inbox keeps it whoever answers it.
             try:
-                claims = await claim_all(self.router.services.seen, self.router.source,
-                                         [job.update_id for job, _ in jobs])
+                claims = await claim_all(
+                    self.router.services.seen, self.router.source, [job.update_id for job, _ in jobs]
+                )
             except BaseException:
                 for job, _ in jobs:
                     self._known.discard(job.update_id)

@@ -200,8 +200,9 @@ class Reloader:
         changes = self._load_workflows(files)
         if isinstance(parsed, Settings):
             try:  # against the workflow files just loaded
-                check_bot_workflows(parsed, self.path, text or "", known_workflows(gw.catalog, stored),
-                                    ids_checked=True)
+                check_bot_workflows(
+                    parsed, self.path, text or "", known_workflows(gw.catalog, stored), ids_checked=True
+                )
             except ConfigError as e:
                 parsed = e
         warnings: list[str] = []
