@@ -44,8 +44,13 @@ def start_chatgate(
     workdir: Path, emu: DiscordEmulator, *, workers: int, log_level: str
 ) -> tuple[Process, str]:
     bot = {
-        "name": "bench", "platform": "discord", "token": TOKEN, "api_base": emu.api_base,
-        "workflow": "support_bot", "tier": "bench", "max_in_flight": workers,
+        "name": "bench",
+        "platform": "discord",
+        "token": TOKEN,
+        "api_base": emu.api_base,
+        "workflow": "support_bot",
+        "tier": "bench",
+        "max_in_flight": workers,
     }
     return harness_start(workdir, bots=[bot], log_level=log_level)
 
@@ -61,8 +66,13 @@ class Probe:
 
     def ask(self, channel_id: int, i: int) -> None:
         user = 20_000 + i % USERS
-        msg = self.emu.user_message(channel_id=channel_id, content=f"question {i}", user_id=user,
-                                    username=f"user{user}", mention_bot=True)
+        msg = self.emu.user_message(
+            channel_id=channel_id,
+            content=f"question {i}",
+            user_id=user,
+            username=f"user{user}",
+            mention_bot=True,
+        )
         self.sent[int(msg["id"])] = time.monotonic()
 
     def collect(self) -> None:
@@ -119,11 +129,16 @@ async def throughput(emu: DiscordEmulator, channels: list[int], per_channel: int
     last = max(probe.answered[m] for m in probe.sent)
     lat = probe.latencies_ms()
     n = len(probe.sent)
-    return {"messages": n, "seconds": round(last - t0, 3), "per_s": round(n / (last - t0), 1),
-            "p50_ms": round(pct(lat, 0.5), 2), "p99_ms": round(pct(lat, 0.99), 2),
-            # Where the cores went: chatgate vs the emulator and load generator (this process).
-            "chatgate_cpu_ms_per_msg": round((cpu_s(pid) - cpu0) * 1000 / n, 3),
-            "emulator_cpu_ms_per_msg": round((time.process_time() - own0) * 1000 / n, 3)}
+    return {
+        "messages": n,
+        "seconds": round(last - t0, 3),
+        "per_s": round(n / (last - t0), 1),
+        "p50_ms": round(pct(lat, 0.5), 2),
+        "p99_ms": round(pct(lat, 0.99), 2),
+        # Where the cores went: chatgate vs the emulator and load generator (this process).
+        "chatgate_cpu_ms_per_msg": round((cpu_s(pid) - cpu0) * 1000 / n, 3),
+        "emulator_cpu_ms_per_msg": round((time.process_time() - own0) * 1000 / n, 3),
+    }
 
 
 async def latency(emu: DiscordEmulator, channels: list[int], rate: float, seconds: float) -> dict[str, Any]:
@@ -139,9 +154,15 @@ async def latency(emu: DiscordEmulator, channels: list[int], rate: float, second
     sent_for = time.monotonic() - t0
     await probe.wait_all(300)
     lat = probe.latencies_ms()
-    return {"messages": total, "offered_per_s": rate, "achieved_per_s": round(total / sent_for, 1),
-            "p50_ms": round(pct(lat, 0.5), 2), "p90_ms": round(pct(lat, 0.9), 2),
-            "p99_ms": round(pct(lat, 0.99), 2), "max_ms": round(lat[-1], 2)}
+    return {
+        "messages": total,
+        "offered_per_s": rate,
+        "achieved_per_s": round(total / sent_for, 1),
+        "p50_ms": round(pct(lat, 0.5), 2),
+        "p90_ms": round(pct(lat, 0.9), 2),
+        "p99_ms": round(pct(lat, 0.99), 2),
+        "max_ms": round(lat[-1], 2),
+    }
 
 
 async def main(argv: list[str] | None = None) -> int:
@@ -193,9 +214,19 @@ async def main(argv: list[str] | None = None) -> int:
     for name, row, rate in (("throughput", t, t["per_s"]), ("latency", lat, lat["achieved_per_s"])):
         print(f"{name:<12} {row['messages']:>9} {rate:>9} {row['p50_ms']:>8} {row['p99_ms']:>8}")
     print(f"chatgate peak RSS: {rss:.0f} MB")
-    print(json.dumps({"benchmark": "discord_messages", "machine": machine(), "channels": args.channels,
-                      "throughput": t, "latency": lat, "peak_rss_mb": round(rss, 1),
-                      "gateway": {"disconnects": bot["disconnects"], "resumes": bot["resumes"]}}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "discord_messages",
+                "machine": machine(),
+                "channels": args.channels,
+                "throughput": t,
+                "latency": lat,
+                "peak_rss_mb": round(rss, 1),
+                "gateway": {"disconnects": bot["disconnects"], "resumes": bot["resumes"]},
+            }
+        )
+    )
     return 0
 
 

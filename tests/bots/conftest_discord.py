@@ -47,29 +47,54 @@ class DiscordBot:
     _asked: list[int] = field(default_factory=list)
 
     # -- what users do
-    def say(self, channel_id: int, text: str, *, user_id: int = ALICE, mention: bool = True,
-            reply_to: int | None = None, message_id: int | None = None) -> int:
+    def say(
+        self,
+        channel_id: int,
+        text: str,
+        *,
+        user_id: int = ALICE,
+        mention: bool = True,
+        reply_to: int | None = None,
+        message_id: int | None = None,
+    ) -> int:
         """A user writes in a guild channel or thread (mentioning the bot by default);
         returns the message id."""
-        msg = self.emu.user_message(channel_id=channel_id, content=text, user_id=user_id,
-                                    username=_name(user_id), mention_bot=mention, reply_to=reply_to,
-                                    message_id=message_id)
+        msg = self.emu.user_message(
+            channel_id=channel_id,
+            content=text,
+            user_id=user_id,
+            username=_name(user_id),
+            mention_bot=mention,
+            reply_to=reply_to,
+            message_id=message_id,
+        )
         return int(msg["id"])
 
     def dm(self, text: str, *, user_id: int = ALICE, message_id: int | None = None) -> int:
-        msg = self.emu.user_message(channel_id=dm_channel(user_id), content=text, user_id=user_id,
-                                    username=_name(user_id), message_id=message_id)
+        msg = self.emu.user_message(
+            channel_id=dm_channel(user_id),
+            content=text,
+            user_id=user_id,
+            username=_name(user_id),
+            message_id=message_id,
+        )
         return int(msg["id"])
 
     # -- what users see
     def bot_messages(self, channel_id: int) -> list[dict[str, Any]]:
         """What everyone in the channel sees from the bot (ephemeral messages are private)."""
-        return [m for m in self.emu.channel_messages(channel_id)
-                if int(m["author"]["id"]) == BOT_ID and not m["flags"] & EPHEMERAL]
+        return [
+            m
+            for m in self.emu.channel_messages(channel_id)
+            if int(m["author"]["id"]) == BOT_ID and not m["flags"] & EPHEMERAL
+        ]
 
     def replies_to(self, channel_id: int, message_id: int) -> list[dict[str, Any]]:
-        return [m for m in self.bot_messages(channel_id)
-                if (m.get("message_reference") or {}).get("message_id") == str(message_id)]
+        return [
+            m
+            for m in self.bot_messages(channel_id)
+            if (m.get("message_reference") or {}).get("message_id") == str(message_id)
+        ]
 
     async def answer_to(self, channel_id: int, message_id: int, wait_s: float = 10.0) -> str:
         """The content of the bot's reply to ``message_id`` once it has arrived."""
@@ -145,8 +170,13 @@ def use_model(openai_emu: OpenAIEmulator, *, max_retries: int = 0) -> Callable[[
     (its reply is "echo: " + the last user message; its requests show the history sent)."""
 
     def configure(config: dict[str, Any]) -> None:
-        config["llm"].update(base_url=openai_emu.base_url, api_key="sk-test-0123456789",
-                             default_model=MODEL, max_retries=max_retries, timeout_s=10)
+        config["llm"].update(
+            base_url=openai_emu.base_url,
+            api_key="sk-test-0123456789",
+            default_model=MODEL,
+            max_retries=max_retries,
+            timeout_s=10,
+        )
 
     return configure
 

@@ -77,16 +77,20 @@ async def access(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Acce
         model_config(llm.base_url)(config)
         config["rate_limits"].update(tiny="2/minute", roomy="100/minute")
         config["reload"] = {"watch": False}  # only /reload applies edits here
-        config["users"] = [{"id": f"telegram:{BLOCKED}", "blocked": True}, {"id": f"telegram:{ROOMY}",
-                                                                             "tier": "roomy"}]
+        config["users"] = [
+            {"id": f"telegram:{BLOCKED}", "blocked": True},
+            {"id": f"telegram:{ROOMY}", "tier": "roomy"},
+        ]
         config["admins"] = [f"telegram:{ADMIN}"]
         members = {"default": "deny", "allow": [f"telegram:{MEMBER}", f"telegram:chat:{MEMBERS_CHAT}"]}
         config["bots"] = [
             telegram_bot(tg, name="open", token=OPEN, workflow="chat", tier="tiny"),
-            telegram_bot(tg, name="club", token=CLUB, workflow="chat", access={**members, "refusal":
-                                                                                "Members only."}),
-            telegram_bot(tg, name="quiet", token=QUIET, workflow="chat", access={"default": "deny",
-                                                                                 "refusal": ""}),
+            telegram_bot(
+                tg, name="club", token=CLUB, workflow="chat", access={**members, "refusal": "Members only."}
+            ),
+            telegram_bot(
+                tg, name="quiet", token=QUIET, workflow="chat", access={"default": "deny", "refusal": ""}
+            ),
             telegram_bot(tg, name="later", token="", workflow="chat"),  # no token yet
         ]
         gw = ChatgateProcess(Path(workdir), config, {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""})

@@ -49,8 +49,9 @@ async def test_other_bots_are_never_answered(
 ) -> None:
     bot = await discord_bot()
     other = discord_emu.add_bot("OTUw.other-bot.token-0123456789", user_id=950, username="otherbot")
-    discord_emu.user_message(channel_id=CHANNEL, content=f"<@{BOT_ID}> ping", user_id=other.user_id,
-                             username="otherbot")
+    discord_emu.user_message(
+        channel_id=CHANNEL, content=f"<@{BOT_ID}> ping", user_id=other.user_id, username="otherbot"
+    )
     asked = bot.say(CHANNEL, "are you there?")
     await bot.answer_to(CHANNEL, asked)
     assert [m["content"] for m in bot.bot_messages(CHANNEL)] == ["(echo) are you there?"]

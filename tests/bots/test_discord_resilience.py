@@ -63,8 +63,9 @@ async def test_a_message_delivered_again_is_not_answered_twice_even_after_a_rest
 
     identified = len(discord_emu.identify_payloads)
     await bot.gw.restart()
-    await discord_emu.wait_for(lambda: len(discord_emu.identify_payloads) > identified
-                               and discord_emu.active_connections == 1, 15.0)
+    await discord_emu.wait_for(
+        lambda: len(discord_emu.identify_payloads) > identified and discord_emu.active_connections == 1, 15.0
+    )
     bot.say(CHANNEL, "answer me once", message_id=asked)  # and again, to the new process
     fresh = bot.say(CHANNEL, "a new question")
     await bot.answer_to(CHANNEL, fresh)  # handled in order: the repeats came first
@@ -87,8 +88,11 @@ async def test_a_crashed_bot_is_restarted_and_the_other_bot_keeps_running(
     # discord.py gives up, the adapter crashes, the supervisor starts it again.
     await discord_emu.disconnect(4004, token=TOKEN)
     await discord_emu.wait_for(
-        lambda: sum(p["token"] == TOKEN for p in discord_emu.identify_payloads) == 2
-        and discord_emu.active_connections == 2, 15.0,
+        lambda: (
+            sum(p["token"] == TOKEN for p in discord_emu.identify_payloads) == 2
+            and discord_emu.active_connections == 2
+        ),
+        15.0,
     )
     asked = bot.say(OTHER_CHANNEL, "are you back?")
     assert await bot.answer_to(OTHER_CHANNEL, asked) == "(echo) are you back?"
