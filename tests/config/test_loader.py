@@ -171,7 +171,7 @@ def lines(*rows: str) -> str:
         (lines("server:", "  port: 8080", "  host: [unclosed", "llm: {}"), 3, "[ list"),
         (lines("llm: {}", "server: {port: 8080", "engine: {}"), 2, "{ mapping"),
         (lines("llm: {}", "server: {port: 8080"), 2, "{ mapping"),
-        (lines("bots:", "  - name: a", "    command_guilds: [1, 2", "    token: x"), 3, "[ list"),
+        (lines("bots:", "  - name: a", "    command_guilds: [1, 2", "    token: '1:x'"), 3, "[ list"),
         # (the shipped file's own line, its closing brace deleted: a quoted value comes last)
         (
             lines("llm: {}", 'rate_limits: {free: "10/minute", paid: "600/minute"', "workflows_dir: w"),
@@ -208,7 +208,7 @@ def test_an_unset_variable_in_the_second_bot_is_on_its_line() -> None:
     error = refused(
         lines(
             "bots:",
-            "  - {name: a, platform: telegram, workflow: w, token: x}",
+            "  - {name: a, platform: telegram, workflow: w, token: '1:x'}",
             "  - name: b",
             "    platform: telegram",
             "    workflow: w",
@@ -235,12 +235,12 @@ def test_a_bad_value_of_the_second_bot_names_its_key_and_line(row: str, key: str
             "  - name: a",
             "    platform: telegram",
             "    workflow: w",
-            "    token: x",
+            "    token: '1:x'",
             "  - name: b",
             "    platform: telegram",
             "    workflow: w",
             row,
-            "    token: y",
+            "    token: '2:y'",
         )
     )
     assert (error.key, error.line) == (key, 9)
@@ -251,19 +251,19 @@ def test_a_bad_value_of_the_second_bot_names_its_key_and_line(row: str, key: str
     [
         # The key is not in the file, so the line is that of the mapping it belongs in.
         (
-            lines("llm: {}", "bots:", "  - name: a", "    platform: telegram", "    token: x"),
+            lines("llm: {}", "bots:", "  - name: a", "    platform: telegram", "    token: '1:x'"),
             "bots.0.workflow",
             3,
         ),
         (lines("llm: {}", "api_keys:", "  - {key: long-enough-key}"), "api_keys.0.name", 3),
-        (lines("bots:", "  - name: a", "    token: x", "    workflow: w"), "bots.0.platform", 2),
+        (lines("bots:", "  - name: a", "    token: '1:x'", "    workflow: w"), "bots.0.platform", 2),
         (
             lines(
                 "bots:",
                 "  - name: a",
                 "    platform: telegram",
                 "    workflow: w",
-                "    token: x",
+                "    token: '1:x'",
                 "    mode: {secret_token: s}",
             ),
             "bots.0.mode.url",
@@ -278,13 +278,13 @@ def test_a_missing_required_key_points_at_its_parent(text: str, key: str, line: 
 
 
 def test_an_unknown_platform_names_the_platform_key() -> None:
-    error = refused(lines("llm: {}", "bots:", "  - name: a", "    token: x", "    platform: irc"))
+    error = refused(lines("llm: {}", "bots:", "  - name: a", "    token: '1:x'", "    platform: irc"))
     assert (error.key, error.line) == ("bots.0.platform", 5)
     assert "'irc'" in str(error) and "telegram" in str(error) and "discord" in str(error)
 
 
 def test_a_webhook_mistake_names_the_webhook_key() -> None:
-    head = ("bots:", "  - name: a", "    platform: telegram", "    workflow: w", "    token: x")
+    head = ("bots:", "  - name: a", "    platform: telegram", "    workflow: w", "    token: '1:x'")
     misspelt = refused(
         lines(*head, "    mode:", "      url: https://bot.example.com/telegram/a", "      pathh: /x")
     )
@@ -305,7 +305,7 @@ def test_a_section_written_twice_is_refused_naming_both_lines() -> None:
     error = refused(
         lines(
             "bots:",
-            "  - {name: a, platform: telegram, workflow: w, token: x}",
+            "  - {name: a, platform: telegram, workflow: w, token: '1:x'}",
             "llm: {}",
             "bots:",
             "  - {name: b, platform: discord, workflow: w, token: y}",
