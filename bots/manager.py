@@ -31,6 +31,7 @@ HEALTHY_AFTER_S = 60.0  # a bot that ran this long before failing starts its bac
 STOP_TIMEOUT_S = 30.0
 SETTLE_S = 2.0
 CANCEL_S = 5.0
+SERVING = {"polling", "webhook", "connected", "standby"}  # adapter states that mean it works
 
 
 def _registry() -> dict[str, AdapterFactory]:
@@ -57,10 +58,16 @@ class RunningBot:
         self.task: asyncio.Task[None] | None = None
         self.restarts = 0
         self.last_crash: str | None = None
-        self.failure: str | None = None  # set while waiting to retry after a failure
-        self.retry_at: float | None = None  # unix time of the next attempt
+        self.failure: str | None = None  # the last failure, until the bot serves again
+        self.retry_at: float | None = None  # unix time of the next attempt, while waiting for it
         self.started_at = time.time()
         self.stopping = asyncio.Event()
+
+    def failed(self) -> bool:
+        """Waiting to retry, or retrying and not serving yet: a crash loop stays failed."""
+        if self.failure is None:
+            return False
+        return self.retry_at is not None or self.adapter.health().get("state") not in SERVING
 
 
 class BotManager:
@@ -118,7 +125,7 @@ class BotManager:
             delay = min(delay * 2, BACKOFF_S[1])
             if bot.stopping.is_set():
                 return
-            bot.failure = bot.retry_at = None
+            bot.retry_at = None
             try:
                 bot.adapter = self.factories()[bot.settings.platform](bot.settings, bot.router)  # type: ignore[attr-defined]
             except Exception:
@@ -165,7 +172,7 @@ class BotManager:
 
     def failing(self) -> list[str]:
         """Bots that failed and wait to be retried."""
-        return [name for name, b in self.bots.items() if b.failure is not None]
+        return [name for name, b in self.bots.items() if b.failed()]
 
     def health(self) -> dict[str, Any]:
         bots: dict[str, Any] = {}
@@ -176,9 +183,11 @@ class BotManager:
                 "last_crash": b.last_crash,
                 **b.adapter.health(),
             }
-            if b.failure is not None:
-                retry = None if b.retry_at is None else iso(datetime.fromtimestamp(b.retry_at, UTC))
+            if b.retry_at is not None:
+                retry = iso(datetime.fromtimestamp(b.retry_at, UTC))
                 body.update(state="failed", reason=b.failure, retry_at=retry)
+            elif b.failed():
+                body["reason"] = b.failure  # retrying now: its own state, and why
             bots[name] = body
         for name, s in self.unstarted.items():
             bots[name] = {"platform": s.platform, "state": "no_token"}  # type: ignore[attr-defined]
