@@ -112,13 +112,15 @@ class BotManager:
                 if time.monotonic() - started > HEALTHY_AFTER_S:
                     delay = BACKOFF_S[0]  # it ran fine for a while: this is a new problem
                 reason = bot.adapter.describe_failure(e)
+                text = reason or _masked(f"{type(e).__name__}: {e}"[:300], bot)
+                repeated = text == bot.last_crash
                 bot.restarts += 1
-                bot.last_crash = bot.failure = reason or _masked(f"{type(e).__name__}: {e}"[:300], bot)
+                bot.last_crash = bot.failure = text
                 bot.retry_at = time.time() + delay
-                if reason is None:  # not one of the failures the platform expects: a bug
+                if reason is None and not repeated:  # not a failure the platform expects: a bug
                     log.exception("bot %s crashed; retrying in %.0fs", name, delay)
-                else:
-                    log.warning("bot %s failed: %s; retrying in %.0fs", name, reason, delay)
+                else:  # (a bug's traceback once, then one line per attempt like the rest)
+                    log.warning("bot %s failed: %s; retrying in %.0fs", name, text, delay)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await bot.stopping.wait()

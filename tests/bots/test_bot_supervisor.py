@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from chatgate.gateway import Gateway
 from config.schema import Settings, TelegramBotSettings
 
 
-async def test_a_bot_failing_before_it_connects_is_failed_and_stops_at_once(tmp_path: Path) -> None:
+async def test_a_bot_failing_before_it_connects_is_failed_and_stops_at_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = Settings(
         storage={"url": f"sqlite:///{tmp_path / 'chatgate.db'}"},  # type: ignore[arg-type]
         data_dir=str(tmp_path),
@@ -27,8 +30,11 @@ async def test_a_bot_failing_before_it_connects_is_failed_and_stops_at_once(tmp_
         )
         gw.bots.start(bot)
         async with asyncio.timeout(15):
-            while gw.bots.health()["tg"].get("state") != "failed":
+            while gw.bots.health()["tg"]["restarts"] < 2 or gw.bots.health()["tg"].get("state") != "failed":
                 await asyncio.sleep(0.05)
+        # An unexpected error: its traceback once, then one line per attempt.
+        failures = [r for r in caplog.records if "retrying in" in r.getMessage()]
+        assert [r.exc_info is not None for r in failures] == [True, False]
         assert gw.health()["status"] == "degraded"
         assert "fake" not in str(gw.bots.health()["tg"]["reason"])
         async with asyncio.timeout(5):
