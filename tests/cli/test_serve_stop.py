@@ -112,3 +112,22 @@ async def test_sigterm_ends_serve_within_seconds_whatever_state_each_bot_is_in(
         assert time.monotonic() - started < STOP_WITHIN_S
         assert port_is_free(gw.port)
         assert any(line.endswith("chatgate: stopped") for line in gw.logs().splitlines())
+
+
+async def test_sigterm_ends_serve_while_a_discord_bot_waits_on_an_api_that_never_answers(
+    start_chatgate: StartChatgate,
+) -> None:
+    async with DiscordEmulator() as dc, silent_server() as hung:
+
+        def configure(config: dict[str, Any]) -> None:
+            config["bots"] = [discord_bot_config(dc, name="dc-starting", api_base=f"{hung}/api/v10")]
+
+        gw = await start_chatgate(configure)
+        deadline = time.monotonic() + 20
+        while (await bot_states(gw.base_url))["bots"]["dc-starting"].get("state") != "connecting":
+            assert time.monotonic() < deadline, gw.logs()
+            await asyncio.sleep(0.1)
+        started = time.monotonic()
+        assert await gw.stop(signal.SIGTERM, timeout=STOP_WITHIN_S) == 0, gw.logs()
+        assert time.monotonic() - started < STOP_WITHIN_S
+        assert port_is_free(gw.port)
