@@ -76,13 +76,15 @@ async def serve(settings: Settings, path: Path, text: str) -> None:
     from chatgate.console import GatewayConsole
     from chatgate.gateway import Gateway
     from chatgate.http.app import create_app
+    from chatgate.http.server import Limits, Runner
     from chatgate.reload import Reloader
 
     gateway = await Gateway.open(settings, path)
     reloader = Reloader(gateway, path, text)
     gateway.bots.services.console = GatewayConsole(gateway)  # admins' /status and /reload in chat
     await reloader.start()  # watching before we answer: an edit from now on is seen
-    runner = web.AppRunner(create_app(gateway), access_log=None, handle_signals=False)
+    limits = Limits.of(settings.server, settings.llm.max_connections)
+    runner = Runner(create_app(gateway), limits, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port, backlog=4096)
     try:

@@ -34,6 +34,16 @@ class ServerSettings(Section):
     max_body_bytes: int = Field(1024 * 1024, gt=0)
     # A comment line this often on a quiet event stream, so proxies neither buffer nor cut it.
     stream_ping_s: float = Field(15.0, gt=0)
+    # A request's headers must arrive within this of its first byte (or of connecting), and its
+    # body within body_timeout_s of its headers; else the connection is closed (slow clients
+    # would otherwise hold it forever). An idle keep-alive connection is closed after
+    # keepalive_timeout_s.
+    header_timeout_s: float = Field(10.0, gt=0)
+    body_timeout_s: float = Field(60.0, gt=0)
+    keepalive_timeout_s: float = Field(75.0, gt=0)
+    # Connections at once; more are answered 503 and closed. null: derived from the process's
+    # open-files limit, leaving room for the model client's and the database's connections.
+    max_connections: int | None = Field(None, ge=1)
 
 
 class StorageSettings(Section):

@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatgate.http.context import QUOTA, gateway, principal, rate_headers, read_json
-from chatgate.http.errors import json_response
+from chatgate.http.errors import json_response, unexpected
 from engine.catalog import StoredWorkflow
 from engine.clock import iso
 from engine.errors import ChatgateError, InvalidRequest, parse_request
@@ -121,6 +121,8 @@ async def _stream(
             queue.put_nowait(record)
         except ChatgateError as e:
             queue.put_nowait(e)
+        except Exception as e:  # anything else must end the stream too, not leave it pinging
+            queue.put_nowait(unexpected(e, f"{request.method} {request.path} (streamed)"))
 
     response = web.StreamResponse(
         headers={
