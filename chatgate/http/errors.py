@@ -113,6 +113,10 @@ def from_http_exception(exc: web.HTTPException, max_body_bytes: int) -> web.Resp
         response = error_response(error)
         response.headers["Allow"] = ", ".join(allowed)
         return response
+    elif isinstance(exc, web.HTTPExpectationFailed):
+        expect = first_line(exc.text.removeprefix(f"{exc.status}: ")) if exc.text else "Expect"
+        refusal = InvalidRequest(f"{expect}; only 'Expect: 100-continue' is understood", {"field": "Expect"})
+        return json_response(refusal.envelope(), exc.status)
     else:
         return json_response(ChatgateError(exc.reason or "request refused").envelope(), exc.status)
     return error_response(error)
