@@ -11,8 +11,8 @@ process has a GIL of its own; the server only writes a frame to a pipe and reads
 
 Frames on stdin: a 4-byte little-endian length, then orjson ``[[sql, [values…]], …]``, all
 committed in one transaction. One reply on stdout per frame, in order: a 4-byte length, then
-the error's text (length 0: committed). End of stdin: exit; SIGINT (Ctrl-C) is ignored. Imports nothing of chatgate, so it
-starts in a few tens of milliseconds.
+the error's text (length 0: committed). End of stdin: exit; SIGINT (Ctrl-C) is ignored.
+Imports nothing of chatgate, so it starts in a few tens of milliseconds.
 """
 
 from __future__ import annotations

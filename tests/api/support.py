@@ -163,7 +163,8 @@ class RawResponse:
         head, _, self.body = raw.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         self.status = int(lines[0].split(" ")[1]) if lines[0].startswith("HTTP/") else 0
-        self.headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        fields = (line.partition(":") for line in lines[1:])
+        self.headers = {name.strip().lower(): value.strip() for name, _, value in fields}
 
     def json(self) -> Any:
         assert self.headers.get("content-type", "").startswith("application/json"), (self.headers, self.body)

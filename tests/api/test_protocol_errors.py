@@ -104,8 +104,9 @@ async def test_a_wrong_method_says_which_are_allowed(shared_server: SharedServer
 
 async def test_a_client_dropping_an_upload_mid_body_costs_one_log_line(start_chatgate: StartChatgate) -> None:
     gw = await start_chatgate()
-    reader, writer = await asyncio.open_connection("127.0.0.1", gw.port)
-    writer.write(post("/api/v1/workflows", API_KEY, b"Content-Length: 100000\r\n", b'{"name": "' + b"x" * 1000))
+    _, writer = await asyncio.open_connection("127.0.0.1", gw.port)
+    half = b'{"name": "' + b"x" * 1000
+    writer.write(post("/api/v1/workflows", API_KEY, b"Content-Length: 100000\r\n", half))
     await writer.drain()
     await asyncio.sleep(0.3)  # the handler is reading the body now
     writer.close()
