@@ -17,7 +17,7 @@ import logging
 import resource
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from aiohttp import web
@@ -123,9 +123,10 @@ class Connection(RequestHandler):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not self._gate.admit():
-            assert isinstance(transport, asyncio.Transport)
             refusal = Unavailable("too many connections; retry shortly", {"max_connections": self._gate.cap})
-            transport.write(_raw_response(503, "Service Unavailable", refusal))
+            cast(asyncio.Transport, transport).write(  # uvloop's transports are not asyncio's classes
+                _raw_response(503, "Service Unavailable", refusal)
+            )
             transport.close()
             return
         self._admitted = True
