@@ -8,6 +8,7 @@ rate-limit counters are its own: nothing one story does is visible to another.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -19,6 +20,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -51,13 +53,20 @@ class SharedServer:
 @pytest.fixture(scope="session")
 def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedServer]:
     workdir = tmp_path_factory.mktemp("shared")
-    (workdir / "workflows").mkdir()
-    shutil.copy(SEED_WORKFLOW, workdir / "workflows" / "support_bot.json")
     config = base_config(free_port(), workdir)
     config["api_keys"] = [
         {"key": f"{tier}-key-{i:03d}-0123456789", "name": f"{tier}{i:03d}", "tier": tier}
         for tier, i in itertools.product(("paid", "free"), range(POOL_SIZE))
     ]
+    with serving(workdir, config) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serving(workdir: Path, config: dict[str, Any]) -> Iterator[SharedServer]:
+    """A ``chatgate serve`` with this config and the seed workflow, for a module or a session."""
+    (workdir / "workflows").mkdir(exist_ok=True)
+    shutil.copy(SEED_WORKFLOW, workdir / "workflows" / "support_bot.json")
     (workdir / "chatgate.yaml").write_text(yaml.safe_dump(config))
     server = SharedServer(f"http://127.0.0.1:{config['server']['port']}", workdir)
     with (workdir / "chatgate.log").open("ab") as log:
@@ -72,7 +81,7 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedSe
         deadline = time.monotonic() + 20
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"shared chatgate exited with {proc.returncode}:\n{server.logs()}")
+                raise AssertionError(f"chatgate exited with {proc.returncode}:\n{server.logs()}")
             try:
                 with urllib.request.urlopen(f"{server.base_url}/healthz", timeout=1) as r:
                     if r.status == 200:
@@ -80,7 +89,7 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedSe
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError(f"shared chatgate did not become healthy:\n{server.logs()}")
+                raise AssertionError(f"chatgate did not become healthy:\n{server.logs()}")
             time.sleep(0.05)
         yield server
     finally:

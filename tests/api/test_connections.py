@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import resource
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
 
 from chatgate.http.server import derived_connection_cap
+from tests.api.conftest import SharedServer, serving
 from tests.api.support import RawResponse, assert_error
-from tests.conftest import API_KEY, ChatgateProcess, StartChatgate
+from tests.conftest import API_KEY, ChatgateProcess, StartChatgate, base_config
+from tests.net import free_port
 
 
 def limits(**server: Any) -> Any:
@@ -21,9 +27,16 @@ def limits(**server: Any) -> Any:
     return configure
 
 
-# aiohttp's keep-alive timer also runs from the connection's start: longer than the header
-# timeout here (as by default), so a client that sends nothing meets the header timeout first.
-SHORT = limits(header_timeout_s=0.5, body_timeout_s=0.5, keepalive_timeout_s=1.0)
+@pytest.fixture(scope="module")
+def short_limits(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedServer]:
+    """One server with every limit short, for the stories below."""
+    workdir = tmp_path_factory.mktemp("short-limits")
+    config = base_config(free_port(), workdir)
+    # aiohttp's keep-alive timer also runs from the connection's start: longer than the header
+    # timeout here (as by default), so a client that sends nothing meets the header timeout first.
+    config["server"].update(header_timeout_s=0.5, body_timeout_s=0.5, keepalive_timeout_s=1.0)
+    with serving(workdir, config) as server:
+        yield server
 
 
 async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bytes:
@@ -31,14 +44,16 @@ async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bytes:
     return await asyncio.wait_for(reader.read(), seconds)
 
 
-async def connect(gw: ChatgateProcess) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.open_connection("127.0.0.1", gw.port)
+async def connect(
+    server: SharedServer | ChatgateProcess,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", urlsplit(server.base_url).port)
 
 
 async def test_a_client_that_sends_nothing_is_closed_after_the_header_timeout(
-    start_chatgate: StartChatgate,
+    short_limits: SharedServer,
 ) -> None:
-    gw = await start_chatgate(SHORT)
+    gw = short_limits
     reader, writer = await connect(gw)
     answer = RawResponse(await closed_within(reader, 3))
     writer.close()
@@ -48,10 +63,9 @@ async def test_a_client_that_sends_nothing_is_closed_after_the_header_timeout(
 
 
 async def test_trickling_header_bytes_does_not_extend_the_header_timeout(
-    start_chatgate: StartChatgate,
+    short_limits: SharedServer,
 ) -> None:
-    gw = await start_chatgate(SHORT)
-    reader, writer = await connect(gw)
+    reader, writer = await connect(short_limits)
     request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 1000
 
     async def trickle() -> None:
@@ -68,8 +82,8 @@ async def test_trickling_header_bytes_does_not_extend_the_header_timeout(
     assert answer.status == 408
 
 
-async def test_a_body_that_never_ends_loses_its_connection(start_chatgate: StartChatgate) -> None:
-    gw = await start_chatgate(SHORT)
+async def test_a_body_that_never_ends_loses_its_connection(short_limits: SharedServer) -> None:
+    gw = short_limits
     reader, writer = await connect(gw)
     writer.write(
         b"POST /api/v1/workflows HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
@@ -79,15 +93,14 @@ async def test_a_body_that_never_ends_loses_its_connection(start_chatgate: Start
     await writer.drain()
     await closed_within(reader, 3)  # the last chunk never comes; the server hangs up
     writer.close()
-    async with gw.client() as http:
+    async with gw.client(None) as http:
         assert (await http.get("/healthz")).status == 200
     assert "server.body_timeout_s" in gw.logs()
     assert "Traceback" not in gw.logs()
 
 
-async def test_an_idle_keep_alive_connection_is_closed(start_chatgate: StartChatgate) -> None:
-    gw = await start_chatgate(SHORT)
-    reader, writer = await connect(gw)
+async def test_an_idle_keep_alive_connection_is_closed(short_limits: SharedServer) -> None:
+    reader, writer = await connect(short_limits)
     writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     head = await reader.readuntil(b"\r\n\r\n")
     length = int(
