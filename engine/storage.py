@@ -384,7 +384,7 @@ def out_of_space(error: BaseException) -> bool:
             return False
         if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
             return True
-        if isinstance(seen, sqlite3.Error) and seen.sqlite_errorcode == sqlite3.SQLITE_FULL:
+        if isinstance(seen, sqlite3.Error) and getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
             return True
         if str(getattr(seen, "sqlstate", None) or "").startswith("53"):
             return True

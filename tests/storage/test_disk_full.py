@@ -9,16 +9,23 @@ Nothing outside that process is affected, and the mount goes when it ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg.exceptions
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 
+from engine.storage import out_of_space
 from tests.api.support import assert_error
 from tests.conftest import SEED_WORKFLOW, ChatgateProcess, base_config, free_port
 
@@ -98,3 +105,32 @@ async def test_a_full_disk_refuses_executions_with_503_and_loses_nothing_acknowl
     logs = small_disk.logs()
     assert "database full" in logs
     assert MARKER not in logs  # no user input in the log, at any level
+
+
+def _sqlite_full() -> sqlite3.Error:
+    """A real SQLITE_FULL: an in-memory database allowed two pages."""
+    with contextlib.closing(sqlite3.connect(":memory:")) as db:
+        db.execute("CREATE TABLE t (x)")
+        db.execute("PRAGMA max_page_count = 2")
+        try:
+            db.execute("INSERT INTO t VALUES (?)", ("x" * 100_000,))
+        except sqlite3.Error as e:
+            return e
+    raise AssertionError("the insert fitted")
+
+
+def test_a_full_database_is_recognised_on_either_engine_however_wrapped() -> None:
+    full = _sqlite_full()
+    assert out_of_space(full)
+    assert out_of_space(sa.exc.OperationalError("INSERT …", None, full))  # as SQLAlchemy raises it
+    pg = asyncpg.exceptions.DiskFullError("could not extend file")
+    adapted = AsyncAdapt_asyncpg_dbapi.OperationalError(pg.args[0], pg)  # SQLAlchemy's asyncpg adapter
+    assert out_of_space(sa.exc.OperationalError("INSERT …", None, adapted))
+    assert out_of_space(OSError(errno.ENOSPC, "No space left on device"))
+
+
+def test_other_write_failures_are_not_taken_for_a_full_disk() -> None:
+    assert not out_of_space(sqlite3.IntegrityError("UNIQUE constraint failed: executions.id"))
+    assert not out_of_space(asyncpg.exceptions.UniqueViolationError("duplicate key"))
+    assert not out_of_space(OSError(errno.EIO, "I/O error"))
+    assert not out_of_space(RuntimeError("SQLite insert process: OperationalError: database is locked"))
