@@ -129,7 +129,8 @@ async def test_a_file_saved_in_another_encoding_is_a_rejected_edit_and_the_next_
     # An editor set to Latin-1 saves an accent as one byte that is not UTF-8.
     gw.config_path.write_bytes(text.encode() + "# caf\u00e9\n".encode("latin-1"))
     error = await wait_rejected(gw)
-    assert error["message"] == f"{gw.config_path}:{line}: not UTF-8 text (byte 0xe9); save the file as UTF-8"
+    # /healthz names the file relative to chatgate's working directory.
+    assert error["message"] == f"chatgate.yaml:{line}: not UTF-8 text (byte 0xe9); save the file as UTF-8"
     assert error["line"] == line
     assert await status_of(gw, API_KEY) == 200
     # `chatgate reload` still finds the server in that file, and prints its verdict.
