@@ -28,12 +28,21 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _origin(value: str) -> str:
+    scheme, sep, rest = value.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest or "/" in rest or value != value.strip():
+        raise ValueError(f"'{value}' is not an origin like https://app.example.com (no path, no slash)")
+    return value
+
+
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     max_body_bytes: int = Field(1024 * 1024, gt=0)
     # A comment line this often on a quiet event stream, so proxies neither buffer nor cut it.
     stream_ping_s: float = Field(15.0, gt=0)
+    # Browser origins allowed to call the API (exact "scheme://host[:port]"); empty: none.
+    cors_origins: tuple[Annotated[str, AfterValidator(_origin)], ...] = ()
 
 
 class StorageSettings(Section):
