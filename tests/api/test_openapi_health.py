@@ -47,6 +47,7 @@ async def test_every_documented_endpoint_exists(shared_server: SharedServer) -> 
                 .replace("{session_id}", "s1")
                 .replace("{asset}", "swagger-ui.css")
                 .replace("{bot}", "tg")
+                .replace("{name}", "someone")
             )
             for method in set(ops) - {"parameters"}:
                 r = await http.request(method.upper(), url, json={"inputs": {"user_input": "x"}})
