@@ -107,7 +107,8 @@ async def serve(settings: Settings, path: Path, text: str) -> None:
     # result waits up to Python's switch interval each time: 0.5 ms rather than 5 ms measured
     # +5% executions/s (BENCHMARKS.md).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    log.info("chatgate %s serving on http://%s:%d", __version__, settings.server.host, settings.server.port)
+    base = f"http://{settings.server.host}:{settings.server.port}"
+    log.info("chatgate %s serving on %s (API docs: %s/docs)", __version__, base, base)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

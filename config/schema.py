@@ -28,6 +28,13 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _origin(value: str) -> str:
+    scheme, sep, rest = value.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest or "/" in rest or value != value.strip():
+        raise ValueError(f"'{value}' is not an origin like https://app.example.com (no path, no slash)")
+    return value
+
+
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -44,6 +51,8 @@ class ServerSettings(Section):
     # Connections at once; more are answered 503 and closed. null: derived from the process's
     # open-files limit, leaving room for the model client's and the database's connections.
     max_connections: int | None = Field(None, ge=1)
+    # Browser origins allowed to call the API (exact "scheme://host[:port]"); empty: none.
+    cors_origins: tuple[Annotated[str, AfterValidator(_origin)], ...] = ()
 
 
 class StorageSettings(Section):

@@ -10,7 +10,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
 from chatgate.gateway import Gateway
-from chatgate.http import admin, executions, health, keys, metrics, openapi, webhooks, workflows
+from chatgate.http import admin, cors, docs, executions, health, keys, metrics, openapi, webhooks, workflows
 from chatgate.http.context import GATEWAY, PRINCIPAL, QUOTA, rate_headers
 from chatgate.http.errors import error_response, first_line, from_http_exception, unexpected
 from chatgate.keys import Principal
@@ -71,11 +71,13 @@ def _authenticate(gw: Gateway, header: str) -> Principal:
 
 def create_app(gateway: Gateway) -> web.Application:
     app = web.Application(
-        middlewares=[front_door],
+        middlewares=[cors.preflight, front_door],
         client_max_size=gateway.settings.server.max_body_bytes,
     )
     app[GATEWAY] = gateway
-    for module in (workflows, executions, health, openapi, admin, keys, metrics):
+    app.on_response_prepare.append(cors.add_headers)
+    for module in (workflows, executions, health, openapi, docs, admin, keys, metrics):
         app.router.add_routes(module.routes)
     app.router.add_routes(webhooks.routes_for(gateway.settings))  # Telegram bots in webhook mode
+    openapi.install(app)
     return app

@@ -106,7 +106,7 @@ def from_http_exception(exc: web.HTTPException, max_body_bytes: int) -> web.Resp
             {"max_bytes": max_body_bytes},
         )
     elif isinstance(exc, web.HTTPNotFound):
-        error = NotFound("no such endpoint", None)
+        error = NotFound("no such endpoint", {})
     elif isinstance(exc, web.HTTPMethodNotAllowed):
         allowed = sorted(exc.allowed_methods)
         error = MethodNotAllowed(f"method {exc.method} is not allowed here", {"allowed": allowed})

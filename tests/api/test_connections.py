@@ -35,8 +35,8 @@ def short_limits(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedSer
     # aiohttp's keep-alive timer also runs from the connection's start: longer than the header
     # timeout here (as by default), so a client that sends nothing meets the header timeout first.
     config["server"].update(header_timeout_s=0.5, body_timeout_s=0.5, keepalive_timeout_s=1.0)
-    with serving(workdir, config) as server:
-        yield server
+    with serving(workdir, config) as base_url:
+        yield SharedServer(base_url, workdir)
 
 
 async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bytes:
