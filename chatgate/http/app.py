@@ -14,7 +14,7 @@ from chatgate.http import admin, cors, docs, executions, health, keys, metrics, 
 from chatgate.http.context import GATEWAY, PRINCIPAL, QUOTA, rate_headers
 from chatgate.http.errors import error_response, first_line, from_http_exception, unexpected
 from chatgate.keys import Principal
-from engine.errors import ChatgateError, InvalidRequest, Unauthorized
+from engine.errors import ChatgateError, Unauthorized, problem
 
 log = logging.getLogger("chatgate.http")
 
@@ -47,7 +47,7 @@ async def front_door(request: web.Request, handler: Handler) -> web.StreamRespon
     except (RequestPayloadError, HttpProcessingError) as e:
         # The body could not be read as sent (a gzip body that is not gzip, a bad chunk size).
         reason = first_line(getattr(e, "message", None) or e)
-        response = error_response(InvalidRequest(f"the request body could not be read: {reason}", None))
+        response = error_response(problem(["body"], f"the request body could not be read: {reason}"))
         response.force_close()  # what is left of the body on the connection cannot be trusted
     except ConnectionResetError:
         raise  # the client went away mid-request: nobody to answer

@@ -21,6 +21,7 @@ from engine.errors import (
     RateLimited,
     Unauthorized,
     Unavailable,
+    problem,
 )
 
 log = logging.getLogger("chatgate.http")
@@ -87,7 +88,7 @@ def protocol_error(status: int, exc: BaseException | None, message: str | None) 
     if status >= 500:
         return ChatgateError("internal error; see the server log", None)
     reason = first_line(getattr(exc, "message", None) or message)
-    return InvalidRequest(f"malformed HTTP request: {reason}", None)
+    return problem(["request"], f"malformed HTTP request: {reason}")
 
 
 def first_line(text: object) -> str:
@@ -115,7 +116,7 @@ def from_http_exception(exc: web.HTTPException, max_body_bytes: int) -> web.Resp
         return response
     elif isinstance(exc, web.HTTPExpectationFailed):
         expect = first_line(exc.text.removeprefix(f"{exc.status}: ")) if exc.text else "Expect"
-        refusal = InvalidRequest(f"{expect}; only 'Expect: 100-continue' is understood", {"field": "Expect"})
+        refusal = problem(["header", "Expect"], f"{expect}; only 'Expect: 100-continue' is understood")
         return json_response(refusal.envelope(), exc.status)
     else:
         return json_response(ChatgateError(exc.reason or "request refused").envelope(), exc.status)

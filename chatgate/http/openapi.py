@@ -226,6 +226,7 @@ _ALL_ERRORS: tuple[type[schemas.Shape], ...] = (
     schemas.NotFoundError,
     schemas.ConflictError,
     schemas.MethodNotAllowedError,
+    schemas.RequestTimeoutError,
     schemas.PayloadTooLargeError,
     schemas.InvalidConfigError,
     schemas.RateLimitError,
@@ -245,7 +246,12 @@ def _description() -> str:
     return (
         "A self-hosted chat-bot gateway backed by workflows. Every `/api/v1` call needs "
         '`Authorization: Bearer <key>`. Errors are `{"error": {code, message, details}}`; '
-        "`details` has one shape per code:\n\n| code | status | details |\n|---|---|---|\n" + "\n".join(rows)
+        "`details` has one shape per code:\n\n| code | status | details |\n|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n\nAny request may also be refused before it reaches an operation, in the same envelope: "
+        "400 `invalid_request` for a malformed HTTP request (oversized header or URL, a body that does "
+        "not decode), 408 `request_timeout` for headers that arrive too slowly, 417 for an unknown "
+        "`Expect`, and 503 `service_unavailable` when the server is at `server.max_connections`."
     )
 
 

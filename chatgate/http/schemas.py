@@ -341,6 +341,11 @@ class MethodNotAllowedError(_Error):
     details: MethodNotAllowedDetails = Field(description='`{"allowed": [methods]}`')
 
 
+class RequestTimeoutError(_Error):
+    code: Literal["request_timeout"]
+    details: None = Field(None, description="null: the headers did not arrive within server.header_timeout_s")
+
+
 class PayloadTooLargeDetails(Shape):
     max_bytes: int
 
