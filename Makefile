@@ -19,15 +19,20 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# PostgreSQL and Redis from Debian's packages, for the tests that need the real servers.
-# Installed when missing and we are root; otherwise those tests say what to install.
+# PostgreSQL, Redis and Chromium (the /docs page test) from Debian's packages, for the tests
+# that need the real programs. Installed when missing and we are root; otherwise those tests
+# say what to install.
 services:
-	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null; then :; \
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing postgresql and redis-server (Debian packages) for the tests"; \
+		echo "installing$$missing (Debian packages) for the tests"; \
 		apt-get update -qq >/dev/null && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql redis-server >/dev/null; \
-	else echo "note: PostgreSQL/Redis not installed; their tests will be skipped (apt-get install postgresql redis-server)"; fi
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "note:$$missing not installed; their tests will be skipped (apt-get install$$missing)"; fi
 
 test: lint services
 	$(BIN)/pytest

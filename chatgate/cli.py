@@ -77,6 +77,7 @@ async def serve(settings: Settings, path: Path, text: str) -> None:
     from chatgate.console import GatewayConsole
     from chatgate.gateway import Gateway
     from chatgate.http.app import create_app
+    from chatgate.http.server import Limits, Runner
     from chatgate.reload import Reloader, check_bots_at_start
 
     gateway = await Gateway.open(settings, path)
@@ -88,7 +89,8 @@ async def serve(settings: Settings, path: Path, text: str) -> None:
     reloader = Reloader(gateway, path, text)
     gateway.bots.services.console = GatewayConsole(gateway)  # admins' /status and /reload in chat
     await reloader.start()  # watching before we answer: an edit from now on is seen
-    runner = web.AppRunner(create_app(gateway), access_log=None, handle_signals=False)
+    limits = Limits.of(settings.server, settings.llm.max_connections)
+    runner = Runner(create_app(gateway), limits, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port, backlog=4096)
     try:
@@ -111,7 +113,8 @@ async def serve(settings: Settings, path: Path, text: str) -> None:
     # result waits up to Python's switch interval each time: 0.5 ms rather than 5 ms measured
     # +5% executions/s (BENCHMARKS.md).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    log.info("chatgate %s serving on http://%s:%d", __version__, settings.server.host, settings.server.port)
+    base = f"http://{settings.server.host}:{settings.server.port}"
+    log.info("chatgate %s serving on %s (API docs: %s/docs)", __version__, base, base)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

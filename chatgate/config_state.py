@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from config.loader import ConfigError
+from config.paths import shown_path
 from engine.catalog import FileProblem
 
 Result = Literal["applied", "unchanged", "rejected", "busy"]
@@ -33,10 +34,12 @@ class RejectedEdit:
     checksum: str
 
     def to_api(self) -> dict[str, Any]:
+        """For /healthz, which anyone may read: the file as `shown_path` shows it."""
         e = self.error
         return {
-            "message": str(e),  # the one-line reason: file:line: key: what is wrong
-            "file": e.path,
+            # The one-line reason: file:line: key: what is wrong.
+            "message": str(e).replace(e.path, shown_path(e.path), 1),
+            "file": shown_path(e.path),
             "line": e.line,
             "key": e.key,
             "at": iso(self.at),
@@ -58,7 +61,7 @@ class ConfigState:
 
     def to_api(self) -> dict[str, Any]:
         return {
-            "path": self.path,
+            "path": None if self.path is None else shown_path(self.path),
             "version": self.version,
             "loaded_at": iso(self.loaded_at),
             "checksum": self.checksum,

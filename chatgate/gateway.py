@@ -18,6 +18,7 @@ from chatgate.config_state import ConfigState
 from chatgate.keys import KeyRing, StoredKeys, key_ring, refresh_forever
 from chatgate.logs import redact
 from chatgate.metrics import Metrics
+from config.paths import shown_path
 from config.schema import Settings
 from config.workflow_files import read_workflow_dir
 from engine.catalog import Catalog, FileProblem
@@ -184,7 +185,7 @@ class Gateway:
             "workflows": {
                 "files": len(self.catalog.file_workflows()),
                 "problems": [
-                    {"path": p.path, "message": p.message, "details": p.details}
+                    {"path": shown_path(p.path), "message": p.message, "details": p.details}
                     for p in self.workflow_problems
                 ],
             },

@@ -32,7 +32,7 @@ from pydantic import SecretStr
 from config.loader import ConfigError
 from config.schema import GENERATED_KEY_NAME, ApiKey, Settings, check_key_name
 from engine.clock import as_utc, iso, utcnow
-from engine.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthorized
+from engine.errors import Conflict, Forbidden, NotFound, Unauthorized, problem
 from engine.storage import Storage, add_api_key, reassign_owner, remove_api_key, stored_api_keys
 
 log = logging.getLogger("chatgate.keys")
@@ -305,18 +305,16 @@ def _check_new(spec: NewKey, settings: Settings, taken: set[str]) -> None:
     try:
         check_key_name(spec.name)
     except ValueError as e:
-        raise InvalidRequest(f"name: {e}", {"field": "name"}) from None
+        raise problem(["body", "name"], f"name: {e}") from None
     if spec.tier not in settings.rate_limits:
-        raise InvalidRequest(
+        raise problem(
+            ["body", "tier"],
             f"tier: unknown tier {spec.tier!r} (rate_limits has {sorted(settings.rate_limits)})",
-            {"field": "tier"},
         )
     if spec.expires_at is not None and as_utc(spec.expires_at) <= utcnow():
-        raise InvalidRequest("expires_at: the expiry is in the past", {"field": "expires_at"})
+        raise problem(["body", "expires_at"], "expires_at: the expiry is in the past")
     if spec.workflows is not None and not spec.workflows:
-        raise InvalidRequest(
-            "workflows: name at least one workflow, or leave it out for any", {"field": "workflows"}
-        )
+        raise problem(["body", "workflows"], "workflows: name at least one workflow, or leave it out for any")
     if spec.name in taken:
         raise Conflict(
             f"the config file already has a key named '{spec.name}'; a name belongs to one key",
@@ -369,9 +367,9 @@ async def reassign_workflows(storage: Storage, old: str, new: str) -> dict[str, 
     try:
         check_key_name(new)
     except ValueError as e:
-        raise InvalidRequest(f"to: {e}", {"field": "to"}) from None
+        raise problem(["body", "to"], f"to: {e}") from None
     if old == new:
-        raise InvalidRequest("from and to are the same name", {"field": "to"})
+        raise problem(["body", "to"], "from and to are the same name")
     return await reassign_owner(storage, old, new)
 
 

@@ -105,7 +105,9 @@ def request_reload(target: Target) -> tuple[int, str]:
         if e.code == 422:
             return 1, str((error.get("details") or {}).get("summary") or error.get("message"))
         message = error.get("message") or e.reason
-        hint = error.get("details")
+        details = error.get("details")
+        # 401 details are a string; 403 details an object with a hint (README's error table).
+        hint = details.get("hint") if isinstance(details, dict) else details
         hint = f"; {hint}" if isinstance(hint, str) else ""
         return 2, f"chatgate refused the reload ({e.code}): {message}{hint}"
     except (urllib.error.URLError, OSError) as e:

@@ -16,6 +16,10 @@ RESTART_KEYS: tuple[tuple[str, ...], ...] = (
     ("server", "host"),
     ("server", "port"),
     ("server", "max_body_bytes"),
+    ("server", "header_timeout_s"),
+    ("server", "body_timeout_s"),
+    ("server", "keepalive_timeout_s"),
+    ("server", "max_connections"),
     ("storage", "url"),
     ("data_dir",),
     ("redis_url",),
@@ -45,7 +49,7 @@ def keep_running_values(running: Settings, new: Settings) -> Settings:
     """``new`` with the restart-bound keys of ``running``, so the process never
     claims a port or database it does not use."""
     server = new.server.model_copy(
-        update={k: getattr(running.server, k) for k in ("host", "port", "max_body_bytes")}
+        update={p[1]: getattr(running.server, p[1]) for p in RESTART_KEYS if p[0] == "server"}
     )
     return new.model_copy(
         update={

@@ -29,12 +29,31 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _origin(value: str) -> str:
+    scheme, sep, rest = value.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest or "/" in rest or value != value.strip():
+        raise ValueError(f"'{value}' is not an origin like https://app.example.com (no path, no slash)")
+    return value
+
+
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     max_body_bytes: int = Field(1024 * 1024, gt=0)
     # A comment line this often on a quiet event stream, so proxies neither buffer nor cut it.
     stream_ping_s: float = Field(15.0, gt=0)
+    # A request's headers must arrive within this of its first byte (or of connecting), and its
+    # body within body_timeout_s of its headers; else the connection is closed (slow clients
+    # would otherwise hold it forever). An idle keep-alive connection is closed after
+    # keepalive_timeout_s.
+    header_timeout_s: float = Field(10.0, gt=0)
+    body_timeout_s: float = Field(60.0, gt=0)
+    keepalive_timeout_s: float = Field(75.0, gt=0)
+    # Connections at once; more are answered 503 and closed. null: derived from the process's
+    # open-files limit, leaving room for the model client's and the database's connections.
+    max_connections: int | None = Field(None, ge=1)
+    # Browser origins allowed to call the API (exact "scheme://host[:port]"); empty: none.
+    cors_origins: tuple[Annotated[str, AfterValidator(_origin)], ...] = ()
 
 
 class StorageSettings(Section):

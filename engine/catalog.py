@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from config.paths import shown_path
 from config.schema import EngineSettings
 from engine.clock import as_utc, iso, new_id, utcnow
 from engine.errors import ChatgateError, Forbidden, NotFound
@@ -216,9 +217,11 @@ class Catalog:
     async def _editable(self, ref: str, owner: str) -> StoredWorkflow:
         current = await self.get(ref, owner)
         if current.owner is None:
+            # Any key may ask: the file as shown_path shows it, not where it is on the host.
+            path = shown_path(current.path or current.name)
             raise Forbidden(
-                f"workflow '{current.name}' is loaded from a file; edit {current.path} instead",
-                {"workflow_id": current.workflow_id, "path": current.path},
+                f"workflow '{current.name}' is loaded from a file; edit {path} instead",
+                {"workflow_id": current.workflow_id, "path": path},
             )
         return current
 

@@ -7,6 +7,7 @@ human messages in another. Messages never contain secrets.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -104,10 +105,82 @@ class ExecutionTimeout(ExecutionFailed):
 
 
 def parse_request(model: type[M], data: Any) -> M:
-    """Validate caller-supplied data; the first problem becomes `InvalidRequest` naming the field."""
+    """Validate caller-supplied data; every problem is listed in the `InvalidRequest`, the first
+    one names the field in the message."""
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        raise InvalidRequest(f"{where}: {err['msg']}", {"field": where}) from None
+        raise invalid_request(e, model) from None
+
+
+# pydantic's wording for a JSON client: the types are JSON's, not Python's.
+_WORDING = {
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "list_type": "must be an array",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "missing": "is required",
+}
+
+
+_BOUNDS = {
+    "greater_than_equal": "at least",
+    "less_than_equal": "at most",
+    "greater_than": "more than",
+    "less_than": "less than",
+}
+
+
+def invalid_request(error: ValidationError, model: type[BaseModel] | None = None) -> InvalidRequest:
+    """A pydantic `ValidationError` as the API tells it: ``details`` lists ``{loc, msg}`` for
+    every problem (``loc`` starting at ``"body"``); an unknown field close to a known one
+    suggests it (``input`` → ``inputs``)."""
+    fields = _field_names(model)
+    problems: list[dict[str, Any]] = []
+    for err in error.errors():
+        loc = list(err["loc"])
+        kind = err["type"]
+        if kind in ("model_type", "model_attributes_type", "dict_type") and not loc:
+            msg = f"expected a JSON object, got {_json_type(err.get('input'))}"
+        elif kind == "extra_forbidden":
+            close = difflib.get_close_matches(str(loc[-1]), fields, n=1) if len(loc) == 1 else []
+            msg = "unknown field" + (f"; did you mean '{close[0]}'?" if close else "")
+        elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+            bound = next(iter(err.get("ctx", {}).values()), "")
+            msg = f"must be {_BOUNDS[kind]} {bound}"
+        else:
+            msg = _WORDING.get(kind, err["msg"])
+        problems.append({"loc": ["body", *loc], "msg": msg})
+    first = problems[0]
+    where = ".".join(str(p) for p in first["loc"][1:])
+    message = f"{where}: {first['msg']}" if where else f"body: {first['msg']}"
+    if len(problems) > 1:
+        message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+    return InvalidRequest(message, problems)
+
+
+def problem(loc: list[str | int], message: str, msg: str | None = None) -> InvalidRequest:
+    """An `InvalidRequest` about one place (``["body", "inputs", "n"]``, ``["query", "page"]``)."""
+    return InvalidRequest(message, [{"loc": loc, "msg": msg or message}])
+
+
+def _field_names(model: type[BaseModel] | None) -> list[str]:
+    if model is None:
+        return []
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null" if value is None else "something else"

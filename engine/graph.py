@@ -18,7 +18,7 @@ import orjson
 from pydantic import ValidationError
 
 from config.schema import EngineSettings
-from engine.errors import InvalidRequest, InvalidWorkflow, parse_request
+from engine.errors import InvalidWorkflow, parse_request
 from engine.nodes import REGISTRY, Node, StartNode
 from engine.storable import storable_problem
 from engine.templates import references
@@ -51,7 +51,7 @@ def parse_spec(data: Any, limits: EngineSettings | None = None) -> WorkflowSpec:
     With ``limits``, a document with too many nodes or connections is refused before
     any of it is parsed."""
     if not isinstance(data, dict):
-        raise InvalidRequest("the workflow must be a JSON object", "expected {name, nodes, connections}")
+        return parse_request(WorkflowSpec, data)  # refused: "expected a JSON object, got …"
     if limits is not None:
         for key in ("nodes", "connections"):
             items = data.get(key)

@@ -86,9 +86,12 @@ class LLM:
         if not self.configured:
             raise ExecutionFailed(
                 f"model '{name}' needs an LLM server, and none is configured",
-                "set llm.base_url (and llm.api_key if the server needs one) in the config file, "
-                "or OPENAI_BASE_URL / OPENAI_API_KEY in the environment; "
-                f"or use the offline model '{OFFLINE_MODEL}'",
+                {
+                    "model": name,
+                    "hint": "set llm.base_url (and llm.api_key if the server needs one) in the config file, "
+                    "or OPENAI_BASE_URL / OPENAI_API_KEY in the environment; "
+                    f"or use the offline model '{OFFLINE_MODEL}'",
+                },
             )
         # The body is already plain JSON: posting it directly skips the client's per-call
         # TypedDict transformation of every message, which costs more than our whole

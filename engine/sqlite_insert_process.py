@@ -11,13 +11,14 @@ process has a GIL of its own; the server only writes a frame to a pipe and reads
 
 Frames on stdin: a 4-byte little-endian length, then orjson ``[[sql, [values…]], …]``, all
 committed in one transaction. One reply on stdout per frame, in order: a 4-byte length, then
-the error's text (length 0: committed). End of stdin: exit. Imports nothing of chatgate, so it
-starts in a few tens of milliseconds.
+the error's text (length 0: committed). End of stdin: exit; SIGINT (Ctrl-C) is ignored.
+Imports nothing of chatgate, so it starts in a few tens of milliseconds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
 import sqlite3
 import struct
 import sys
@@ -60,4 +61,7 @@ def commit(db: sqlite3.Connection, frame: bytes) -> bytes:
 
 
 if __name__ == "__main__":
+    # Ctrl-C reaches the whole process group, this process too: the server decides when it
+    # ends (it closes our input once its last batch is committed), not the terminal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     serve(sys.argv[1], "--uri" in sys.argv[2:], sys.stdin.buffer, sys.stdout.buffer)

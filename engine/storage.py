@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from engine.errors import Unavailable
 from engine.sqlite_insert_process import PRAGMAS
 from engine.sqlite_inserts import SqliteInserts
 
@@ -166,6 +169,8 @@ class Storage:
             # made the rest wait and opened/closed overflow connections per request; measured
             # in benchmarks/scale_out.py. 40 per process: mind max_connections (100) at 3+.
             **({} if u.get_backend_name() == "sqlite" else {"pool_size": 20, "max_overflow": 20}),
+            # A failed statement's text names its parameters, i.e. users' input: never in a log.
+            hide_parameters=True,
             **_JSON,
         )
         if u.get_backend_name() == "sqlite":
@@ -246,14 +251,19 @@ class Storage:
             except Exception as e:
                 # One bad write must not fail its neighbours: retry them one by one.
                 if len(batch) > 1:
+                    refused = 0
                     for op, fut in batch:
                         try:
                             await self._wconn.commit([op])
                             _resolve(fut, None)
                         except Exception as single:
-                            _resolve(fut, single)
+                            refused += 1
+                            _resolve(fut, _refusal(single))
+                    if refused:
+                        _log_refused(e, refused, len(batch))
                 else:
-                    _resolve(batch[0][1], e)
+                    _log_refused(e, 1, 1)
+                    _resolve(batch[0][1], _refusal(e))
             else:
                 for _, fut in batch:
                     _resolve(fut, None)
@@ -363,6 +373,46 @@ def _upgrade(connection: sa.Connection) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     alembic_command.upgrade(config, "head")
+
+
+def out_of_space(error: BaseException) -> bool:
+    """The database, or the disk under it, is full: SQLite's SQLITE_FULL, PostgreSQL's class 53
+    (disk_full, out of memory), or ENOSPC, however deep SQLAlchemy or the drivers wrapped it."""
+    seen: BaseException | None = error
+    for _ in range(8):  # wrappers wrap a few levels deep at most
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return True
+        if isinstance(seen, sqlite3.Error) and getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return True
+        if str(getattr(seen, "sqlstate", None) or "").startswith("53"):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
+
+
+def _refusal(error: Exception) -> Exception:
+    """What a caller sees of a failed write: a full database is a 503 to retry later (nothing
+    of the write was stored); anything else as it was."""
+    if out_of_space(error):
+        return Unavailable(
+            "the database has no space left, so nothing was stored; retry once space is freed",
+            {"service": "database", "error": "out_of_space"},
+        )
+    return error
+
+
+def _log_refused(error: Exception, refused: int, batch: int) -> None:
+    """A full database, once per batch (its callers answer 503 and log nothing). Other failures
+    are logged by whoever handles them, with the traceback."""
+    if out_of_space(error):
+        # The driver's one-line reason only: SQLAlchemy's text adds the statement.
+        inner = getattr(error, "orig", None) or error
+        reason = f"{type(inner).__name__}: {str(inner).strip().splitlines()[0][:200]}"
+        log.error(
+            "database full: %d of %d writes refused, nothing of them stored (%s)", refused, batch, reason
+        )
 
 
 def _log_failure(fut: asyncio.Future[None]) -> None:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from chatgate.http import schemas
+from chatgate.http.bodies import respond
 from chatgate.http.context import gateway, principal
 from chatgate.http.errors import json_response
+from chatgate.http.operations import Operations, Reply
 from chatgate.keys import Principal
 from engine.errors import ChatgateError, Forbidden
 
-routes = web.RouteTableDef()
+routes = Operations()
 
 
 def require_admin(request: web.Request) -> Principal:
@@ -23,12 +26,20 @@ def require_admin(request: web.Request) -> Principal:
     if not who.admin:
         raise Forbidden(
             f"API key '{who.name}' may not use the admin API",
-            f'list it in the config as admins: ["key:{who.name}"], or use a key made with --admin',
+            {"hint": f'list it in the config as admins: ["key:{who.name}"], or use a key made with --admin'},
         )
     return who
 
 
-@routes.post("/api/v1/admin/reload")
+@routes.operation(
+    "POST",
+    "/api/v1/admin/reload",
+    operation_id="reloadConfig",
+    tag="admin",
+    summary="Reload the config file and workflow files now (admin keys only)",
+    replies=(Reply(200, "applied, unchanged or busy: the version and what changed", schemas.ReloadReport),),
+    errors=(schemas.ForbiddenError, schemas.InvalidConfigError),
+)
 async def reload(request: web.Request) -> web.Response:
     gw = gateway(request)
     who = require_admin(request)
@@ -38,5 +49,6 @@ async def reload(request: web.Request) -> web.Response:
     body = report.to_api()
     if report.result == "rejected":
         error = {"code": "invalid_config", "message": str(report.error), "details": body}
+        schemas.InvalidConfigError.model_validate(error)  # the documented shape
         return json_response({"error": error}, status=422)
-    return json_response(body)
+    return respond(schemas.ReloadReport, body)

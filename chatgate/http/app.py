@@ -6,13 +6,15 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from chatgate.gateway import Gateway
-from chatgate.http import admin, executions, health, keys, metrics, openapi, webhooks, workflows
+from chatgate.http import admin, cors, docs, executions, health, keys, metrics, openapi, webhooks, workflows
 from chatgate.http.context import GATEWAY, PRINCIPAL, QUOTA, rate_headers
-from chatgate.http.errors import error_response, from_http_exception
+from chatgate.http.errors import error_response, first_line, from_http_exception, unexpected
 from chatgate.keys import Principal
-from engine.errors import ChatgateError, Unauthorized
+from engine.errors import ChatgateError, Unauthorized, problem
 
 log = logging.getLogger("chatgate.http")
 
@@ -42,11 +44,15 @@ async def front_door(request: web.Request, handler: Handler) -> web.StreamRespon
         if e.status < 400:
             raise
         response = from_http_exception(e, request.app[GATEWAY].settings.server.max_body_bytes)
+    except (RequestPayloadError, HttpProcessingError) as e:
+        # The body could not be read as sent (a gzip body that is not gzip, a bad chunk size).
+        reason = first_line(getattr(e, "message", None) or e)
+        response = error_response(problem(["body"], f"the request body could not be read: {reason}"))
+        response.force_close()  # what is left of the body on the connection cannot be trusted
     except ConnectionResetError:
         raise  # the client went away mid-request: nobody to answer
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        response = error_response(ChatgateError("internal error; see the server log", None))
+    except Exception as e:
+        response = error_response(unexpected(e, f"{request.method} {request.path}"))
     if quota is not None and not response.prepared:  # streams set these before their first byte
         response.headers.update(rate_headers(quota))
     return response
@@ -57,17 +63,21 @@ def _authenticate(gw: Gateway, header: str) -> Principal:
     token = token.strip()
     if not header:
         raise Unauthorized("missing Authorization header", "send Authorization: Bearer <api key>")
+    # Keys are ASCII; other bytes in the header (decoded by aiohttp as surrogates) match none.
+    usable = scheme.lower() == "bearer" and token.isascii()
     # expired keys, and keys whose tier is gone, are refused with the reason
-    return gw.keys.authenticate(token if scheme.lower() == "bearer" else "", gw.limiter.tiers)
+    return gw.keys.authenticate(token if usable else "", gw.limiter.tiers)
 
 
 def create_app(gateway: Gateway) -> web.Application:
     app = web.Application(
-        middlewares=[front_door],
+        middlewares=[cors.preflight, front_door],
         client_max_size=gateway.settings.server.max_body_bytes,
     )
     app[GATEWAY] = gateway
-    for module in (workflows, executions, health, openapi, admin, keys, metrics):
+    app.on_response_prepare.append(cors.add_headers)
+    for module in (workflows, executions, health, openapi, docs, admin, keys, metrics):
         app.router.add_routes(module.routes)
     app.router.add_routes(webhooks.routes_for(gateway.settings))  # Telegram bots in webhook mode
+    openapi.install(app)
     return app

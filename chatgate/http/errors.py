@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -20,7 +21,10 @@ from engine.errors import (
     RateLimited,
     Unauthorized,
     Unavailable,
+    problem,
 )
+
+log = logging.getLogger("chatgate.http")
 
 STATUS: dict[type[ChatgateError], int] = {
     InvalidRequest: 400,
@@ -58,11 +62,39 @@ def error_response(error: ChatgateError) -> web.Response:
     return json_response(error.envelope(), status_of(error), headers)
 
 
+def unexpected(error: BaseException, where: str) -> ChatgateError:
+    """A failure nobody foresaw (a bug, a database refusing a write): logged here, once, with
+    its traceback (server side only), and answered as a plain ``internal_error``."""
+    log.error("unhandled error on %s", where, exc_info=error)
+    return ChatgateError("internal error; see the server log", None)
+
+
 class MethodNotAllowed(ChatgateError):
     code = "method_not_allowed"
 
 
+class RequestTimeout(ChatgateError):
+    """The request's headers or body did not arrive in time (``server.*_timeout_s``)."""
+
+    code = "request_timeout"
+
+
 STATUS[MethodNotAllowed] = 405
+STATUS[RequestTimeout] = 408
+
+
+def protocol_error(status: int, exc: BaseException | None, message: str | None) -> ChatgateError:
+    """What aiohttp's parser refused (it answers 400 for all of it), or a 500 no middleware caught."""
+    if status >= 500:
+        return ChatgateError("internal error; see the server log", None)
+    reason = first_line(getattr(exc, "message", None) or message)
+    return problem(["request"], f"malformed HTTP request: {reason}")
+
+
+def first_line(text: object) -> str:
+    """aiohttp's messages may quote the offending bytes over several lines: the first, bounded."""
+    lines = str(text or "").strip().splitlines()
+    return lines[0][:200] if lines else "unreadable"
 
 
 def from_http_exception(exc: web.HTTPException, max_body_bytes: int) -> web.Response:
@@ -75,11 +107,17 @@ def from_http_exception(exc: web.HTTPException, max_body_bytes: int) -> web.Resp
             {"max_bytes": max_body_bytes},
         )
     elif isinstance(exc, web.HTTPNotFound):
-        error = NotFound("no such endpoint", None)
+        error = NotFound("no such endpoint", {})
     elif isinstance(exc, web.HTTPMethodNotAllowed):
-        error = MethodNotAllowed(
-            f"method {exc.method} is not allowed here", {"allowed": sorted(exc.allowed_methods)}
-        )
+        allowed = sorted(exc.allowed_methods)
+        error = MethodNotAllowed(f"method {exc.method} is not allowed here", {"allowed": allowed})
+        response = error_response(error)
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    elif isinstance(exc, web.HTTPExpectationFailed):
+        expect = first_line(exc.text.removeprefix(f"{exc.status}: ")) if exc.text else "Expect"
+        refusal = problem(["header", "Expect"], f"{expect}; only 'Expect: 100-continue' is understood")
+        return json_response(refusal.envelope(), exc.status)
     else:
         return json_response(ChatgateError(exc.reason or "request refused").envelope(), exc.status)
     return error_response(error)

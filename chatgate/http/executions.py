@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from chatgate.http import schemas
+from chatgate.http.bodies import respond
 from chatgate.http.context import gateway, principal
-from chatgate.http.errors import json_response
+from chatgate.http.operations import Operations, Reply
 from chatgate.http.workflows import api_session
 from engine.errors import NotFound
 
-routes = web.RouteTableDef()
+routes = Operations()
 
 
-@routes.get("/api/v1/executions/{execution_id}")
+@routes.operation(
+    "GET",
+    "/api/v1/executions/{execution_id}",
+    operation_id="getExecution",
+    tag="executions",
+    summary="An execution with its inputs and every node's outputs",
+    replies=(Reply(200, "the execution", schemas.Execution),),
+    errors=(schemas.NotFoundError,),
+)
 async def get_execution(request: web.Request) -> web.Response:
     execution_id = request.match_info["execution_id"]
     owner = principal(request).name
@@ -24,14 +34,22 @@ async def get_execution(request: web.Request) -> web.Response:
     prefix = api_session(owner, "")
     if prefix and isinstance(body["session_id"], str) and body["session_id"].startswith(prefix):
         body["session_id"] = body["session_id"].removeprefix(prefix)
-    return json_response(body)
+    return respond(schemas.Execution, body)
 
 
-@routes.delete("/api/v1/sessions/{session_id}")
+@routes.operation(
+    "DELETE",
+    "/api/v1/sessions/{session_id}",
+    operation_id="resetSession",
+    tag="sessions",
+    summary="Forget a conversation's history; the next execution starts fresh",
+    replies=(Reply(200, "forgotten", schemas.SessionReset),),
+)
 async def reset_session(request: web.Request) -> web.Response:
-    """Forget a conversation's history; the next execution starts fresh."""
     session_id = request.match_info["session_id"]
     full = api_session(principal(request).name, session_id)
     assert full is not None
     removed = await gateway(request).sessions.reset(full)
-    return json_response({"session_id": session_id, "status": "reset", "messages_removed": removed})
+    return respond(
+        schemas.SessionReset, {"session_id": session_id, "status": "reset", "messages_removed": removed}
+    )

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from chatgate.http import schemas
+from chatgate.http.bodies import respond
 from chatgate.http.context import gateway
-from chatgate.http.errors import json_response
+from chatgate.http.operations import Operations, Reply
 
-routes = web.RouteTableDef()
+routes = Operations()
 
 
-@routes.get("/healthz")
+@routes.operation(
+    "GET",
+    "/healthz",
+    operation_id="health",
+    tag="operations",
+    summary="Health: bots, executions in flight, config version and last reload error (no key)",
+    public=True,
+    replies=(Reply(200, "the state", schemas.Health),),
+)
 async def healthz(request: web.Request) -> web.Response:
-    return json_response(gateway(request).health())
+    return respond(schemas.Health, gateway(request).health())

@@ -15,15 +15,19 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chatgate.gateway import Gateway
+from chatgate.http import schemas
 from chatgate.http.admin import require_admin
-from chatgate.http.context import gateway, read_json
+from chatgate.http.bodies import parse_body
+from chatgate.http.context import gateway
 from chatgate.http.errors import json_response
+from chatgate.http.operations import Operations, Reply
 from chatgate.keys import NewKey, Principal, create_key, reassign_workflows, revoke_key
 from engine.clock import iso
-from engine.errors import InvalidRequest, parse_request
+from engine.errors import problem
 from engine.storage import workflow_owners
 
-routes = web.RouteTableDef()
+routes = Operations()
+_ADMIN = (schemas.ForbiddenError,)
 
 
 class CreateKeyRequest(BaseModel):
@@ -101,11 +105,20 @@ async def _refresh(gw: Gateway) -> None:
     await gw.keys.stored.refresh(gw.storage, gw.keys.file_names())
 
 
-@routes.post("/api/v1/admin/keys")
+@routes.operation(
+    "POST",
+    "/api/v1/admin/keys",
+    operation_id="createKey",
+    tag="admin",
+    summary="Make an API key (shown once; only its digest is stored)",
+    body=CreateKeyRequest,
+    replies=(Reply(201, "the key, this once", CreatedKey),),
+    errors=(schemas.InvalidRequestError, *_ADMIN, schemas.ConflictError),
+)
 async def create(request: web.Request) -> web.Response:
     require_admin(request)
     gw = gateway(request)
-    body = parse_request(CreateKeyRequest, await read_json(request))
+    body = await parse_body(request, CreateKeyRequest)
     spec = NewKey(
         name=body.name,
         tier=body.tier,
@@ -131,30 +144,55 @@ async def create(request: web.Request) -> web.Response:
     return json_response(created.model_dump(), status=201)
 
 
-@routes.get("/api/v1/admin/keys")
+@routes.operation(
+    "GET",
+    "/api/v1/admin/keys",
+    operation_id="listKeys",
+    tag="admin",
+    summary="Every key (file, generated, database; never a secret) and which names own workflows",
+    replies=(Reply(200, "the keys and the owners", KeyList),),
+    errors=_ADMIN,
+)
 async def list_(request: web.Request) -> web.Response:
     require_admin(request)
     return json_response((await key_list(gateway(request))).model_dump())
 
 
-@routes.delete("/api/v1/admin/keys/{name}")
+@routes.operation(
+    "DELETE",
+    "/api/v1/admin/keys/{name}",
+    operation_id="revokeKey",
+    tag="admin",
+    summary="Revoke a database key (or the generated one); a file key is removed from the file",
+    replies=(Reply(204, "revoked"),),
+    errors=(schemas.InvalidRequestError, *_ADMIN, schemas.NotFoundError, schemas.ConflictError),
+)
 async def revoke(request: web.Request) -> web.Response:
     who = require_admin(request)
     gw = gateway(request)
     name = request.match_info["name"]
     if name == who.name:
-        raise InvalidRequest("a key cannot revoke itself; use another admin key", {"name": name})
+        raise problem(["path", "name"], "a key cannot revoke itself; use another admin key")
     await revoke_key(gw.storage, gw.settings, name)
     gw.keys.drop_generated_if_deleted()
     await _refresh(gw)
     return web.Response(status=204)
 
 
-@routes.post("/api/v1/admin/workflows/reassign")
+@routes.operation(
+    "POST",
+    "/api/v1/admin/workflows/reassign",
+    operation_id="reassignWorkflows",
+    tag="admin",
+    summary="Move the workflows, executions and sessions one name owns to another",
+    body=ReassignRequest,
+    replies=(Reply(200, "what moved", ReassignResult),),
+    errors=(schemas.InvalidRequestError, *_ADMIN),
+)
 async def reassign(request: web.Request) -> web.Response:
     require_admin(request)
     gw = gateway(request)
-    body = parse_request(ReassignRequest, await read_json(request))
+    body = await parse_body(request, ReassignRequest)
     counts = await reassign_workflows(gw.storage, body.from_, body.to)
     gw.catalog.forget_stored()  # cached workflows still name the old owner
     result = ReassignResult.model_validate({"from": body.from_, "to": body.to, **counts})

@@ -1,228 +1,277 @@
-"""``/api/v1/openapi.json``: the API described for client generators and humans."""
+"""``/api/v1/openapi.json``: the document generated from the app's routes and their
+declarations (``chatgate/http/operations.py``) and models (``chatgate/http/schemas.py``).
+
+A route without a declaration fails the document, so nothing is served undocumented."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Literal, get_args
 
+import orjson
 from aiohttp import web
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from chatgate import __version__
-from chatgate.http.errors import json_response
-from chatgate.http.workflows import ExecuteRequest
-from engine.workflow import WorkflowSpec
+from chatgate.http import errors, schemas
+from chatgate.http.operations import BY_HANDLER, Operation, Operations, Reply
 
-routes = web.RouteTableDef()
+routes = Operations()
 
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-_ERRORS = {
-    "400": _json(_ref("Error"), "invalid_request or invalid_workflow"),
-    "401": _json(_ref("Error"), "unauthorized: missing or unknown API key"),
-    "404": _json(_ref("Error"), "not_found"),
-    "413": _json(_ref("Error"), "payload_too_large"),
-    "429": _json(_ref("Error"), "rate_limit_exceeded (see Retry-After)"),
+Mode = Literal["validation", "serialization"]
+_REF = "#/components/schemas/{model}"
+_PATH_PARAMS = {
+    "workflow_id": "a `wf_…` id, or the name of a file-loaded workflow",
+    "execution_id": "an `exec_…` id",
+    "session_id": "the session_id the executions were sent with",
+    "bot": "the bot's name",
+    "name": "the key's name",
 }
-_FILE_WORKFLOW = {"403": _json(_ref("Error"), "forbidden: a file-loaded workflow is edited in its file")}
-_WF_PATH = [
-    {
-        "name": "workflow_id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string"},
-        "description": "wf_… id, or the name of a file-loaded workflow",
-    }
+_PATH_EXAMPLES = {"workflow_id": "support_bot", "asset": "swagger-ui.css", "bot": "tg-main"}
+_TAGS = [
+    ("workflows", "Create, read, list, replace and delete workflows"),
+    ("executions", "Run workflows and read their executions"),
+    ("sessions", "Conversations kept by session_id"),
+    ("admin", "Admin keys only (admins: [key:<name>])"),
+    ("operations", "Health for operators and load balancers (no key)"),
+    ("telegram", "Telegram webhooks (called by Telegram)"),
+    ("meta", "This document and its docs page (no key)"),
 ]
+# Every request under /api/v1 with a key can meet these, whatever the operation.
+# (403: a read-only key writing, or a key scoped to some workflows running another.)
+_KEYED = (schemas.UnauthorizedError, schemas.ForbiddenError, schemas.RateLimitError, schemas.UnavailableError)
+_CODE_STATUS: dict[str, set[int]] = {}
+for _cls, _status in errors.STATUS.items():
+    _CODE_STATUS.setdefault(_cls.code, set()).add(_status)
+_CODE_STATUS["invalid_config"] = {422}
+_RATE_HEADERS = {
+    "X-Rate-Limit-Remaining": {"schema": {"type": "integer"}, "description": "requests left in the window"},
+    "X-Rate-Limit-Reset": {"schema": {"type": "integer"}, "description": "unix seconds"},
+}
 
 
-def document() -> dict[str, Any]:
-    schemas: dict[str, Any] = {}
+def code_of(model: type[schemas.Shape]) -> str:
+    code: str = get_args(model.model_fields["code"].annotation)[0]
+    return code
 
-    def model(cls: Any, name: str) -> dict[str, str]:
-        schema = cls.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[name] = schema
-        return _ref(name)
 
-    spec = model(WorkflowSpec, "WorkflowSpec")
-    execute = model(ExecuteRequest, "ExecuteRequest")
-    schemas["Error"] = {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message", "details"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
-            },
-            "execution_id": {"type": "string"},
-            "status": {"type": "string", "enum": ["failed"]},
-        },
-    }
-    schemas["Workflow"] = {
-        "allOf": [
-            spec,
-            {
-                "type": "object",
-                "properties": {
-                    "workflow_id": {"type": "string"},
-                    "status": {"type": "string"},
-                    "created_at": {"type": "string", "format": "date-time"},
-                    "updated_at": {"type": "string", "format": "date-time"},
-                },
-            },
-        ]
-    }
-    schemas["Execution"] = {
-        "type": "object",
-        "properties": {
-            "execution_id": {"type": "string"},
-            "status": {"type": "string", "enum": ["completed", "failed", "running", "cancelled"]},
-            "result": {"type": ["object", "null"], "properties": {"content": {"type": "string"}}},
-            "start_time": {"type": "string", "format": "date-time"},
-            "end_time": {"type": ["string", "null"], "format": "date-time"},
-        },
-    }
-    rate_headers = {
-        "X-Rate-Limit-Remaining": {"schema": {"type": "integer"}},
-        "X-Rate-Limit-Reset": {"schema": {"type": "integer"}, "description": "unix seconds"},
-    }
+def statuses_of(model: type[schemas.Shape]) -> set[int]:
+    return _CODE_STATUS[code_of(model)]
 
-    def ok(schema: dict[str, Any], description: str) -> dict[str, Any]:
-        return {**_json(schema, description), "headers": rate_headers}
 
-    paths: dict[str, Any] = {
-        "/api/v1/workflows": {
-            "post": {
-                "summary": "Create a workflow",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": spec}}},
-                "responses": {
-                    "201": ok(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "workflow_id": {"type": "string"},
-                                "status": {"const": "created"},
-                                "created_at": {"type": "string"},
-                            },
-                        },
-                        "created",
-                    ),
-                    **_ERRORS,
-                },
-            },
-            "get": {
-                "summary": "List workflows (file-loaded first, then your own)",
-                "parameters": [
-                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-                    {
-                        "name": "page_size",
-                        "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-                    },
-                ],
-                "responses": {"200": ok({"type": "object"}, "a page of workflows"), **_ERRORS},
-            },
-        },
-        "/api/v1/workflows/{workflow_id}": {
-            "parameters": _WF_PATH,
-            "get": {
-                "summary": "Get a workflow",
-                "responses": {"200": ok(_ref("Workflow"), "the workflow"), **_ERRORS},
-            },
-            "put": {
-                "summary": "Replace a workflow",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": spec}}},
-                "responses": {"200": ok(_ref("Workflow"), "updated"), **_ERRORS, **_FILE_WORKFLOW},
-            },
-            "delete": {
-                "summary": "Delete a workflow",
-                "responses": {"204": {"description": "deleted"}, **_ERRORS, **_FILE_WORKFLOW},
-            },
-        },
-        "/api/v1/workflows/{workflow_id}/execute": {
-            "parameters": _WF_PATH,
-            "post": {
-                "summary": "Execute a workflow (JSON, or Server-Sent Events with stream=true)",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": execute}}},
-                "responses": {
-                    "200": {
-                        **ok(_ref("Execution"), "completed"),
-                        "content": {
-                            "application/json": {"schema": _ref("Execution")},
-                            "text/event-stream": {
-                                "schema": {
-                                    "type": "string",
-                                    "description": "events node_started, node_finished, message_delta, "
-                                    "then execution_finished or error",
-                                }
-                            },
-                        },
-                    },
-                    **_ERRORS,
-                    "502": _json(_ref("Error"), "execution_failed: the model failed after retries"),
-                    "504": _json(_ref("Error"), "execution_failed: timed out"),
-                },
-            },
-        },
-        "/api/v1/executions/{execution_id}": {
-            "parameters": [
-                {"name": "execution_id", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "get": {
-                "summary": "An execution with every node's outputs",
-                "responses": {"200": ok(_ref("Execution"), "the execution"), **_ERRORS},
-            },
-        },
-        "/api/v1/sessions/{session_id}": {
-            "parameters": [
-                {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
-            "delete": {
-                "summary": "Forget a session's conversation history",
-                "responses": {"200": ok({"type": "object"}, "reset"), **_ERRORS},
-            },
-        },
-        "/api/v1/admin/reload": {
-            "post": {
-                "summary": "Reload the config file and workflow files now (admin keys only)",
-                "responses": {
-                    "200": ok({"type": "object"}, "applied or unchanged: version, changes"),
-                    **_ERRORS,
-                    "403": _json(_ref("Error"), "forbidden: not an admin key (admins: [key:<name>])"),
-                    "422": _json(_ref("Error"), "invalid_config: rejected, the old config keeps running"),
-                },
-            }
-        },
-        "/healthz": {
-            "get": {
-                "summary": "Health and state (no auth)",
-                "security": [],
-                "responses": {"200": {"description": "ok"}},
-            }
-        },
-    }
+def _error_models(op: Operation) -> list[type[schemas.Shape]]:
+    found: list[type[schemas.Shape]] = [] if op.public else list(_KEYED)
+    if op.body is not None:
+        found.append(schemas.PayloadTooLargeError)
+    found += [m for m in op.errors if m not in found]
+    found.append(schemas.InternalError)
+    return found
+
+
+def _operations(router: web.UrlDispatcher) -> list[tuple[str, str, Operation]]:
+    found = []
+    for route in router.routes():
+        if route.method == "HEAD":
+            continue
+        op = BY_HANDLER.get(route.handler)
+        path = route.resource.canonical if route.resource is not None else ""
+        if op is None:
+            raise RuntimeError(f"{route.method} {path} is not declared with @routes.operation")
+        found.append((path, route.method.lower(), op))
+    return found
+
+
+def document(router: web.UrlDispatcher) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every route ``router`` serves."""
+    ops = _operations(router)
+    wanted: list[tuple[type[BaseModel], Mode]] = []
+
+    def want(model: type[BaseModel], mode: Mode) -> None:
+        if (model, mode) not in wanted:
+            wanted.append((model, mode))
+
+    for _, _, op in ops:
+        if op.body is not None:
+            want(op.body, "validation")
+        for reply in op.replies:
+            if reply.model is not None:
+                want(reply.model, "serialization")
+        for model in _error_models(op):
+            want(model, "serialization")
+    for model in _ALL_ERRORS:
+        want(model, "serialization")
+    refs, defs = models_json_schema(wanted, ref_template=_REF)
+    components: dict[str, Any] = dict(defs.get("$defs", {}))
+    # Any error of the API, for client generators; each response names its own codes.
+    components["Error"] = _envelope({"oneOf": [dict(refs[(m, "serialization")]) for m in _ALL_ERRORS]})
+
+    def ref(model: type[BaseModel], mode: Mode) -> dict[str, Any]:
+        return dict(refs[(model, mode)])
+
+    paths: dict[str, dict[str, Any]] = {}
+    ids: dict[str, int] = {}
+    for path, method, op in ops:
+        ids[op.operation_id] = ids.get(op.operation_id, 0) + 1
+        operation_id = op.operation_id + ("" if ids[op.operation_id] == 1 else str(ids[op.operation_id]))
+        paths.setdefault(path, {})[method] = _operation(path, op, operation_id, ref)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "chatgate", "version": __version__},
+        "info": {"title": "chatgate", "version": __version__, "description": _description()},
+        "tags": [{"name": n, "description": d} for n, d in _TAGS],
         "components": {
-            "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "an API key"},
+                "telegramSecret": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Telegram-Bot-Api-Secret-Token",
+                },
+            },
         },
         "security": [{"bearer": []}],
         "paths": paths,
     }
 
 
-_DOCUMENT = document()
+def _operation(path: str, op: Operation, operation_id: str, ref: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"operationId": operation_id, "tags": [op.tag], "summary": op.summary}
+    if op.description:
+        out["description"] = op.description
+    if op.public:
+        out["security"] = [{"telegramSecret": []}] if op.tag == "telegram" else []
+    params = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": _PATH_PARAMS.get(name, name),
+            **({"example": _PATH_EXAMPLES[name]} if name in _PATH_EXAMPLES else {}),
+        }
+        for name in re.findall(r"{(\w+)}", path)
+    ]
+    if op.query is not None:
+        schema = op.query.model_json_schema()
+        for name, prop in schema.get("properties", {}).items():
+            prop = dict(prop)
+            prop.pop("title", None)
+            params.append(
+                {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
+            )
+    if params:
+        out["parameters"] = params
+    if op.body is not None:
+        media: dict[str, Any] = {"schema": ref(op.body, "validation")}
+        if op.examples:
+            media["examples"] = {name: {"value": value} for name, value in op.examples}
+        out["requestBody"] = {"required": True, "content": {"application/json": media}}
+    responses: dict[str, Any] = {}
+    headers = {} if op.public else _RATE_HEADERS
+    for reply in op.replies:
+        responses[str(reply.status)] = _reply(reply, ref, headers)
+    by_status: dict[int, list[type[schemas.Shape]]] = {}
+    for model in _error_models(op):
+        for status in sorted(statuses_of(model)):
+            by_status.setdefault(status, []).append(model)
+    for status, models in sorted(by_status.items()):
+        refs = [ref(m, "serialization") for m in models]
+        error = refs[0] if len(refs) == 1 else {"oneOf": refs}
+        response: dict[str, Any] = {
+            "description": ", ".join(code_of(m) for m in models),
+            "content": {"application/json": {"schema": _envelope(error)}},
+        }
+        if status == 429:
+            response["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+        responses[str(status)] = response
+    out["responses"] = responses
+    return out
 
 
-@routes.get("/api/v1/openapi.json")
+def _reply(reply: Reply, ref: Any, headers: dict[str, Any]) -> dict[str, Any]:
+    description = reply.description
+    content: dict[str, Any] = {}
+    if reply.model is not None:
+        content["application/json"] = {"schema": ref(reply.model, "serialization")}
+    for media, about in reply.media.items():
+        content[media] = {"schema": {"type": "string"} if media != "application/json" else {"type": "object"}}
+        description += f"; {media}: {about}"
+    out: dict[str, Any] = {"description": description}
+    if content:
+        out["content"] = content
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+def _envelope(error: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["error"],
+        "additionalProperties": False,
+        "properties": {
+            "error": error,
+            "execution_id": {"type": "string", "description": "the execution that failed"},
+            "status": {"const": "failed"},
+        },
+    }
+
+
+_ALL_ERRORS: tuple[type[schemas.Shape], ...] = (
+    schemas.InvalidRequestError,
+    schemas.InvalidWorkflowError,
+    schemas.UnauthorizedError,
+    schemas.ForbiddenError,
+    schemas.NotFoundError,
+    schemas.ConflictError,
+    schemas.MethodNotAllowedError,
+    schemas.RequestTimeoutError,
+    schemas.PayloadTooLargeError,
+    schemas.InvalidConfigError,
+    schemas.RateLimitError,
+    schemas.InternalError,
+    schemas.ExecutionFailedError,
+    schemas.UnavailableError,
+)
+
+
+def _description() -> str:
+    rows = []
+    for model in _ALL_ERRORS:
+        details = model.model_fields["details"]
+        about = details.description or ""
+        status = " / ".join(str(s) for s in sorted(statuses_of(model)))
+        rows.append(f"| `{code_of(model)}` | {status} | {about} |")
+    return (
+        "A self-hosted chat-bot gateway backed by workflows. Every `/api/v1` call needs "
+        '`Authorization: Bearer <key>`. Errors are `{"error": {code, message, details}}`; '
+        "`details` has one shape per code:\n\n| code | status | details |\n|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n\nAny request may also be refused before it reaches an operation, in the same envelope: "
+        "400 `invalid_request` for a malformed HTTP request (oversized header or URL, a body that does "
+        "not decode), 408 `request_timeout` for headers that arrive too slowly, 417 for an unknown "
+        "`Expect`, and 503 `service_unavailable` when the server is at `server.max_connections`."
+    )
+
+
+DOCUMENT = web.AppKey("openapi_document", bytes)
+
+
+def install(app: web.Application) -> None:
+    """Once every route is added: the document, made once (and a route without a
+    declaration stops the start-up here)."""
+    app[DOCUMENT] = orjson.dumps(document(app.router))
+
+
+@routes.operation(
+    "GET",
+    "/api/v1/openapi.json",
+    operation_id="openapi",
+    tag="meta",
+    summary="This document (no key)",
+    public=True,
+    replies=(Reply(200, "the OpenAPI document", media={"application/json": "OpenAPI 3.1"}),),
+)
 async def openapi(request: web.Request) -> web.Response:
-    return json_response(_DOCUMENT)
+    return web.Response(body=request.app[DOCUMENT], content_type="application/json")

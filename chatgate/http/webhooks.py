@@ -16,10 +16,13 @@ from typing import Any, Protocol, runtime_checkable
 from aiohttp import web
 from pydantic import ValidationError
 
-from chatgate.http.context import gateway, read_json
+from chatgate.http import schemas
+from chatgate.http.bodies import parse_body, respond
+from chatgate.http.context import gateway
 from chatgate.http.errors import json_response
+from chatgate.http.operations import Operations, Reply
 from config.schema import Settings, TelegramBotSettings, WebhookSettings
-from engine.errors import InvalidRequest, NotFound, Unauthorized
+from engine.errors import NotFound, Unauthorized, problem
 
 log = logging.getLogger("chatgate.http")
 
@@ -46,12 +49,33 @@ def routes_for(settings: Settings) -> list[web.RouteDef]:
     return [web.post(p, receive) for p in sorted(patterns)]
 
 
+_declare = Operations()  # documented here, routed under each configured path by routes_for
+
+
 def _resolved_path(bot: TelegramBotSettings) -> str | None:
     if not isinstance(bot.mode, WebhookSettings):
         return None
     return bot.mode.path.replace("{bot}", bot.name)
 
 
+@_declare.operation(
+    "POST",
+    DEFAULT_PATH,
+    operation_id="telegramWebhook",
+    tag="telegram",
+    summary="A Telegram update for a bot in webhook mode (called by Telegram)",
+    description=f"Needs the bot's `secret_token` in `{SECRET_HEADER}`. Answered 200 once the update is "
+    "durably queued; 503 (Telegram's own shape) while the bot is starting or stopping, so Telegram "
+    "delivers it again.",
+    public=True,
+    body=schemas.TelegramUpdate,
+    replies=(
+        Reply(200, "queued", schemas.WebhookAck),
+        Reply(503, "not accepting right now; Telegram retries", schemas.WebhookAck),
+    ),
+    errors=(schemas.InvalidRequestError, schemas.NotFoundError, schemas.UnauthorizedError),
+    add_route=False,
+)
 async def receive(request: web.Request) -> web.Response:
     gw = gateway(request)
     running = None
@@ -61,18 +85,16 @@ async def receive(request: web.Request) -> web.Response:
             running = gw.bots.bots[name]
             break
     if running is None or not isinstance(running.adapter, WebhookReceiver):
-        raise NotFound("no bot receives webhooks here", None)
+        raise NotFound("no bot receives webhooks here", {})
     adapter = running.adapter
     given = request.headers.get(SECRET_HEADER, "")
     if not hmac.compare_digest(given.encode(), adapter.webhook_secret().encode()):
         raise Unauthorized("wrong or missing webhook secret", f"send the bot's secret in {SECRET_HEADER}")
-    data = await read_json(request)
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-        raise InvalidRequest("the body is not a Telegram Update", None)
+    update = await parse_body(request, schemas.TelegramUpdate)
     try:
-        queued = await adapter.receive_webhook(data)
+        queued = await adapter.receive_webhook(update.model_dump())
     except ValidationError:
-        raise InvalidRequest("the body is not a Telegram Update", None) from None
+        raise problem(["body"], "the body is not a Telegram Update") from None
     if not queued:
         # Telegram retries anything but 2xx, so the update comes back once we are ready.
         return json_response(
@@ -80,4 +102,4 @@ async def receive(request: web.Request) -> web.Response:
             status=503,
             headers={"Retry-After": "1"},
         )
-    return json_response({"ok": True})
+    return respond(schemas.WebhookAck, {"ok": True})

@@ -8,26 +8,23 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
 
-from chatgate.http.context import QUOTA, gateway, principal, rate_headers, read_json
-from chatgate.http.errors import json_response
+from chatgate.http import schemas
+from chatgate.http.bodies import parse_body, parse_query, read_json, respond
+from chatgate.http.context import QUOTA, gateway, principal, rate_headers
+from chatgate.http.errors import json_response, unexpected
+from chatgate.http.operations import Operations, Reply
+from chatgate.http.schemas import ExecuteRequest
 from engine.catalog import StoredWorkflow
 from engine.clock import iso
-from engine.errors import ChatgateError, InvalidRequest, parse_request
+from engine.errors import ChatgateError
 from engine.events import Event, MessageDelta, NodeFinished, NodeStarted
 from engine.executor import ExecutionRecord, Executor
 from engine.storage import api_session_prefix
+from engine.workflow import WorkflowSpec
 
-routes = web.RouteTableDef()
-
-
-class ExecuteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    inputs: dict[str, Any] = {}
-    session_id: str | None = Field(None, min_length=1, max_length=256, strict=True)
-    stream: bool = Field(False, strict=True)  # "yes" or 1 is a mistake to report, not a truthy guess
+routes = Operations()
+_WF = (schemas.InvalidRequestError, schemas.InvalidWorkflowError)
 
 
 def api_session(owner: str, session_id: str | None) -> str | None:
@@ -36,66 +33,142 @@ def api_session(owner: str, session_id: str | None) -> str | None:
     return None if session_id is None else api_session_prefix(owner) + session_id
 
 
-@routes.post("/api/v1/workflows")
+@routes.operation(
+    "POST",
+    "/api/v1/workflows",
+    operation_id="createWorkflow",
+    tag="workflows",
+    summary="Create a workflow",
+    description="Validated whole: a bad document is a 400 `invalid_workflow` naming the node.",
+    body=WorkflowSpec,
+    examples=(("seed", schemas.WORKFLOW_EXAMPLE),),
+    replies=(Reply(201, "created", schemas.WorkflowCreated),),
+    errors=_WF,
+)
 async def create(request: web.Request) -> web.Response:
     wf = await gateway(request).catalog.create(await read_json(request), principal(request).name)
-    return json_response(
-        {"workflow_id": wf.workflow_id, "status": "created", "created_at": iso(wf.created_at)}, status=201
+    return respond(
+        schemas.WorkflowCreated,
+        {"workflow_id": wf.workflow_id, "status": "created", "created_at": iso(wf.created_at)},
+        status=201,
     )
 
 
-@routes.get("/api/v1/workflows")
+@routes.operation(
+    "GET",
+    "/api/v1/workflows",
+    operation_id="listWorkflows",
+    tag="workflows",
+    summary="List workflows: the file-loaded ones, then your own",
+    query=schemas.ListQuery,
+    replies=(Reply(200, "a page of workflows", schemas.WorkflowList),),
+    errors=(schemas.InvalidRequestError,),
+)
 async def list_(request: web.Request) -> web.Response:
-    page = _int_query(request, "page", 1, 1, 1_000_000)
-    size = _int_query(request, "page_size", 20, 1, 100)
+    query = parse_query(request, schemas.ListQuery)
+    page, size = query.page, query.page_size
     items, total = await gateway(request).catalog.list(principal(request).name, page=page, page_size=size)
     summaries = []
     for w in items:
         body = w.to_api()
         del body["nodes"], body["connections"]
         summaries.append(body)
-    return json_response(
+    return respond(
+        schemas.WorkflowList,
         {
             "workflows": summaries,
             "page": page,
             "page_size": size,
             "total": total,
             "has_more": page * size < total,
-        }
+        },
     )
 
 
-@routes.get("/api/v1/workflows/{ref}")
+@routes.operation(
+    "GET",
+    "/api/v1/workflows/{workflow_id}",
+    operation_id="getWorkflow",
+    tag="workflows",
+    summary="Get a workflow, as submitted",
+    replies=(Reply(200, "the workflow", schemas.Workflow),),
+    errors=(schemas.NotFoundError,),
+)
 async def get(request: web.Request) -> web.Response:
-    wf = await gateway(request).catalog.get(request.match_info["ref"], principal(request).name)
-    return json_response(wf.to_api())
+    wf = await gateway(request).catalog.get(request.match_info["workflow_id"], principal(request).name)
+    return respond(schemas.Workflow, wf.to_api())
 
 
-@routes.put("/api/v1/workflows/{ref}")
+@routes.operation(
+    "PUT",
+    "/api/v1/workflows/{workflow_id}",
+    operation_id="replaceWorkflow",
+    tag="workflows",
+    summary="Replace a workflow (bumps updated_at)",
+    body=WorkflowSpec,
+    examples=(("seed", schemas.WORKFLOW_EXAMPLE),),
+    replies=(Reply(200, "replaced", schemas.Workflow),),
+    errors=(*_WF, schemas.ForbiddenError, schemas.NotFoundError),
+)
 async def update(request: web.Request) -> web.Response:
     data = await read_json(request)
-    wf = await gateway(request).catalog.update(request.match_info["ref"], data, principal(request).name)
-    return json_response(wf.to_api())
+    ref = request.match_info["workflow_id"]
+    wf = await gateway(request).catalog.update(ref, data, principal(request).name)
+    return respond(schemas.Workflow, wf.to_api())
 
 
-@routes.delete("/api/v1/workflows/{ref}")
+@routes.operation(
+    "DELETE",
+    "/api/v1/workflows/{workflow_id}",
+    operation_id="deleteWorkflow",
+    tag="workflows",
+    summary="Delete a workflow",
+    replies=(Reply(204, "deleted"),),
+    errors=(schemas.ForbiddenError, schemas.NotFoundError),
+)
 async def delete(request: web.Request) -> web.Response:
-    await gateway(request).catalog.delete(request.match_info["ref"], principal(request).name)
+    await gateway(request).catalog.delete(request.match_info["workflow_id"], principal(request).name)
     return web.Response(status=204)
 
 
-@routes.post("/api/v1/workflows/{ref}/execute")
+@routes.operation(
+    "POST",
+    "/api/v1/workflows/{workflow_id}/execute",
+    operation_id="executeWorkflow",
+    tag="executions",
+    summary="Execute a workflow: JSON, or Server-Sent Events with stream=true",
+    description="Inputs are checked before anything runs (400 naming the input). A failed execution "
+    "is recorded: its error carries `execution_id` and `status: failed`.",
+    body=ExecuteRequest,
+    replies=(
+        Reply(
+            200,
+            "the finished execution",
+            schemas.ExecutionResult,
+            media={
+                "text/event-stream": "with stream=true: events node_started, message_delta, node_finished, "
+                "then execution_finished (the execution) or error (the envelope)"
+            },
+        ),
+    ),
+    errors=(
+        schemas.InvalidRequestError,
+        schemas.NotFoundError,
+        schemas.ExecutionFailedError,
+    ),
+)
 async def execute(request: web.Request) -> web.StreamResponse:
     gw = gateway(request)
     who = principal(request)
-    body = parse_request(ExecuteRequest, await read_json(request))
-    wf = await gw.catalog.get(request.match_info["ref"], who.name)
+    body = await parse_body(request, ExecuteRequest)
+    wf = await gw.catalog.get(request.match_info["workflow_id"], who.name)
     who.check_run(wf.workflow_id, wf.name)  # a key scoped to some workflows: 403 for the others
     session_id = api_session(who.name, body.session_id)
     if not body.stream:
         record = await gw.executor.execute(
             wf.workflow_id, wf.compiled, body.inputs, owner=who.name, session_id=session_id
         )
+        # The hot path: the record's dict as is (tests validate it against ExecutionResult).
         return json_response(record.to_api())
     # Inputs are checked before the stream opens, so a bad call still gets a plain 400.
     wf.compiled.coerce_inputs(body.inputs)
@@ -121,6 +194,8 @@ async def _stream(
             queue.put_nowait(record)
         except ChatgateError as e:
             queue.put_nowait(e)
+        except Exception as e:  # anything else must end the stream too, not leave it pinging
+            queue.put_nowait(unexpected(e, f"{request.method} {request.path} (streamed)"))
 
     response = web.StreamResponse(
         headers={
@@ -166,16 +241,3 @@ def _event(event: Event) -> bytes:
 
 def _sse(name: str, data: Any) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
-
-
-def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest(f"query parameter '{name}' must be an integer", {"field": name}) from None
-    if not low <= value <= high:
-        raise InvalidRequest(f"query parameter '{name}' must be between {low} and {high}", {"field": name})
-    return value

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from engine.errors import InvalidRequest
+from engine.errors import InvalidRequest, problem
 from engine.nodes.base import NodeConfig, NodeContext
 from engine.storable import storable_problem
 
@@ -51,11 +51,12 @@ class StartConfig(NodeConfig):
 def _coerce(param: InputParam, value: Any) -> Any:
     coerced = _as_type(param, value)
     # The record stores the inputs: refuse now what could not be saved after the model ran.
-    problem = storable_problem(coerced)
-    if problem is not None:
-        raise InvalidRequest(
-            f"input '{param.name}' cannot be stored: {problem}",
-            {"input": param.name, "expected": param.type, "got": problem},
+    unstorable = storable_problem(coerced)
+    if unstorable is not None:
+        raise problem(
+            ["body", "inputs", param.name],
+            f"input '{param.name}' cannot be stored: {unstorable}",
+            f"cannot be stored: {unstorable}",
         )
     return coerced
 
@@ -85,10 +86,7 @@ def _as_type(param: InputParam, value: Any) -> Any:
             return value.lower() == "true"
     elif t == "object" and isinstance(value, (dict, list)):
         return value
-    raise InvalidRequest(
-        f"input '{param.name}' must be a {t}",
-        {"input": param.name, "expected": t, "got": type(value).__name__},
-    )
+    raise problem(["body", "inputs", param.name], f"input '{param.name}' must be a {t}", f"must be a {t}")
 
 
 class StartNode:
@@ -123,8 +121,13 @@ class StartNode:
         """Validate the caller's inputs before anything runs; unknown inputs are refused."""
         if not raw.keys() <= self._declared:
             unknown = sorted(set(raw) - self._declared)
+            declared = ", ".join(sorted(self._declared)) or "none"
             raise InvalidRequest(
-                f"unknown input {unknown[0]!r}", {"unknown": unknown, "declared": sorted(self._declared)}
+                f"unknown input {unknown[0]!r}",
+                [
+                    {"loc": ["body", "inputs", u], "msg": f"unknown input (declared: {declared})"}
+                    for u in unknown
+                ],
             )
         out: dict[str, Any] = {}
         for p in self.config.input_params:
@@ -133,7 +136,7 @@ class StartNode:
             elif p.default is not None:
                 out[p.name] = p.default
             elif p.required:
-                raise InvalidRequest(f"missing required input '{p.name}'", {"input": p.name})
+                raise problem(["body", "inputs", p.name], f"missing required input '{p.name}'", "is required")
         return out
 
     async def run(self, ctx: NodeContext) -> dict[str, Any]:

@@ -8,6 +8,7 @@ rate-limit counters are its own: nothing one story does is visible to another.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -19,11 +20,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 import yaml
 
+from tests.api.openapi_check import ResponseRecorder
 from tests.conftest import SEED_WORKFLOW, base_config, free_port
 
 POOL_SIZE = 200
@@ -48,19 +51,13 @@ class SharedServer:
         return (self.workdir / "chatgate.log").read_text(errors="replace")
 
 
-@pytest.fixture(scope="session")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedServer]:
-    workdir = tmp_path_factory.mktemp("shared")
-    (workdir / "workflows").mkdir()
-    shutil.copy(SEED_WORKFLOW, workdir / "workflows" / "support_bot.json")
-    config = base_config(free_port(), workdir)
-    config["api_keys"] = [
-        {"key": f"{tier}-key-{i:03d}-0123456789", "name": f"{tier}{i:03d}", "tier": tier}
-        for tier, i in itertools.product(("paid", "free"), range(POOL_SIZE))
-    ]
+@contextlib.contextmanager
+def serving(workdir: Path, config: dict[str, Any]) -> Iterator[str]:
+    """``chatgate serve`` on ``config`` in a subprocess until the block ends; yields its base URL."""
     (workdir / "chatgate.yaml").write_text(yaml.safe_dump(config))
-    server = SharedServer(f"http://127.0.0.1:{config['server']['port']}", workdir)
-    with (workdir / "chatgate.log").open("ab") as log:
+    base_url = f"http://127.0.0.1:{config['server']['port']}"
+    log_path = workdir / "chatgate.log"
+    with log_path.open("ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "chatgate.cli", "serve", "--config", str(workdir / "chatgate.yaml")],
             cwd=workdir,
@@ -72,17 +69,17 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedSe
         deadline = time.monotonic() + 20
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"shared chatgate exited with {proc.returncode}:\n{server.logs()}")
+                raise AssertionError(f"chatgate exited with {proc.returncode}:\n{log_path.read_text()}")
             try:
-                with urllib.request.urlopen(f"{server.base_url}/healthz", timeout=1) as r:
+                with urllib.request.urlopen(f"{base_url}/healthz", timeout=1) as r:
                     if r.status == 200:
                         break
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError(f"shared chatgate did not become healthy:\n{server.logs()}")
+                raise AssertionError(f"chatgate did not become healthy:\n{log_path.read_text()}")
             time.sleep(0.05)
-        yield server
+        yield base_url
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -90,6 +87,31 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedSe
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedServer]:
+    workdir = tmp_path_factory.mktemp("shared")
+    (workdir / "workflows").mkdir()
+    shutil.copy(SEED_WORKFLOW, workdir / "workflows" / "support_bot.json")
+    config = base_config(free_port(), workdir)
+    config["api_keys"] = [
+        {"key": f"{tier}-key-{i:03d}-0123456789", "name": f"{tier}{i:03d}", "tier": tier}
+        for tier, i in itertools.product(("paid", "free"), range(POOL_SIZE))
+    ]
+    with serving(workdir, config) as base_url:
+        yield SharedServer(base_url, workdir)
+
+
+@pytest.fixture(autouse=True)
+def responses_match_the_document(monkeypatch: pytest.MonkeyPatch) -> Iterator[ResponseRecorder]:
+    """Every story is also a check of the OpenAPI document: each response it read from
+    chatgate must be one the server's own document allows (status, content type, schema)."""
+    recorder = ResponseRecorder()
+    recorder.install(monkeypatch)
+    yield recorder
+    problems = recorder.problems()
+    assert not problems, "responses the OpenAPI document does not allow:\n" + "\n".join(problems[:20])
 
 
 # -- PostgreSQL ------------------------------------------------------------------

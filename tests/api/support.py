@@ -154,3 +154,29 @@ def configured(
             config["storage"]["url"] = storage_url
 
     return configure
+
+
+class RawResponse:
+    """An HTTP response read off a raw socket: status, headers (lower-case names), body."""
+
+    def __init__(self, raw: bytes) -> None:
+        head, _, self.body = raw.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split(" ")[1]) if lines[0].startswith("HTTP/") else 0
+        fields = (line.partition(":") for line in lines[1:])
+        self.headers = {name.strip().lower(): value.strip() for name, _, value in fields}
+
+    def json(self) -> Any:
+        assert self.headers.get("content-type", "").startswith("application/json"), (self.headers, self.body)
+        return orjson.loads(self.body)
+
+
+async def raw_request(port: int, data: bytes, *, within_s: float = 5.0) -> RawResponse:
+    """Send bytes as they are (no client library tidying them up) and read until the server closes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(data)
+        await writer.drain()
+        return RawResponse(await asyncio.wait_for(reader.read(), within_s))
+    finally:
+        writer.close()

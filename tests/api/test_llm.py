@@ -109,7 +109,7 @@ async def test_a_real_model_without_a_configured_server_fails_and_says_how_to_co
     assert status == 502, body
     error = assert_error(body, "execution_failed")
     assert "gpt-4" in error["message"]
-    assert "llm.base_url" in error["details"] and "OPENAI_API_KEY" in error["details"]
+    assert "llm.base_url" in error["details"]["hint"] and "OPENAI_API_KEY" in error["details"]["hint"]
     assert "(echo)" not in str(body) and record["result"] is None  # never a silent fallback
     assert record["status"] == "failed"
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
 from typing import Any
 
 import aiohttp
@@ -180,3 +183,26 @@ async def _execute_session(http: aiohttp.ClientSession, wid: str) -> tuple[int, 
     payload = {"inputs": {"user_input": "again"}, "session_id": "leaver"}
     async with http.post(f"/api/v1/workflows/{wid}/execute", json=payload) as r:
         return r.status, await r.json()
+
+
+async def test_a_failure_outside_the_workflow_still_ends_the_stream(start_chatgate: StartChatgate) -> None:
+    gw = await start_chatgate()
+    # Fault injection: the database refuses every execution record from now on.
+    with contextlib.closing(sqlite3.connect(gw.workdir / "data" / "chatgate.db")) as db:
+        db.execute(
+            "CREATE TRIGGER refuse_records BEFORE INSERT ON executions "
+            "BEGIN SELECT RAISE(ABORT, 'injected by the test'); END"
+        )
+    marker = "streamed-user-text-7d1c"
+    async with gw.client() as http:
+        payload = {"inputs": {"user_input": marker}, "stream": True}
+        async with http.post("/api/v1/workflows/support_bot/execute", json=payload) as r:
+            events = await asyncio.wait_for(SSE(r).all(), 10)  # it ends (it used to ping forever)
+    assert r.status == 200
+    name, body = events[-1]
+    assert name == "error"
+    assert_error(body, "internal_error")
+    logs = gw.logs()
+    # Logged once, server side, with its traceback.
+    assert logs.count(" ERROR ") == 1 and "Traceback" in logs and "injected by the test" in logs
+    assert marker not in logs  # the failed statement's parameters (the user's text) are not

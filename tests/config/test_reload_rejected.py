@@ -92,11 +92,11 @@ async def test_a_rejected_edit_keeps_the_old_config_serving_until_a_good_one(
     write_text(gw.config_path, bad_text(gw))
 
     error = await wait_rejected(gw)
-    assert error["file"] == str(gw.config_path)
+    assert error["file"] == "chatgate.yaml"  # /healthz: relative to chatgate's working directory
     assert error["key"] == key
     assert isinstance(error["line"], int) and error["line"] > 1
     assert reason in error["message"]
-    assert error["message"].startswith(f"{gw.config_path}:{error['line']}: ")
+    assert error["message"].startswith(f"chatgate.yaml:{error['line']}: ")
     # Still the old config: its keys work, the edit's new key does not.
     assert await status_of(gw, API_KEY) == 200
     assert await status_of(gw, NEW_KEY) == 401
@@ -108,8 +108,8 @@ async def test_a_rejected_edit_keeps_the_old_config_serving_until_a_good_one(
     counts = await metrics(gw)
     assert counts["chatgate_config_last_reload_failed"] == 1
     assert counts['chatgate_config_reloads_total{result="rejected"}'] == 1
-    # The offline verdict is the same.
-    checked = await asyncio.to_thread(run_cli, "check-config", str(gw.config_path), cwd=gw.workdir)
+    # The offline verdict is the same (named as given: relative to the working directory, as /healthz does).
+    checked = await asyncio.to_thread(run_cli, "check-config", gw.config_path.name, cwd=gw.workdir)
     assert checked.returncode == 1
     assert checked.stderr.strip() == f"invalid: {error['message']}"
 
@@ -141,7 +141,8 @@ async def test_a_file_saved_in_another_encoding_is_a_rejected_edit_and_the_next_
     # An editor set to Latin-1 saves an accent as one byte that is not UTF-8.
     gw.config_path.write_bytes(text.encode() + "# caf\u00e9\n".encode("latin-1"))
     error = await wait_rejected(gw)
-    assert error["message"] == f"{gw.config_path}:{line}: not UTF-8 text (byte 0xe9); save the file as UTF-8"
+    # /healthz names the file relative to chatgate's working directory.
+    assert error["message"] == f"chatgate.yaml:{line}: not UTF-8 text (byte 0xe9); save the file as UTF-8"
     assert error["line"] == line
     assert await status_of(gw, API_KEY) == 200
     # `chatgate reload` still finds the server in that file, and prints its verdict.
@@ -186,7 +187,9 @@ async def test_chatgate_reload_prints_the_servers_verdict(start_chatgate: StartC
     assert done.returncode == 1
     error = (await health(gw))["config"]["last_error"]
     assert error["key"] == "rate_limits.free"
-    assert f"Rejected, still running version 2: {error['message']}" in done.stderr
+    # The admin's answer names the file in full; /healthz, which anyone may read, relative to the cwd.
+    in_full = error["message"].replace("chatgate.yaml", str(gw.config_path), 1)
+    assert f"Rejected, still running version 2: {in_full}" in done.stderr
 
     done = await asyncio.to_thread(run_cli, "reload", "--config", path, "--key", OTHER_KEY, cwd=gw.workdir)
     assert done.returncode == 2

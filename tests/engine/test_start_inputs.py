@@ -154,7 +154,7 @@ def test_an_input_storage_could_not_hold_is_refused_by_name_before_anything_runs
         wf.coerce_inputs({"value": given})
     assert caught.value.message.startswith("input 'value' cannot be stored: ")
     assert problem in caught.value.message
-    assert caught.value.details["input"] == "value"
+    assert caught.value.details[0]["loc"] == ["body", "inputs", "value"]
 
 
 def test_the_largest_storable_values_are_accepted() -> None:
