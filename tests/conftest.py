@@ -54,11 +54,18 @@ class ChatgateProcess:
         self.config = config
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
+    # A story may run the server as a shell's foreground job would (its own process group).
+    new_session = False
+
+    def command(self) -> list[str]:
+        """How the server is started; a story may wrap it (a private mount, a namespace)."""
+        return [sys.executable, "-m", "chatgate.cli", "serve", "--config", str(self.config_path)]
+
     async def start(self, *, wait: bool = True) -> None:
         log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "chatgate.cli", "serve", "--config", str(self.config_path),
-            cwd=self.workdir, env={**os.environ, **self.env}, stdout=log, stderr=log,
+            *self.command(), cwd=self.workdir, env={**os.environ, **self.env}, stdout=log, stderr=log,
+            start_new_session=self.new_session,
         )
         log.close()
         if wait:

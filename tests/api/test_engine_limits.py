@@ -15,7 +15,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import aiohttp
 import orjson
@@ -26,10 +26,11 @@ from aiohttp import web
 from chatgate.gateway import Gateway
 from chatgate.http.app import create_app
 from config.loader import parse_settings
-from engine.nodes import REGISTRY, NodeConfig, NodeContext
+from engine.nodes import REGISTRY
 from tests.api.conftest import SharedServer
 from tests.api.support import assert_error, create_workflow, wait_until
 from tests.conftest import API_KEY, StartChatgate, base_config
+from tests.engine.buggy_nodes import BuggyNode
 from tests.net import free_port
 
 
@@ -217,21 +218,6 @@ async def test_a_long_chain_is_answered_in_full_and_stored_capped(start_chatgate
 # -- a node bug, in a server in this process (a node type of its own, with a bug) ---------
 
 
-class BuggyNode:
-    type_name: ClassVar[str] = "buggy"
-    config_model: ClassVar[type[NodeConfig]] = NodeConfig
-    instant: ClassVar[bool] = True
-
-    def __init__(self, node_id: str, config: NodeConfig) -> None:
-        self.timeout_s = config.timeout_s
-
-    def outputs(self) -> frozenset[str]:
-        return frozenset({"text"})
-
-    async def run(self, ctx: NodeContext) -> dict[str, Any]:
-        raise ZeroDivisionError("a bug")
-
-
 @pytest.fixture
 async def server_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[str, Gateway]]:
     monkeypatch.setitem(REGISTRY, "buggy", BuggyNode)
@@ -277,6 +263,6 @@ async def test_a_node_bug_is_a_500_internal_error_naming_the_execution(
         assert record["status"] == "failed" and record["error"]["code"] == "internal_error"
     assert gw.executor.finished["failed"] == 1 and not gw.executor.finished["completed"]
     # The traceback is in the server's log, once, and only there.
-    traced = [rec for rec in caplog.records if rec.exc_info and rec.exc_info[0] is ZeroDivisionError]
+    traced = [rec for rec in caplog.records if rec.exc_info and rec.exc_info[0] is KeyError]
     assert len(traced) == 1 and body["execution_id"] in traced[0].getMessage()
-    assert "ZeroDivisionError" not in str(body)
+    assert "KeyError" not in str(body)

@@ -16,10 +16,11 @@ from config.schema import EngineSettings, LLMSettings
 from engine.errors import ExecutionCrashed
 from engine.executor import Executor
 from engine.llm import LLM
-from engine.nodes import REGISTRY, NodeConfig, NodeContext
+from engine.nodes import REGISTRY, NodeContext
 from engine.record_cap import MARK, cap_record
 from engine.sessions import Sessions
 from engine.storage import Storage
+from tests.engine.buggy_nodes import BuggyNode
 from tests.engine.test_graph import compile_doc, link, response
 
 MakeExecutor = Callable[..., Executor]
@@ -73,23 +74,6 @@ async def test_an_optional_input_nobody_sent_is_empty_in_a_prompt(
 
 
 # -- node bugs ---------------------------------------------------------------------------
-
-
-class BuggyNode:
-    """A node type with a bug in it: it raises something no node should."""
-
-    type_name: ClassVar[str] = "buggy"
-    config_model: ClassVar[type[NodeConfig]] = NodeConfig
-    instant: ClassVar[bool] = True
-
-    def __init__(self, node_id: str, config: NodeConfig) -> None:
-        self.timeout_s = config.timeout_s
-
-    def outputs(self) -> frozenset[str]:
-        return frozenset({"text"})
-
-    async def run(self, ctx: NodeContext) -> dict[str, Any]:
-        return {"text": {"a": 1}["b"]}
 
 
 async def test_a_node_bug_is_an_internal_error_logged_once_with_its_traceback(

@@ -11,7 +11,6 @@ import asyncio
 import os
 import shutil
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,19 +23,7 @@ from tests.processes import child_pids
 class InItsOwnTerminal(ChatgateProcess):
     """``chatgate serve`` leading its own process group, as a shell's foreground job does."""
 
-    async def start(self, *, wait: bool = True) -> None:
-        log = self.log_path.open("ab")
-        self.proc = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "chatgate.cli", "serve", "--config", str(self.config_path)),
-            cwd=self.workdir,
-            env={**os.environ, **self.env},
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-        log.close()
-        if wait:
-            await self.wait_healthy()
+    new_session = True
 
 
 @pytest.fixture

@@ -8,15 +8,12 @@ Nothing outside that process is affected, and the mount goes when it ends.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
-import os
 import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -46,22 +43,15 @@ def _namespaces_work() -> bool:
 class OnASmallDisk(ChatgateProcess):
     """``chatgate serve`` whose data directory is a tiny tmpfs, mounted in its own namespace."""
 
-    async def start(self, *, wait: bool = True) -> None:
+    def command(self) -> list[str]:
         data = self.workdir / "data"
         data.mkdir(exist_ok=True)
         mount_then_serve = f'mount -t tmpfs -o size={DISK} chatgate-test "$1" && shift && exec "$@"'
-        log = self.log_path.open("ab")
-        self.proc = await asyncio.create_subprocess_exec(
+        return [
             *("unshare", "--user", "--map-root-user", "--mount", "sh", "-c", mount_then_serve, "sh"),
-            *(str(data), sys.executable, "-m", "chatgate.cli", "serve", "--config", str(self.config_path)),
-            cwd=self.workdir,
-            env={**os.environ, **self.env},
-            stdout=log,
-            stderr=log,
-        )
-        log.close()
-        if wait:
-            await self.wait_healthy()
+            str(data),
+            *super().command(),
+        ]
 
 
 @pytest.fixture
