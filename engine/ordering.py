@@ -213,8 +213,11 @@ class Turn:
                 if not held:
                     # Redis forgot the ticket (it restarted empty) or took this process for
                     # dead (its heartbeat could not reach Redis).
-                    log.warning("session %s: ticket %d was lost; not waiting for the turn",
-                                self.session_id, self.ticket)
+                    log.warning(
+                        "session %s: ticket %d was lost; not waiting for the turn",
+                        self.session_id,
+                        self.ticket,
+                    )
                 self.ready = not held or serving >= self.ticket - 1
                 if not self.ready:
                     await self.turns.redis.blpop([f"{wake}{self.ticket}"], timeout=WAKE_POLL_S)

@@ -18,7 +18,7 @@ from engine.events import Event, NodeFinished, NodeStarted
 from engine.graph import CompiledWorkflow
 from engine.llm import LLM
 from engine.nodes import NodeContext
-from engine.sessions import Message
+from engine.nodes.base import Message
 from engine.storable import storable_problem
 
 Sink = Callable[[Event], None]

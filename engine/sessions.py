@@ -15,12 +15,12 @@ from collections import OrderedDict
 import sqlalchemy as sa
 
 from engine.clock import utcnow
+from engine.nodes.base import Message
 from engine.ordering import HeldAlready, RedisOrdering, Turn
 from engine.storage import Storage, TableRows, session_turns
 
 # One earlier message, exactly as chat models take it: {"role": "user"|"assistant", "content": ...}.
 # Treated as read-only: the same dicts are shared by every execution of the session.
-Message = dict[str, str]
 
 
 class _Slot:
@@ -107,12 +107,16 @@ class Sessions:
         if cached is not None:
             self._cache.move_to_end(session_id)
             return cached
-        rows = await self.storage.fetch_all(
-            sa.select(session_turns.c.user_text, session_turns.c.answer_text)
-            .where(session_turns.c.session_id == session_id)
-            .order_by(session_turns.c.id.desc())
-            .limit(self.max_turns)
-        ) if self.max_turns else []
+        rows = (
+            await self.storage.fetch_all(
+                sa.select(session_turns.c.user_text, session_turns.c.answer_text)
+                .where(session_turns.c.session_id == session_id)
+                .order_by(session_turns.c.id.desc())
+                .limit(self.max_turns)
+            )
+            if self.max_turns
+            else []
+        )
         turns = tuple(
             message
             for r in reversed(rows)
@@ -174,9 +178,7 @@ class Sessions:
 
         def write(conn: sa.Connection) -> None:
             nonlocal removed
-            result = conn.execute(
-                session_turns.delete().where(session_turns.c.session_id == session_id)
-            )
+            result = conn.execute(session_turns.delete().where(session_turns.c.session_id == session_id))
             removed = 2 * (result.rowcount or 0)
 
         async with self.exclusive(session_id):

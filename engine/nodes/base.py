@@ -13,7 +13,10 @@ from engine.templates import render
 
 if TYPE_CHECKING:
     from engine.llm import LLM
-    from engine.sessions import Message
+
+
+# One turn of a conversation as the model sees it: {"role": …, "content": …}.
+Message = dict[str, str]
 
 
 class NodeConfig(BaseModel):
