@@ -17,7 +17,9 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # PostgreSQL, Redis and Chromium (the /docs page test) from Debian's packages, for the tests
 # that need the real programs. Installed when missing and we are root; otherwise those tests

@@ -26,8 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_KEY = "bench-key-0123456789"
 
 
-
-
 def machine() -> str:
     return (
         f"{platform.machine()}, {os.cpu_count()} cores, "
@@ -158,9 +156,7 @@ end
 """
 
 
-def wrk(
-    url: str, *, connections: int, seconds: int, key: str = BENCH_KEY, sessions: str = "bench"
-) -> Load:
+def wrk(url: str, *, connections: int, seconds: int, key: str = BENCH_KEY, sessions: str = "bench") -> Load:
     """Drive POST execute with wrk (one thread: the server gets the other core). Each request
     goes to one of 1000 sessions named ``<sessions>-<n>``, picked at random as real traffic
     would (in turn, every session came due for trimming at once, every 21,000 requests):

@@ -36,9 +36,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def launch(workdir: Path, *, storage_url: str, redis_url: str | None) -> tuple[Process, str]:
     """``chatgate serve`` on the seed workflow (echo model) with this storage and Redis."""
     extra: dict[str, Any] = {"redis_url": redis_url} if redis_url else {}
-    return start_chatgate(
-        workdir, storage={"url": storage_url}, reload={"watch": False}, **extra
-    )
+    return start_chatgate(workdir, storage={"url": storage_url}, reload={"watch": False}, **extra)
 
 
 def cpu_by_program(chatgate_pids: set[int]) -> dict[str, float]:
@@ -172,10 +170,7 @@ async def main() -> None:
             results.append(
                 await scenario(
                     "2 processes, PostgreSQL + Redis",
-                    [
-                        launch(root / f"pg2-{i}", storage_url=two_db, redis_url=redis.url)
-                        for i in range(2)
-                    ],
+                    [launch(root / f"pg2-{i}", storage_url=two_db, redis_url=redis.url) for i in range(2)],
                     a.connections,
                     a.seconds,
                 )

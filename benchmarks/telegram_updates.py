@@ -38,8 +38,13 @@ FIRST_CHAT = 100_000
 
 def start_chatgate(workdir: Path, emu: TelegramEmulator, *, workers: int) -> tuple[Process, str]:
     bot = {
-        "name": "bench", "platform": "telegram", "token": TOKEN, "api_base": emu.base_url,
-        "workflow": "support_bot", "tier": "bench", "max_in_flight": workers,
+        "name": "bench",
+        "platform": "telegram",
+        "token": TOKEN,
+        "api_base": emu.base_url,
+        "workflow": "support_bot",
+        "tier": "bench",
+        "max_in_flight": workers,
     }
     return harness_start(workdir, bots=[bot])
 

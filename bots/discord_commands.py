@@ -43,8 +43,9 @@ def build_tree(client: discord.Client, handler: CommandHandler) -> app_commands.
     @tree.error
     async def on_error(interaction: discord.Interaction[Any], error: app_commands.AppCommandError) -> None:
         # The user gets a short message, the log gets the details; never a traceback in chat.
-        log.error("slash command /%s failed: %s", getattr(interaction.command, "name", "?"), error,
-                  exc_info=error)
+        log.error(
+            "slash command /%s failed: %s", getattr(interaction.command, "name", "?"), error, exc_info=error
+        )
         text = "Sorry, something went wrong. Please try again."
         try:
             if interaction.response.is_done():
@@ -75,5 +76,7 @@ async def sync_commands(tree: app_commands.CommandTree[Any], guild_ids: list[int
         log.warning(
             "discord bot %s: could not register slash commands (%s); mentions and DMs still work. "
             "Check that the bot was invited with the applications.commands scope and that "
-            "command_guilds lists guilds it is in.", bot, e,
+            "command_guilds lists guilds it is in.",
+            bot,
+            e,
         )

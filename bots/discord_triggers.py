@@ -79,8 +79,7 @@ def read_message(
     if in_own_thread and not mentioned and not text and not has_files:
         return None  # no message content intent: an empty message we were not asked about
     opens_thread = (
-        reply_in_thread
-        and isinstance(channel, discord.TextChannel)  # not in a DM, thread or forum post
+        reply_in_thread and isinstance(channel, discord.TextChannel)  # not in a DM, thread or forum post
     )
     if opens_thread:
         # A thread started from a message takes the message's id, so its session is known now.

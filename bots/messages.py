@@ -13,9 +13,7 @@ from engine.errors import (
 )
 
 HELP = (
-    "Just write to me and I'll answer.\n"
-    "/reset – forget our conversation and start over\n"
-    "/help – this message"
+    "Just write to me and I'll answer.\n/reset – forget our conversation and start over\n/help – this message"
 )
 RESET_DONE = "Done – I've forgotten our conversation. Let's start over."
 NON_TEXT = "I can only read text messages for now – please type your question."

@@ -22,7 +22,7 @@ def split_text(text: str, limit: int, length: Callable[[str], int] = len) -> lis
     while length(rest) > limit:
         head = _prefix(rest, limit, length)
         cut = _best_cut(head)
-        part, rest = (head[:cut], rest[cut:]) if cut > 0 else (head, rest[len(head):])
+        part, rest = (head[:cut], rest[cut:]) if cut > 0 else (head, rest[len(head) :])
         part = part.rstrip()
         rest = rest.lstrip("\n ")
         if part:

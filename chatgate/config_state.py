@@ -93,8 +93,12 @@ class ReloadReport:
             "changes": self.changes,
             "error": None
             if self.error is None
-            else {"message": str(self.error), "file": self.error.path, "line": self.error.line,
-                  "key": self.error.key},
+            else {
+                "message": str(self.error),
+                "file": self.error.path,
+                "line": self.error.line,
+                "key": self.error.key,
+            },
             "restart_needed": self.restart_needed,
             "workflow_problems": [
                 {"path": p.path, "message": p.message, "details": p.details} for p in self.workflow_problems

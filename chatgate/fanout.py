@@ -96,8 +96,9 @@ class ReloadFanout:
                         self._on_message(message.get("data"))
             except (RedisError, OSError) as e:
                 if self.listening:
-                    log.warning("config: reload fan-out lost its Redis connection (%s); retrying",
-                                type(e).__name__)
+                    log.warning(
+                        "config: reload fan-out lost its Redis connection (%s); retrying", type(e).__name__
+                    )
                 self.shared.failed(e)
                 self.listening = False
                 self._ready.set()  # start() need not wait for an outage to end

@@ -49,18 +49,27 @@ class _GatewayCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         gw = self.gw
         state = gw.config
-        yield _gauge("chatgate_config_version", "Version of the running config (+1 per applied reload)",
-                     state.version)
-        yield _gauge("chatgate_config_loaded_timestamp_seconds", "When the running config was loaded",
-                     state.loaded_at)
-        yield _gauge("chatgate_config_last_reload_failed",
-                     "1 while the last edit of the config file is rejected (see /healthz config.last_error)",
-                     1 if state.last_error else 0)
-        yield _gauge("chatgate_config_restart_required",
-                     "1 when changed keys (server.port, storage.url, ...) wait for a restart",
-                     1 if state.restart_needed else 0)
-        yield _gauge("chatgate_workflow_file_problems", "Workflow files that could not be loaded",
-                     len(gw.workflow_problems))
+        yield _gauge(
+            "chatgate_config_version", "Version of the running config (+1 per applied reload)", state.version
+        )
+        yield _gauge(
+            "chatgate_config_loaded_timestamp_seconds", "When the running config was loaded", state.loaded_at
+        )
+        yield _gauge(
+            "chatgate_config_last_reload_failed",
+            "1 while the last edit of the config file is rejected (see /healthz config.last_error)",
+            1 if state.last_error else 0,
+        )
+        yield _gauge(
+            "chatgate_config_restart_required",
+            "1 when changed keys (server.port, storage.url, ...) wait for a restart",
+            1 if state.restart_needed else 0,
+        )
+        yield _gauge(
+            "chatgate_workflow_file_problems",
+            "Workflow files that could not be loaded",
+            len(gw.workflow_problems),
+        )
         yield _gauge("chatgate_uptime_seconds", "Seconds since start", time.time() - gw.started_at)
         yield _gauge("chatgate_executions_in_flight", "Executions running now", len(gw.executor.running))
         done = CounterMetricFamily("chatgate_executions", "Finished executions by status", labels=["status"])

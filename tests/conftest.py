@@ -27,8 +27,6 @@ API_KEY = "test-key-0123456789"
 OTHER_KEY = "other-key-0123456789"
 
 
-
-
 def seed_workflow(**changes: Any) -> dict[str, Any]:
     """The seed document's example workflow, optionally changed."""
     doc: dict[str, Any] = json.loads(SEED_WORKFLOW.read_text())
@@ -64,7 +62,11 @@ class ChatgateProcess:
     async def start(self, *, wait: bool = True) -> None:
         log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
-            *self.command(), cwd=self.workdir, env={**os.environ, **self.env}, stdout=log, stderr=log,
+            *self.command(),
+            cwd=self.workdir,
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=log,
             start_new_session=self.new_session,
         )
         log.close()
@@ -121,7 +123,11 @@ def base_config(port: int, workdir: Path) -> dict[str, Any]:
         "server": {"host": "127.0.0.1", "port": port},
         "storage": {"url": f"sqlite:///{workdir / 'data' / 'chatgate.db'}"},
         "llm": {
-            "base_url": None, "api_key": None, "default_model": "echo", "timeout_s": 10, "max_retries": 2
+            "base_url": None,
+            "api_key": None,
+            "default_model": "echo",
+            "timeout_s": 10,
+            "max_retries": 2,
         },
         "api_keys": [
             {"key": API_KEY, "name": "tester", "tier": "paid"},

@@ -95,8 +95,9 @@ async def test_ask_over_the_rate_limit_gets_a_private_notice_and_the_model_is_no
 
     bot = await discord_bot(configure=two_per_minute)
     await bot.commands_synced()
-    asks = [discord_emu.slash_command(name="ask", options={"text": f"q{i}"}, channel_id=CHANNEL)
-            for i in range(4)]
+    asks = [
+        discord_emu.slash_command(name="ask", options={"text": f"q{i}"}, channel_id=CHANNEL) for i in range(4)
+    ]
     # discord.py handles each command in its own task: which two come first is not fixed.
     first = [(await _responses(bot, ask, 1))[0] for ask in asks]
     answered = [ask for ask, r in zip(asks, first, strict=True) if r["type"] == DEFERRED]

@@ -30,8 +30,13 @@ async def test_a_slow_answer_shows_typing_then_a_preview_edited_until_complete(
     question = " ".join(f"word{i}" for i in range(10))
     asked = bot.say(CHANNEL, question)
 
-    await bot.emu.wait_for(lambda: bot.replies_to(CHANNEL, asked) and
-                           bot.replies_to(CHANNEL, asked)[0]["content"] == f"echo: {question}", 15.0)
+    await bot.emu.wait_for(
+        lambda: (
+            bot.replies_to(CHANNEL, asked)
+            and bot.replies_to(CHANNEL, asked)[0]["content"] == f"echo: {question}"
+        ),
+        15.0,
+    )
     [answer] = bot.bot_messages(CHANNEL)
     assert discord_emu.typing_calls(CHANNEL) >= 1
     assert answer["edits"] >= 1  # it grew in place: one message, edited

@@ -38,9 +38,7 @@ async def telegram() -> AsyncIterator[TelegramEmulator]:
         yield emu
 
 
-async def start_with_bot(
-    start_chatgate: StartChatgate, emu: TelegramEmulator, **bot: Any
-) -> ChatgateProcess:
+async def start_with_bot(start_chatgate: StartChatgate, emu: TelegramEmulator, **bot: Any) -> ChatgateProcess:
     def configure(config: dict[str, Any]) -> None:
         fast_reload(config)
         config["bots"] = [telegram_bot(emu, **bot)]
@@ -98,10 +96,13 @@ async def test_a_removed_bot_finishes_the_answer_it_was_giving(
         model_config(openai_emu.base_url)(config)
         config["bots"] = [telegram_bot(telegram, workflow="chat")]
 
-    gw = await start_chatgate(configure, workflows={
-        "chat.json": chat_workflow(),
-        "support_bot.json": json.loads(SEED_WORKFLOW.read_text()),
-    })
+    gw = await start_chatgate(
+        configure,
+        workflows={
+            "chat.json": chat_workflow(),
+            "support_bot.json": json.loads(SEED_WORKFLOW.read_text()),
+        },
+    )
     await wait_polling_started(telegram, TOKEN)
     openai_emu.delay_s = 1.0
     telegram.push_message(TOKEN, chat_id=5, text="a slow question")

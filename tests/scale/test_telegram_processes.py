@@ -34,9 +34,10 @@ async def _pair(
 
 
 async def _post(gw: ChatgateProcess, update: dict[str, Any], secret: str = SECRET) -> int:
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{gw.base_url}/telegram/tg", json=update, headers={HEADER: secret}
-    ) as r:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{gw.base_url}/telegram/tg", json=update, headers={HEADER: secret}) as r,
+    ):
         return r.status
 
 
