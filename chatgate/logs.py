@@ -36,3 +36,6 @@ def setup_logging(level: str = "INFO") -> None:
     # The model client logs every HTTP call at INFO: noise at gateway rates.
     for name in ("httpx", "httpx2", "openai"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Alembic announces each of its plugins at INFO on every start; the migrations it runs
+    # (alembic.runtime.migration) stay visible.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

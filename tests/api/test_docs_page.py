@@ -93,3 +93,11 @@ def test_the_start_up_line_says_where_the_docs_are(shared_server: SharedServer) 
         f"serving on {shared_server.base_url} (API docs: {shared_server.base_url}/docs)"
         in shared_server.logs()
     )
+
+
+def test_the_start_up_log_is_ours_not_library_chatter(shared_server: SharedServer) -> None:
+    """A new user reads the start-up lines: what chatgate did, not each plugin alembic loaded."""
+    logs = shared_server.logs()
+    start_up = logs[: logs.index("serving on")].splitlines()
+    assert not [line for line in start_up if "setup plugin" in line]
+    assert len(start_up) <= 15, "\n".join(start_up)
