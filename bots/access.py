@@ -39,18 +39,12 @@ class AccessPolicy:
         self.blocked = frozenset(u.id for u in s.users if u.blocked) if s else frozenset()
         self.tiers = {u.id: u.tier for u in s.users if u.tier} if s else {}
         admins = s.admins if s else []
+        # key:<name> entries are API keys' rights, which chatgate/keys.py decides.
         self.admins = frozenset(a for a in admins if not a.startswith("key:"))
-        keys = {a[4:] for a in admins if a.startswith("key:")}
-        if s is not None and not s.api_keys:
-            keys.add("admin")  # the generated key of a fresh install (data/admin_key)
-        self.admin_keys = frozenset(keys)
         self._rules: dict[int, _Rules] = {}
 
     def is_admin(self, user_key: str) -> bool:
         return user_key in self.admins
-
-    def is_admin_key(self, key_name: str) -> bool:
-        return key_name in self.admin_keys
 
     def tier(self, user_key: str, bot_tier: str) -> str:
         """The user's own tier where ``users`` sets one, else the bot's."""

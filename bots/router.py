@@ -22,7 +22,7 @@ from bots.messages import chat_message
 from config.schema import BotCommon
 from engine.catalog import Catalog
 from engine.dedup import SeenKeys
-from engine.errors import ChatgateError, ExecutionFailed, RateLimited, Unavailable
+from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, RateLimited, Unavailable
 from engine.events import Event, MessageDelta
 from engine.executor import Executor
 from engine.ratelimit import RateLimiter
@@ -175,7 +175,7 @@ class ChatRouter:
             content = (record.result or {}).get("content", "")
             await responder.final(content or "…")
         except ChatgateError as e:
-            run_id = e.execution_id if isinstance(e, ExecutionFailed) else None
+            run_id = e.execution_id if isinstance(e, ExecutionFailed | ExecutionCrashed) else None
             where = f" (execution {run_id})" if run_id else ""
             log.warning("%s: could not answer %s%s: %s", self.source, msg.session_id, where, e.message)
             await responder.notice(chat_message(e))
