@@ -110,8 +110,8 @@ async def serve(settings: Settings, path: Path, text: str) -> None:
     gc.set_threshold(10_000, 20, 20)
     # aiosqlite's thread (reads, and writes SQLite's insert process doesn't take) needs the
     # GIL back for every result while the event loop holds it, and whoever waits for that
-    # result waits up to Python's switch interval each time: 0.5 ms rather than 5 ms measured
-    # +5% executions/s (BENCHMARKS.md).
+    # result waits up to Python's switch interval each time; 0.5 ms rather than 5 ms measured
+    # faster (BENCHMARKS.md, Decisions).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     base = f"http://{settings.server.host}:{settings.server.port}"
     log.info("chatgate %s serving on %s (API docs: %s/docs)", __version__, base, base)

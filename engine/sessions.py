@@ -90,7 +90,7 @@ class Sessions:
         # The sessions due share one delete at most this often: a batch holding a delete
         # cannot take the plain-insert path (`engine/sqlite_inserts.py`), and deleting as
         # soon as any session was due put one in most batches once sessions were many
-        # (-16% executions/s with 1,000 sessions at random). Rows past the window are never read.
+        # (measured slower, BENCHMARKS.md). Rows past the window are never read.
         self.trim_every_s = trim_every_s
         self._next_trim = 0.0
 
