@@ -16,22 +16,33 @@ MAX_DEPTH = 64
 
 
 def storable_problem(value: Any) -> str | None:
-    """Why ``value`` cannot be stored, or None. Walks without recursion: depth is what it checks."""
+    """Why ``value`` cannot be stored, or None. Walks without recursion: depth is what it checks.
+    Called on every node's outputs, so scalars are settled where they are met, and only
+    containers wait on the stack."""
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         v, depth = stack.pop()
-        if isinstance(v, bool) or v is None or isinstance(v, (str, float)):
-            continue
-        if isinstance(v, int):
-            if not INT64_MIN <= v <= INT64_MAX:
-                return f"the integer {_short(v)} is outside the signed 64-bit range"
-            continue
-        if isinstance(v, (dict, list)):
-            if depth >= MAX_DEPTH:
-                return f"it is nested deeper than {MAX_DEPTH} levels"
-            children = v.values() if isinstance(v, dict) else v
-            stack.extend((c, depth + 1) for c in children)
+        if isinstance(v, dict):
+            children: Any = v.values()
+        elif isinstance(v, list):
+            children = v
+        else:
+            children = (v,)
+            depth -= 1  # a scalar at the top: checked below, as if it were a child
+        if depth >= MAX_DEPTH:
+            return f"it is nested deeper than {MAX_DEPTH} levels"
+        for c in children:
+            if c is None or c.__class__ in _PLAIN:
+                continue
+            if isinstance(c, int) and not isinstance(c, bool):
+                if not INT64_MIN <= c <= INT64_MAX:
+                    return f"the integer {_short(c)} is outside the signed 64-bit range"
+            elif isinstance(c, (dict, list)):
+                stack.append((c, depth + 1))
     return None
+
+
+_PLAIN = frozenset({str, float, bool})
 
 
 def _short(number: int) -> str:
