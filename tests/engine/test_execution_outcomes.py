@@ -5,45 +5,18 @@ from __future__ import annotations
 import logging
 import random
 import sqlite3
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
 import pytest
 
-from config.schema import EngineSettings, LLMSettings
 from engine.errors import ExecutionCrashed
-from engine.executor import Executor
-from engine.llm import LLM
 from engine.nodes import REGISTRY, NodeContext
 from engine.record_cap import MARK, cap_record
-from engine.sessions import Sessions
-from engine.storage import Storage
 from tests.engine.buggy_nodes import BuggyNode
+from tests.engine.conftest import MakeExecutor
 from tests.engine.test_graph import compile_doc, link, response
-
-MakeExecutor = Callable[..., Executor]
-
-
-@pytest.fixture
-async def executor(tmp_path: Path) -> AsyncIterator[MakeExecutor]:
-    """Executors on a real SQLite file with the offline model."""
-    storage = Storage(f"sqlite:///{tmp_path / 'engine.db'}")
-    await storage.open()
-    made: list[Executor] = []
-
-    def make(**engine: Any) -> Executor:
-        ex = Executor(
-            storage, Sessions(storage, max_turns=5), LLM(LLMSettings(), env={}), EngineSettings(**engine)
-        )
-        made.append(ex)
-        return ex
-
-    yield make
-    for ex in made:
-        await ex.llm.aclose()
-    await storage.close()
 
 
 def start_with(*params: dict[str, Any]) -> dict[str, Any]:

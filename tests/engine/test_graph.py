@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
-from config.schema import EngineSettings, LLMSettings
 from engine.errors import ExecutionFailed, ExecutionTimeout, InvalidRequest, InvalidWorkflow
 from engine.events import Event, MessageDelta, NodeFinished, NodeStarted
-from engine.executor import Executor
 from engine.graph import CompiledWorkflow, compile_workflow, parse_spec
-from engine.llm import LLM
 from engine.nodes import REGISTRY, NodeConfig, NodeContext
-from engine.sessions import Sessions
-from engine.storage import Storage
 from tests.api.support import wait_until
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.engine.conftest import MakeExecutor
 
 
 def start(node_id: str = "start", *params: str) -> dict[str, Any]:
@@ -162,28 +156,6 @@ def test_the_body_must_be_a_workflow_object() -> None:
 
 
 # -- running -----------------------------------------------------------------
-
-
-MakeExecutor = Callable[..., Executor]
-
-
-@pytest.fixture
-async def executor(tmp_path: Path) -> AsyncIterator[MakeExecutor]:
-    """Executors on a real SQLite file; their model is the emulator, when given one, else offline."""
-    storage = Storage(f"sqlite:///{tmp_path / 'engine.db'}")
-    await storage.open()
-    made: list[Executor] = []
-
-    def make(emu: OpenAIEmulator | None = None, **engine: Any) -> Executor:
-        llm = LLMSettings(base_url=emu.base_url, api_key="sk-test", max_retries=0) if emu else LLMSettings()
-        ex = Executor(storage, Sessions(storage, max_turns=5), LLM(llm, env={}), EngineSettings(**engine))
-        made.append(ex)
-        return ex
-
-    yield make
-    for ex in made:
-        await ex.llm.aclose()
-    await storage.close()
 
 
 async def test_independent_branches_call_the_model_at_the_same_time(
