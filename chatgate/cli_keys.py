@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
+from collections.abc import AsyncIterator
 
 from chatgate.keys import (
     REFRESH_S,
@@ -29,15 +31,18 @@ from engine.errors import ChatgateError
 from engine.storage import Storage, stored_api_keys, workflow_owners
 
 
-async def _open(settings: Settings) -> Storage:
+@contextlib.asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[Storage]:
     storage = Storage(settings.storage.url)
     await storage.open()  # also brings the schema up to date (the keys table may be new)
-    return storage
+    try:
+        yield storage
+    finally:
+        await storage.close()
 
 
 async def create(settings: Settings, args: argparse.Namespace) -> int:
-    storage = await _open(settings)
-    try:
+    async with _database(settings) as storage:
         spec = NewKey(
             name=args.name,
             tier=args.tier,
@@ -48,8 +53,6 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
         )
         secret = await create_key(storage, settings, spec)
         owned = (await workflow_owners(storage)).get(spec.name, 0)
-    finally:
-        await storage.close()
     rights = ", ".join(
         [f"tier {spec.tier}"]
         + (["admin"] if spec.admin else [])
@@ -78,13 +81,10 @@ def _principals(settings: Settings, stored: StoredKeys) -> list[Principal]:
 
 
 async def list_(settings: Settings, args: argparse.Namespace) -> int:
-    storage = await _open(settings)
-    try:
+    async with _database(settings) as storage:
         stored = StoredKeys()
         stored.replace(await stored_api_keys(storage), {k.name for k in settings.api_keys})
         owned = await workflow_owners(storage)
-    finally:
-        await storage.close()
     keys = _principals(settings, stored)
     rows = [("NAME", "SOURCE", "TIER", "RIGHTS", "EXPIRES", "WORKFLOWS OWNED")]
     now = utcnow()
@@ -112,11 +112,8 @@ async def list_(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def revoke(settings: Settings, args: argparse.Namespace) -> int:
-    storage = await _open(settings)
-    try:
+    async with _database(settings) as storage:
         source = await revoke_key(storage, settings, args.name)
-    finally:
-        await storage.close()
     what = f"deleted {admin_key_path(settings)}" if source == "generated" else "removed from the database"
     print(
         f"revoked API key '{args.name}' ({what}); every running chatgate refuses it within {REFRESH_S:g}s. "
@@ -126,11 +123,8 @@ async def revoke(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def reassign(settings: Settings, args: argparse.Namespace) -> int:
-    storage = await _open(settings)
-    try:
+    async with _database(settings) as storage:
         counts = await reassign_workflows(storage, args.from_, args.to)
-    finally:
-        await storage.close()
     print(
         f"moved {counts['workflows']} workflow(s), {counts['executions']} execution record(s) and "
         f"{counts['session_turns']} session turn(s) from '{args.from_}' to '{args.to}'. A running "
