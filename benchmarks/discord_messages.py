@@ -31,7 +31,7 @@ import aiohttp
 
 from benchmarks.harness import Process, machine, wait_http
 from benchmarks.harness import start_chatgate as harness_start
-from engine.dedup import CLOCK_SLACK_S
+from bots.delivery.claims import CLOCK_SLACK_S
 from tests.emulators.discord_server import DiscordEmulator
 
 TOKEN = "OTAw.bench-discord.token-0123456789"

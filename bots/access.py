@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bots.base import Incoming
-from config.people import AccessSettings
+from config.access import AccessSettings
 from config.schema import BotCommon, Settings
 
 

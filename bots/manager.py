@@ -38,12 +38,12 @@ def _registry() -> dict[str, AdapterFactory]:
     # Imported on first use, so a platform's library is only loaded when a bot of it
     # runs (aiogram alone takes seconds to import).
     def telegram(settings: BotCommon, router: ChatRouter) -> Adapter:
-        from bots.telegram import TelegramAdapter
+        from bots.telegram.adapter import TelegramAdapter
 
         return TelegramAdapter(settings, router)
 
     def discord(settings: BotCommon, router: ChatRouter) -> Adapter:
-        from bots.discord import DiscordAdapter
+        from bots.discord.adapter import DiscordAdapter
 
         return DiscordAdapter(settings, router)
 

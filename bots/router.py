@@ -18,16 +18,16 @@ from typing import Any
 from bots.access import AccessPolicy, Refusal
 from bots.admin import AdminConsole, admin_command
 from bots.base import Incoming, Responder
+from bots.delivery.claims import SeenKeys
 from bots.messages import chat_message
 from config.schema import BotCommon
 from engine.catalog import Catalog
-from engine.dedup import SeenKeys
+from engine.cluster.link import SharedState
 from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, RateLimited, Unavailable
-from engine.events import Event, MessageDelta
-from engine.executor import Executor
 from engine.ratelimit import RateLimiter
+from engine.run.events import Event, MessageDelta
+from engine.run.executor import Executor
 from engine.sessions import Sessions
-from engine.shared import SharedState
 
 log = logging.getLogger("chatgate.bots")
 
@@ -63,7 +63,7 @@ class ChatRouter:
 
     async def already_handled(self, msg: Incoming) -> bool:
         """Answered already, or being answered by another chatgate process? If not, the
-        message is now claimed by this one until `mark_handled` (see engine.dedup)."""
+        message is now claimed by this one until `mark_handled` (see bots.delivery.claims)."""
         return not (await self.services.seen.claim(self.source, msg.dedup_key, msg.sent_at)).ours
 
     async def mark_handled(self, msg: Incoming) -> None:

@@ -12,27 +12,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bots.access import AccessPolicy
+from bots.delivery.claims import SeenKeys
 from bots.manager import BotManager
 from bots.router import Services
-from chatgate.config_state import ConfigState
 from chatgate.keys import KeyRing, StoredKeys, key_ring, refresh_forever
 from chatgate.logs import redact
 from chatgate.metrics import Metrics
+from chatgate.reload.state import ConfigState
 from config.paths import shown_path
 from config.schema import Settings
 from config.workflow_files import read_workflow_dir
 from engine.catalog import Catalog, FileProblem
-from engine.dedup import SeenKeys
-from engine.executor import Executor
-from engine.llm import LLM
-from engine.ordering import RedisOrdering
+from engine.cluster.link import SharedState
+from engine.cluster.ordering import RedisOrdering
+from engine.llm.client import LLM
 from engine.ratelimit import RateLimiter
+from engine.run.executor import Executor
 from engine.sessions import Sessions
-from engine.shared import SharedState
-from engine.storage import Storage, workflow_owners
+from engine.store.writer import Storage, workflow_owners
 
 if TYPE_CHECKING:
-    from chatgate.reload import Reloader
+    from chatgate.reload.reloader import Reloader
 
 log = logging.getLogger("chatgate")
 

@@ -21,8 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from config.access import AccessSettings, AdminId, ReloadSettings, UserSettings, check_people
 from config.bot_tokens import check_discord_token, check_telegram_token
-from config.people import AccessSettings, AdminId, ReloadSettings, UserSettings, check_people
 
 
 class Section(BaseModel):

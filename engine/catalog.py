@@ -21,8 +21,8 @@ from config.paths import shown_path
 from config.schema import EngineSettings
 from engine.clock import as_utc, iso, new_id, utcnow
 from engine.errors import ChatgateError, Forbidden, NotFound
-from engine.graph import CompiledWorkflow, compile_workflow, document_size, parse_spec
-from engine.storage import Storage, workflows
+from engine.store.writer import Storage, workflows
+from engine.workflow.graph import CompiledWorkflow, compile_workflow, document_size, parse_spec
 
 log = logging.getLogger("chatgate.catalog")
 

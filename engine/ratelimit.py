@@ -18,8 +18,8 @@ from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
+from engine.cluster.link import bounded_pool
 from engine.errors import RateLimited, Unavailable
-from engine.shared import bounded_pool
 
 
 class Quota(NamedTuple):

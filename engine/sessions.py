@@ -15,9 +15,9 @@ from collections import OrderedDict
 import sqlalchemy as sa
 
 from engine.clock import utcnow
+from engine.cluster.ordering import HeldAlready, RedisOrdering, Turn
 from engine.nodes.base import Message
-from engine.ordering import HeldAlready, RedisOrdering, Turn
-from engine.storage import Storage, TableRows, session_turns
+from engine.store.writer import Storage, TableRows, session_turns
 
 # One earlier message, exactly as chat models take it: {"role": "user"|"assistant", "content": ...}.
 # Treated as read-only: the same dicts are shared by every execution of the session.

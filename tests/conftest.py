@@ -57,7 +57,7 @@ class ChatgateProcess:
 
     def command(self) -> list[str]:
         """How the server is started; a story may wrap it (a private mount, a namespace)."""
-        return [sys.executable, "-m", "chatgate.cli", "serve", "--config", str(self.config_path)]
+        return [sys.executable, "-m", "chatgate.cli.main", "serve", "--config", str(self.config_path)]
 
     async def start(self, *, wait: bool = True) -> None:
         log = self.log_path.open("ab")

@@ -10,9 +10,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
 from chatgate.gateway import Gateway
-from chatgate.http import admin, cors, docs, executions, health, keys, metrics, openapi, webhooks, workflows
+from chatgate.http import cors, docs, openapi
 from chatgate.http.context import GATEWAY, PRINCIPAL, QUOTA, rate_headers
 from chatgate.http.errors import error_response, first_line, from_http_exception, unexpected
+from chatgate.http.routes import admin, executions, health, keys, metrics, webhooks, workflows
 from chatgate.keys import Principal
 from engine.errors import ChatgateError, Unauthorized, problem
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from engine.workflow import Connection, NodeSpec, WorkflowSpec
+from engine.workflow.document import Connection, NodeSpec, WorkflowSpec
 
 # Times are formatted once by engine.clock.iso ("…Z", milliseconds); kept as the string it made.
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.events import Event, MessageDelta
-from engine.templates import render
+from engine.run.events import Event, MessageDelta
+from engine.workflow.templates import render
 
 if TYPE_CHECKING:
-    from engine.llm import LLM
+    from engine.llm.client import LLM
 
 
 # One turn of a conversation as the model sees it: {"role": …, "content": …}.

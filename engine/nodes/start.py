@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.errors import InvalidRequest, problem
 from engine.nodes.base import NodeConfig, NodeContext
-from engine.storable import storable_problem
+from engine.workflow.storable import storable_problem
 
 ParamType = Literal["string", "number", "boolean", "object"]
 

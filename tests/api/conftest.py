@@ -59,7 +59,7 @@ def serving(workdir: Path, config: dict[str, Any]) -> Iterator[str]:
     log_path = workdir / "chatgate.log"
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "chatgate.cli", "serve", "--config", str(workdir / "chatgate.yaml")],
+            [sys.executable, "-m", "chatgate.cli.main", "serve", "--config", str(workdir / "chatgate.yaml")],
             cwd=workdir,
             stdout=log,
             stderr=log,

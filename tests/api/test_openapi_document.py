@@ -15,9 +15,10 @@ import yaml
 from aiohttp import web
 
 from chatgate.gateway import Gateway
-from chatgate.http import admin, docs, executions, health, metrics, openapi, workflows
+from chatgate.http import docs, openapi
 from chatgate.http.app import API_PREFIX, PUBLIC, create_app
 from chatgate.http.openapi import document
+from chatgate.http.routes import admin, executions, health, metrics, workflows
 from config.loader import parse_settings
 from tests.api.conftest import SharedServer
 from tests.api.openapi_check import Document, Seen

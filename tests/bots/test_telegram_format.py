@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bots.telegram_format import render_parts, to_html, visible_text
+from bots.telegram.format import render_parts, to_html, visible_text
 from tests.emulators.telegram_server import MAX_TEXT_UTF16, parse_html, utf16_len
 
 

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from chatgate.http.workflows import api_session
+from chatgate.http.routes.workflows import api_session
 from config import ConfigError, parse_settings
 from config.schema import check_key_name
 

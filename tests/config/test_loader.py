@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, Settings, load_settings, parse_settings
-from engine.llm import LLM
+from engine.llm.client import LLM
 from tests.config.reload_support import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]

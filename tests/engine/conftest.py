@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from config.schema import EngineSettings, LLMSettings
-from engine.executor import Executor
-from engine.llm import LLM
+from engine.llm.client import LLM
+from engine.run.executor import Executor
 from engine.sessions import Sessions
-from engine.storage import Storage
+from engine.store.writer import Storage
 from tests.emulators.openai_server import OpenAIEmulator
 
 MakeExecutor = Callable[..., Executor]

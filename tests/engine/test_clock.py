@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.dialects import sqlite
 
 from engine.clock import iso
-from engine.sqlite_inserts import _datetime
+from engine.store.sqlite.inserts import _datetime
 
 TIMES = [
     datetime(2026, 11, 27, 23, 4, 5, 123456, tzinfo=UTC),

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from engine.deadlines import Deadlines
+from engine.run.deadlines import Deadlines
 
 
 def _now() -> float:

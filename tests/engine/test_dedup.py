@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from engine.dedup import Claim, SeenKeys
-from engine.storage import Storage
+from bots.delivery.claims import Claim, SeenKeys
+from engine.store.writer import Storage
 
 
 async def test_an_update_answered_before_a_restart_is_recognised_from_the_database(tmp_path: Path) -> None:

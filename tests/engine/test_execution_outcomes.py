@@ -13,7 +13,7 @@ import pytest
 
 from engine.errors import ExecutionCrashed
 from engine.nodes import REGISTRY, NodeContext
-from engine.record_cap import MARK, cap_record
+from engine.run.record_cap import MARK, cap_record
 from tests.engine.buggy_nodes import BuggyNode
 from tests.engine.conftest import MakeExecutor
 from tests.engine.test_graph import compile_doc, link, response

@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 import pytest
 
 from engine.errors import ExecutionFailed, ExecutionTimeout, InvalidRequest, InvalidWorkflow
-from engine.events import Event, MessageDelta, NodeFinished, NodeStarted
-from engine.graph import CompiledWorkflow, compile_workflow, parse_spec
 from engine.nodes import REGISTRY, NodeConfig, NodeContext
+from engine.run.events import Event, MessageDelta, NodeFinished, NodeStarted
+from engine.workflow.graph import CompiledWorkflow, compile_workflow, parse_spec
 from tests.api.support import wait_until
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.engine.conftest import MakeExecutor

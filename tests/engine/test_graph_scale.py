@@ -14,8 +14,8 @@ import pytest
 
 from config.schema import EngineSettings
 from engine.errors import InvalidWorkflow
-from engine.graph import compile_workflow, parse_spec
-from engine.templates import references
+from engine.workflow.graph import compile_workflow, parse_spec
+from engine.workflow.templates import references
 
 ROOMY = EngineSettings(max_nodes=100_000, max_connections=100_000)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-from engine.ordering import RedisOrdering
-from engine.shared import ALIVE_PREFIX
+from engine.cluster.link import ALIVE_PREFIX
+from engine.cluster.ordering import RedisOrdering
 
 
 async def _alive(*names: str, redis_url: str) -> list[RedisOrdering]:

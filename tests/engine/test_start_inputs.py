@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from engine.errors import InvalidRequest, InvalidWorkflow
-from engine.graph import CompiledWorkflow, compile_workflow, parse_spec
+from engine.workflow.graph import CompiledWorkflow, compile_workflow, parse_spec
 
 
 def workflow(*params: dict[str, Any]) -> CompiledWorkflow:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from engine.storage import Storage
+from engine.store.writer import Storage
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from engine.clock import utcnow
-from engine.storage import (
+from engine.store.writer import (
     Storage,
     add_api_key,
     executions,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from engine.storage import Storage, metadata
+from engine.store.writer import Storage, metadata
 
 
 def _diff(connection: sa.Connection) -> list[object]:
@@ -36,7 +36,7 @@ def test_chatgate_migrate_brings_a_new_database_up_to_date(tmp_path: Path) -> No
     config = tmp_path / "chatgate.yaml"
     config.write_text(f"storage: {{url: 'sqlite:///{db}'}}\napi_keys: [{{key: k-0123456789, name: a}}]\n")
     done = subprocess.run(
-        [sys.executable, "-m", "chatgate.cli", "migrate", "--config", str(config)],
+        [sys.executable, "-m", "chatgate.cli.main", "migrate", "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=60,

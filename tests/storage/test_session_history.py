@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.sessions import Sessions
-from engine.storage import Storage, session_turns
+from engine.store.writer import Storage, session_turns
 
 
 def count_deletes(storage: Storage) -> list[str]:

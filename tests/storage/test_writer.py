@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from engine.clock import as_utc, utcnow
-from engine.storage import Storage, executions, session_turns
+from engine.store.writer import Storage, executions, session_turns
 from tests.processes import child_pids
 
 
@@ -120,7 +120,7 @@ async def test_closing_lands_every_queued_write_even_one_nobody_waits_for(storag
 
 def insert_processes() -> list[int]:
     """This test process's children that are SQLite insert processes (alive, not reaped zombies)."""
-    return [pid for pid in child_pids() if b"sqlite_insert_process" in _cmdline(pid)]
+    return [pid for pid in child_pids() if b"engine/store/sqlite/process.py" in _cmdline(pid)]
 
 
 def _cmdline(pid: int) -> bytes:

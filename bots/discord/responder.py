@@ -1,0 +1,205 @@
+"""How an answer reaches Discord: typing, a growing preview edited in place, then
+the whole answer in parts of at most 2000 characters, every part in order.
+
+Two destinations share the logic: a channel message (a reply to the asking
+message) and a slash command (deferred, then webhook follow-ups).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from abc import ABC, abstractmethod
+from typing import Any
+
+import discord
+
+from bots.delivery.pacing import ChannelPacer
+from bots.split import split_markdown
+
+log = logging.getLogger("chatgate.bots.discord")
+
+MAX_CHARS = 2000  # Discord's limit for a message's content
+PARTIAL_INTERVAL_S = 1.0  # with at most one edit per answer per second we stay under 5 edits / 5 s
+# A fast answer arrives whole before this and is sent once: no "(edited)" mark, no
+# wasted edits. Slower answers show a preview from then on.
+FIRST_PREVIEW_AFTER_S = 1.0
+# Typing is shown only if the answer takes longer than this: an instant answer needs no
+# indicator, and skipping it spares a request per message.
+TYPING_AFTER_S = 0.3
+# The model's text is the user's to shape (the offline model even repeats it):
+# it must never ping @everyone, a role or a user. Only the asker, by the reply.
+SAFE_MENTIONS = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=True)
+
+
+class PartsResponder(ABC):
+    """A `bots.base.Responder` that keeps the answer shown as a list of Discord messages."""
+
+    partial_interval_s = PARTIAL_INTERVAL_S
+
+    def __init__(self, channel_id: int, pacer: ChannelPacer) -> None:
+        self.channel_id = channel_id
+        self.pacer = pacer
+        self.started = time.monotonic()
+        self.shown: list[str] = []  # what each message we sent says now
+        self.handles: list[Any] = []  # the messages themselves, to edit
+        self._preview: asyncio.Future[None] | None = None
+        self.answering = False  # text (or a notice) has arrived: typing is over
+
+    # -- the destination
+    @abstractmethod
+    async def _send(self, text: str, index: int) -> Any: ...
+
+    @abstractmethod
+    async def _edit(self, handle: Any, text: str) -> Any: ...
+
+    async def _delete(self, handle: Any) -> None:
+        await handle.delete()
+
+    # -- the Responder protocol
+    async def typing(self) -> None:  # noqa: B027 - optional: a deferred command shows "thinking…" itself
+        pass
+
+    async def partial(self, text: str) -> None:
+        self.answering = True
+        if not self.handles and time.monotonic() - self.started < FIRST_PREVIEW_AFTER_S:
+            return  # the router calls again when more text arrives; final() shows it all anyway
+        # Shielded: the router cancels its preview loop when the answer is complete. A send
+        # cut off mid-flight may still land on Discord; final() waits for it instead of
+        # sending that part a second time.
+        self._preview = asyncio.ensure_future(self._show(split_markdown(text, MAX_CHARS), final=False))
+        await asyncio.shield(self._preview)
+
+    async def final(self, text: str) -> None:
+        self.answering = True
+        if self._preview is not None:
+            with contextlib.suppress(Exception):
+                await self._preview
+        await self._show(split_markdown(text, MAX_CHARS) or ["…"], final=True)
+
+    async def notice(self, text: str) -> None:
+        self.answering = True
+        await self.pacer.sends(self.channel_id).take()
+        handle = await self._send(text, len(self.handles))
+        self.handles.append(handle)
+        self.shown.append(text)
+
+    # -- keeping the messages in line with the parts
+    async def _show(self, parts: list[str], *, final: bool) -> None:
+        """Edit the messages whose part changed and send the new parts, in order. A preview
+        gives up when the channel's budget is spent (the next one, or final(), catches up);
+        the final answer waits for its turn instead, because every part must arrive."""
+        sends, edits = self.pacer.sends(self.channel_id), self.pacer.edits(self.channel_id)
+        for i, part in enumerate(parts):
+            if i < len(self.handles):
+                if self.shown[i] == part:
+                    continue  # never an edit that changes nothing
+                if final:
+                    await edits.take()
+                elif not edits.try_take():
+                    return
+                try:
+                    self.handles[i] = await self._edit(self.handles[i], part)
+                except discord.NotFound:
+                    if not final:
+                        raise
+                    # Someone deleted our preview: the answer still has to arrive whole.
+                    await sends.take()
+                    self.handles[i] = await self._send(part, i)
+                self.shown[i] = part
+            else:
+                if final:
+                    await sends.take()
+                elif not sends.try_take():
+                    return
+                self.handles.append(await self._send(part, i))
+                self.shown.append(part)
+        if final:
+            while len(self.handles) > len(parts):  # a preview showed more parts than the answer has
+                self.shown.pop()
+                with contextlib.suppress(discord.HTTPException):
+                    await self._delete(self.handles.pop())
+
+
+class MessageResponder(PartsResponder):
+    """Answers in a channel (or thread, or DM); the first part replies to the question."""
+
+    def __init__(
+        self,
+        channel: discord.abc.Messageable,
+        channel_id: int,
+        pacer: ChannelPacer,
+        *,
+        reference: discord.Message | None,
+    ) -> None:
+        super().__init__(channel_id, pacer)
+        self.channel = channel
+        self.reference = reference
+        self._typing_started = False
+
+    async def typing(self) -> None:
+        if not self._typing_started:
+            self._typing_started = True
+            await asyncio.sleep(TYPING_AFTER_S)
+        if self.answering:
+            return  # the answer shows progress now
+        try:
+            await self.channel.typing()
+        except discord.HTTPException as e:  # cosmetic: never worth losing the answer over
+            log.debug("typing in %s failed: %s", self.channel_id, e)
+
+    async def _send(self, text: str, index: int) -> discord.Message:
+        ref = None
+        if index == 0 and self.reference is not None:
+            # fail_if_not_exists=False: a question deleted meanwhile still gets its answer.
+            ref = self.reference.to_reference(fail_if_not_exists=False)
+        return await self.channel.send(text, reference=ref, allowed_mentions=SAFE_MENTIONS)  # type: ignore[arg-type]
+
+    async def _edit(self, handle: Any, text: str) -> discord.Message:
+        edited: discord.Message = await handle.edit(content=text, allowed_mentions=SAFE_MENTIONS)
+        return edited
+
+
+class InteractionResponder(PartsResponder):
+    """Answers a deferred slash command: the first follow-up replaces "thinking…",
+    further parts are more follow-ups; edits go through the interaction's webhook."""
+
+    def __init__(self, interaction: discord.Interaction[Any], pacer: ChannelPacer) -> None:
+        super().__init__(interaction.channel_id or 0, pacer)
+        self.interaction = interaction
+
+    async def _send(self, text: str, index: int) -> discord.WebhookMessage:
+        return await self.interaction.followup.send(text, wait=True, allowed_mentions=SAFE_MENTIONS)
+
+    async def _edit(self, handle: Any, text: str) -> discord.WebhookMessage:
+        edited: discord.WebhookMessage = await handle.edit(content=text, allowed_mentions=SAFE_MENTIONS)
+        return edited
+
+
+class EphemeralNotice:
+    """A responder for a slash command not yet acknowledged: only the invoking user sees
+    what it says (a rate-limit notice). Used before the command is deferred."""
+
+    partial_interval_s = PARTIAL_INTERVAL_S
+
+    def __init__(self, interaction: discord.Interaction[Any]) -> None:
+        self.interaction = interaction
+        self.sent = False
+
+    async def typing(self) -> None:
+        pass
+
+    async def partial(self, text: str) -> None:
+        pass
+
+    async def final(self, text: str) -> None:
+        await self.notice(text)
+
+    async def notice(self, text: str) -> None:
+        if self.sent or self.interaction.response.is_done():
+            await self.interaction.followup.send(text, ephemeral=True)
+        else:
+            await self.interaction.response.send_message(text, ephemeral=True)
+        self.sent = True

@@ -1,0 +1,530 @@
+"""The Telegram adapter: aiogram's Bot driven by our own receive loop.
+
+Flow of an update: received (long polling or webhook) → `read_update` decides
+whether and how to answer → kept in the durable `Inbox` → queued in the
+`SessionQueue` (with several processes, after taking its place in its chat's
+line) → Telegram is told it arrived (next ``getUpdates`` offset / webhook 200)
+→ handled in order per session, at most ``max_in_flight`` at once, by the
+`ChatRouter` (dedupe, rate limit, workflow) answering through a
+`TelegramResponder` → removed from the inbox.
+
+Delivery guarantees: the inbox means a crash loses nothing Telegram already
+forgot; the router's seen keys mean nothing is answered twice; a graceful stop
+stops receiving, lets in-flight answers finish, then acknowledges the offset.
+One window remains, as with any non-idempotent send: a crash in the milliseconds
+between Telegram accepting an answer and the update being recorded as answered
+repeats that answer at restart. We chose repeat over loss (recording first
+would lose the answer instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
+from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
+from pydantic import ValidationError
+
+from bots.delivery.claims import Claim
+from bots.delivery.dispatch import SessionQueue
+from bots.delivery.inbox import Inbox
+from bots.delivery.leases import Lease
+from bots.messages import HELP, NON_TEXT, RESET_DONE
+from bots.router import ChatRouter
+from bots.telegram.inbound import Job, Me, read_update
+from bots.telegram.polling import ALLOWED_UPDATES, BACKOFF_S, Poller, TokenRejected, token_rejected, until
+from bots.telegram.responder import TelegramResponder
+from bots.telegram.scale import OrphanSweeper, claim_all, either, poll_lease
+from bots.telegram.send import ChatPacer, DeliveryFailed, Sender
+from config.schema import BotCommon, TelegramBotSettings, WebhookSettings
+
+log = logging.getLogger("chatgate.bots.telegram")
+
+T = TypeVar("T")
+
+STOP_GRACE_S = 25.0  # in-flight answers get this long on SIGTERM; unfinished ones stay in the inbox
+QUEUE_HIGH_WATER = 1_000  # waiting updates before we stop fetching (polling) or hold webhooks
+REQUEST_TIMEOUT_S = 30  # any Bot API call but getUpdates
+GROUP_HELP = "\nIn groups: mention me, reply to my message, or write /ask <question>."
+ASK_USAGE = "Write your question after the command, e.g. /ask What is chatgate?"
+PRIVATE_COMMANDS = [
+    BotCommand(command="start", description="Say hello"),
+    BotCommand(command="help", description="How to talk to me"),
+    BotCommand(command="reset", description="Forget our conversation"),
+]
+GROUP_COMMANDS = [
+    BotCommand(command="ask", description="Ask me a question"),
+    BotCommand(command="help", description="How to talk to me"),
+    BotCommand(command="reset", description="Forget this chat's conversation"),
+]
+
+
+def derived_webhook_secret(token: str) -> str:
+    """The webhook secret when none is configured: stable across restarts and instances,
+    unguessable without the token, and in Telegram's alphabet ([A-Za-z0-9_-], ≤ 256)."""
+    return hmac.new(token.encode(), b"chatgate-telegram-webhook", hashlib.sha256).hexdigest()
+
+
+class TelegramAdapter:
+    platform: ClassVar[str] = "telegram"
+
+    def __init__(self, settings: BotCommon, router: ChatRouter) -> None:
+        if not isinstance(settings, TelegramBotSettings):
+            raise TypeError("TelegramAdapter needs TelegramBotSettings")
+        self.settings = settings
+        self.router = router
+        self._token = settings.token.get_secret_value()
+        self.state = "starting"
+        self.me: Me | None = None
+        self.last_error: str | None = None
+        self.last_update_at: float | None = None  # webhook mode: when Telegram last called us
+        self.skipped_backlog = 0
+        self._started_at = time.time()
+        self._stopping = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._running = False
+        self._accepting = False
+        self._bot: Bot | None = None
+        self._queue: SessionQueue[Job] | None = None
+        self._inbox: Inbox | None = None
+        self._poller: Poller | None = None
+        self._known: set[int] = set()  # update ids queued or being answered
+        self._progress = asyncio.Event()  # set whenever an update is done
+        self._sender = Sender(ChatPacer())
+        # Several processes on one Redis (bots.telegram.scale): claims, orphans, one poller.
+        self._shared = router.services.shared
+        self._lease: Lease | None = None
+        self._orphans: OrphanSweeper | None = None
+        self._sweeping: asyncio.Task[None] | None = None
+
+    # -- Adapter -------------------------------------------------------------
+
+    @property
+    def webhook(self) -> WebhookSettings | None:
+        mode = self.settings.mode
+        return mode if isinstance(mode, WebhookSettings) else None
+
+    async def run(self) -> None:
+        self._running = True
+        bot: Bot | None = None
+        crashed = True
+        try:  # (everything inside: stop() waits for the finally, whatever fails)
+            bot = self._bot = self._make_bot()
+            if await self._start(bot):
+                await self._receive(bot)
+                await self._finish()
+            crashed = False
+        finally:
+            self._accepting = False
+            if self._sweeping is not None:
+                self._sweeping.cancel()
+                await asyncio.gather(self._sweeping, return_exceptions=True)
+            if self._lease is not None:  # a crash too: a standby takes over at once
+                await self._lease.release()
+            if self._queue is not None:
+                await self._queue.close()
+            if bot is not None:
+                await bot.session.close()
+            self.state = "crashed" if crashed else "stopped"
+            self._finished.set()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._running:
+            await self._finished.wait()
+
+    def reconfigure(self, settings: BotCommon) -> None:
+        if isinstance(settings, TelegramBotSettings):
+            self.settings = settings
+            self.router.settings = settings  # workflow and tier are read per message
+
+    def describe_failure(self, error: Exception) -> str | None:
+        if isinstance(error, TokenRejected):
+            return str(error)
+        if isinstance(error, (TelegramAPIError, ClientDecodeError, OSError, TimeoutError)):
+            return self._clean(f"Telegram Bot API call failed ({type(error).__name__}: {error})")[:300]
+        return None
+
+    def health(self) -> dict[str, Any]:
+        poller = self._poller
+        state = poller.state if poller is not None and self.state == "polling" else self.state
+        body: dict[str, Any] = {
+            "mode": "webhook" if self.webhook else "polling",
+            "state": state,
+            "username": self.me.username if self.me else None,
+            "in_flight": self._queue.in_flight if self._queue else 0,
+            "waiting": self._queue.waiting if self._queue else 0,
+            "skipped_backlog": self.skipped_backlog,
+            "last_error": (poller.last_error if poller else None) or self.last_error,
+        }
+        if poller is not None:
+            body["last_successful_poll"] = _iso(poller.last_success)
+            body["consecutive_failures"] = poller.failures
+        else:
+            body["last_successful_poll"] = None
+        if self.webhook:
+            body["last_update_at"] = _iso(self.last_update_at)
+        if self._lease is not None:
+            body["poll_lease"] = self._lease.health()
+        if self._orphans is not None:
+            body["orphans_adopted"] = self._orphans.adopted
+        return body
+
+    # -- webhook entry (chatgate/http/webhooks.py) -----------------------------
+
+    def webhook_secret(self) -> str:
+        hook = self.webhook
+        if hook is not None and hook.secret_token is not None:
+            return hook.secret_token.get_secret_value()
+        return derived_webhook_secret(self._token)
+
+    async def receive_webhook(self, data: dict[str, Any]) -> bool:
+        """True once the update is durably queued (Telegram may then be told 200);
+        False while starting or stopping, so Telegram delivers it again later."""
+        if not self._accepting or self._bot is None:
+            return False
+        self.last_update_at = time.time()
+        update = Update.model_validate(data, context={"bot": self._bot})  # ValidationError: caller → 400
+        await self._wait_room()
+        if not self._accepting:
+            return False
+        await self._take([update])
+        return True
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def _make_bot(self) -> Bot:
+        s = self.settings
+        kwargs: dict[str, Any] = {"timeout": REQUEST_TIMEOUT_S, "limit": max(100, s.max_in_flight * 2)}
+        if s.api_base:
+            kwargs["api"] = TelegramAPIServer.from_base(s.api_base)
+        return Bot(self._token, session=AiohttpSession(**kwargs))
+
+    def _clean(self, text: str) -> str:
+        """Error texts go to logs and /healthz: never with the token in them."""
+        secret = self._token.partition(":")[2]
+        for value in (self._token, secret):
+            if value:
+                text = text.replace(value, "***")
+        return text
+
+    async def _start(self, bot: Bot) -> bool:
+        """Identify the bot and prepare receiving; False when stopped meanwhile."""
+        me = await self._retrying(bot.get_me, "connect to the Telegram Bot API")
+        if me is None:
+            return False
+        self.me = Me(me.id, me.username or "")
+        log.info("bot %s connected as @%s", self.settings.name, self.me.username)
+        if not me.can_read_all_group_messages:
+            log.warning(
+                "bot %s (@%s): group privacy mode is on, so in groups Telegram only delivers commands, "
+                "@mentions and replies to the bot; other group messages are hidden from it. That is all "
+                "it answers, but to give it the whole conversation turn privacy off in @BotFather "
+                "(/setprivacy).",
+                self.settings.name,
+                self.me.username,
+            )
+        await self._set_commands(bot)
+        storage = self.router.services.seen.storage
+        self._inbox = Inbox(storage, self.router.source)
+        await self._inbox.open()
+        self._queue = SessionQueue(
+            self._handle, workers=self.settings.max_in_flight, turns=self.router.services.sessions.turns
+        )
+        if self._shared is None:
+            await self._resume(bot)
+        else:
+            # Claims decide what is this process's to answer: what a stopped process left in
+            # the shared inbox is taken over by the sweeper (its first round runs now).
+            self._orphans = OrphanSweeper(
+                self.router.services.seen,
+                self._inbox,
+                self.router.source,
+                known=self._known,
+                adopt=self._adopt_orphan,
+            )
+            self._sweeping = asyncio.create_task(
+                self._orphans.run(), name=f"telegram-orphans:{self.settings.name}"
+            )
+        return True
+
+    async def _set_commands(self, bot: Bot) -> None:
+        try:
+            await bot.set_my_commands(PRIVATE_COMMANDS, scope=BotCommandScopeDefault())
+            await bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
+        except (TelegramAPIError, ClientDecodeError) as e:
+            log.warning(
+                "bot %s: could not register its commands (%s)", self.settings.name, self._clean(str(e))
+            )
+
+    async def _resume(self, bot: Bot) -> None:
+        """Answer what a previous run received but did not finish (see telegram_inbox)."""
+        assert self._inbox is not None and self.me is not None
+        resumed = 0
+        for update_id, data in await self._inbox.pending():
+            try:
+                job = read_update(Update.model_validate(data, context={"bot": bot}), self.me, self.settings)
+            except ValidationError:
+                job = None
+            if job is None or self._stale(job):
+                self.skipped_backlog += job is not None
+                self._inbox.done(update_id)
+                continue
+            await self._queue_job(job)
+            resumed += 1
+        if resumed:
+            log.info(
+                "bot %s: resuming %d update(s) received before the last stop", self.settings.name, resumed
+            )
+
+    async def _adopt_orphan(self, update_id: int, data: dict[str, Any]) -> None:
+        """Answer an update another process took in but could not finish."""
+        assert self._inbox is not None and self.me is not None and self._bot is not None
+        try:
+            job = read_update(Update.model_validate(data, context={"bot": self._bot}), self.me, self.settings)
+        except ValidationError:
+            job = None
+        if job is None or self._stale(job) or job.update_id in self._known:
+            self._inbox.done(update_id)
+            return
+        await self._queue_job(job)  # a new place in its chat's line: the old one died with its process
+
+    async def _poll_under_lease(self, bot: Bot, lease: Lease) -> None:
+        """Several processes: only the lease holder polls; the others stand by to take over."""
+        while not self._stopping.is_set():
+            self.state = "standby"
+            if not await lease.wait(self._stopping):
+                return
+            log.info("bot %s: this process polls Telegram now (it holds the lease)", self.settings.name)
+            self._poller = Poller(
+                bot, self.settings.name, on_batch=self._take, wait_room=self._wait_room, clean=self._clean
+            )
+            self.state = "polling"
+            async with either(self._stopping, lease.lost) as stop:
+                try:
+                    await self._poller.run(stop)
+                except TokenRejected as e:
+                    self.last_error = str(e)
+                    raise
+            if self._stopping.is_set():
+                return  # _finish acknowledges, then the lease is released
+            # Not acknowledged: the new holder fetches those updates again; their claims
+            # (ours) keep it from answering them twice.
+            self._poller = None
+            log.warning("bot %s: lost the polling lease; standing by", self.settings.name)
+
+    async def _receive(self, bot: Bot) -> None:
+        hook = self.webhook
+        if hook is None and self._shared is not None:
+            self._lease = poll_lease(self._shared, self._token)
+            await self._poll_under_lease(bot, self._lease)
+            return
+        if hook is None:
+            self._poller = Poller(
+                bot, self.settings.name, on_batch=self._take, wait_room=self._wait_room, clean=self._clean
+            )
+            self.state = "polling"
+            try:
+                await self._poller.run(self._stopping)
+            except TokenRejected as e:
+                self.last_error = str(e)
+                raise
+            return
+        done = await self._retrying(
+            lambda: bot.set_webhook(
+                hook.url,
+                secret_token=self.webhook_secret(),
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+            ),
+            "set the webhook",
+        )
+        if done is None:
+            return
+        self._accepting = True
+        self.state = "webhook"
+        log.info("bot %s: receiving updates by webhook at %s", self.settings.name, hook.url)
+        await self._stopping.wait()
+
+    async def _finish(self) -> None:
+        """Graceful stop: receiving has ended; let in-flight answers finish, then acknowledge."""
+        self._accepting = False
+        if self._sweeping is not None:  # take over no more: what is left goes to the others
+            self._sweeping.cancel()
+        self.state = "stopping"
+        if self._queue is not None:
+            try:
+                async with asyncio.timeout(STOP_GRACE_S):
+                    await self._queue.drain()
+            except TimeoutError:
+                log.warning(
+                    "bot %s: %d answer(s) still running after %.0fs; they will be resumed at the next start",
+                    self.settings.name,
+                    self._queue.in_flight + self._queue.waiting,
+                    STOP_GRACE_S,
+                )
+        if self._poller is not None:
+            await self._poller.acknowledge()
+        if self._inbox is not None:
+            await self._inbox.close()
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]], what: str) -> T | None:
+        """Startup calls: retry with backoff until they work or the bot is stopped."""
+        delay = BACKOFF_S[0]
+        first = True
+        while not self._stopping.is_set():
+            try:
+                return await until(call(), self._stopping)  # a hanging call ends with a stop: None
+            except TelegramUnauthorizedError:
+                self.last_error = "Telegram rejected the bot token (401 Unauthorized)"
+                raise TokenRejected(token_rejected(self.settings.name)) from None
+            except (TelegramAPIError, ClientDecodeError, OSError, TimeoutError) as e:
+                self.state = "connecting"
+                self.last_error = self._clean(f"{type(e).__name__}: {e}")[:300]
+                if first:
+                    log.warning(
+                        "bot %s: cannot %s (%s); retrying with backoff",
+                        self.settings.name,
+                        what,
+                        self.last_error,
+                    )
+                    first = False
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._stopping.wait()
+            delay = min(delay * 2, BACKOFF_S[1])
+        return None
+
+    # -- updates -------------------------------------------------------------
+
+    def _stale(self, job: Job) -> bool:
+        """Backlog found at startup older than backlog_max_age_s is acknowledged unanswered."""
+        return job.date < self._started_at and time.time() - job.date > self.settings.backlog_max_age_s
+
+    async def _take(self, updates: list[Update]) -> None:
+        """Keep new updates durably, then queue them. Returning means Telegram may forget them."""
+        assert self._inbox is not None and self.me is not None
+        jobs: list[tuple[Job, Update]] = []
+        stale = 0
+        for update in updates:
+            if update.update_id in self._known:
+                continue  # already queued (a redelivery)
+            job = read_update(update, self.me, self.settings)
+            if job is None:
+                continue
+            if self._stale(job):
+                stale += 1
+                continue
+            self._known.add(job.update_id)
+            jobs.append((job, update))
+        if stale:
+            self.skipped_backlog += stale
+            log.info(
+                "bot %s: skipped %d message(s) older than %gs found at startup",
+                self.settings.name,
+                stale,
+                self.settings.backlog_max_age_s,
+            )
+        if not jobs:
+            return
+        keep_only: set[int] = set()
+        if self._shared is not None:
+            # Another process may have this update already (a retried webhook call, a new
+            # poller refetching): claim first; then the inbox keeps it whoever answers it.
+            try:
+                claims = await claim_all(
+                    self.router.services.seen, self.router.source, [job.update_id for job, _ in jobs]
+                )
+            except BaseException:
+                for job, _ in jobs:
+                    self._known.discard(job.update_id)
+                raise
+            for job, _ in jobs:
+                if not claims[job.update_id].ours:
+                    self._known.discard(job.update_id)
+                    keep_only.add(job.update_id)
+            jobs = [(j, u) for j, u in jobs if claims[j.update_id] is not Claim.DONE]
+        try:
+            await self._inbox.add(
+                [(job.update_id, u.model_dump_json(exclude_none=True, by_alias=True)) for job, u in jobs]
+            )
+        except BaseException:
+            for job, _ in jobs:
+                self._known.discard(job.update_id)
+            raise
+        for job, _ in jobs:
+            if job.update_id not in keep_only:
+                await self._queue_job(job, known=True)
+
+    async def _queue_job(self, job: Job, *, known: bool = False) -> None:
+        """Its place in its chat's line is taken now, before it waits here (bots.delivery.dispatch)."""
+        assert self._queue is not None
+        if not known:
+            self._known.add(job.update_id)
+        await self._queue.arrive(job.incoming.session_id, job)
+
+    async def _wait_room(self) -> None:
+        while self._queue is not None and self._queue.waiting >= QUEUE_HIGH_WATER:
+            self._progress.clear()
+            await self._progress.wait()
+
+    async def _handle(self, job: Job) -> None:
+        assert self._bot is not None and self._inbox is not None
+        responder = TelegramResponder(self._bot, self._sender, job.target)
+        try:
+            if job.kind == "ask":
+                await self.router.handle(job.incoming, responder)
+            else:
+                await self.router.handle(job.incoming, responder, reply=lambda: self._command_reply(job))
+        except DeliveryFailed as e:
+            # Telegram unreachable for a while: keep it in the inbox for the next start.
+            log.warning(
+                "bot %s: could not deliver the answer to update %s: %s",
+                self.settings.name,
+                job.update_id,
+                self._clean(str(e)),
+            )
+            return
+        except TelegramAPIError as e:
+            # Permanent (the user blocked the bot, the chat is gone): nothing to retry.
+            log.warning(
+                "bot %s: Telegram refused the answer to update %s: %s",
+                self.settings.name,
+                job.update_id,
+                self._clean(e.message),
+            )
+            await self.router.mark_handled(job.incoming)
+        finally:
+            self._known.discard(job.update_id)
+            self._progress.set()
+        self._inbox.done(job.update_id)
+
+    async def _command_reply(self, job: Job) -> str:
+        """Everything but questions: answered without calling the model."""
+        if job.kind == "reset":
+            await self.router.reset(job.incoming.session_id)
+            return RESET_DONE
+        if job.kind == "start":
+            return self.settings.greeting
+        if job.kind == "help":
+            return HELP if job.target.private else HELP + GROUP_HELP
+        if job.kind == "non_text":
+            return NON_TEXT
+        return ASK_USAGE
+
+
+def _iso(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

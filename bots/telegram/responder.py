@@ -1,0 +1,273 @@
+"""How one answer appears in a Telegram chat (the `Responder` of bots/base.py).
+
+* Private chats: the growing answer streams as a draft (``sendMessageDraft``),
+  then the final text is sent as real messages.
+* Groups: a first message (a reply to the question) is sent once text has been
+  arriving for a moment and edited as it grows, throttled (edits are skipped,
+  never queued, when the chat's pace is used up) and never with unchanged text.
+* Quick answers (done within one preview interval, e.g. cached or short) get no
+  preview and no "typing…": one sendMessage, which also spares Telegram's limits.
+* Long answers: once the streamed text outgrows a message, the full parts are
+  sent for good and the preview continues in the next one. Parts are cut from
+  the start of the text, so a complete part never changes as the text grows.
+* Formatting: HTML from `telegram_format`; a part Telegram refuses is resent
+  as its plain Markdown source, so an answer is never lost to formatting.
+
+Preview work runs in a shielded task: the router cancels the preview pump when
+the execution ends, and a cancelled ``sendMessage`` might still have arrived
+without us learning its id, which would then be sent twice. ``final`` waits for
+that task instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.enums import ChatAction, ParseMode
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import Message, ReplyParameters
+
+from bots.split import split_text, utf16_len
+from bots.telegram.format import Part, render_parts
+from bots.telegram.send import DeliveryFailed, Sender, is_bad_entities, is_not_modified, is_too_long
+
+log = logging.getLogger("chatgate.bots.telegram")
+
+PRIVATE_PARTIAL_S = 0.4  # drafts are cheap and animated: update often
+GROUP_PARTIAL_S = 1.0  # edits count against the group's 20/minute
+TYPING_AFTER_S = 0.25  # no "typing…" for answers faster than this
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where and how to answer one message."""
+
+    chat_id: int
+    private: bool
+    thread_id: int | None = None  # forum topic
+    reply_to: int | None = None  # the question, in groups
+    draft_id: int = 1  # non-zero; parts use draft_id, draft_id + 1, ...
+
+
+@dataclass(slots=True)
+class _Sent:
+    """One message of the answer: the part it stands for, and what it actually shows
+    (they differ after a plain-text fallback)."""
+
+    message_id: int
+    want: tuple[str, str | None]  # (text, parse mode) the part asked for
+    shown: tuple[str, str | None]  # (text, parse mode) on screen
+
+
+def _content(part: Part) -> tuple[str, str | None]:
+    return (part.html, ParseMode.HTML) if part.html is not None else (part.source, None)
+
+
+class TelegramResponder:
+    def __init__(self, bot: Bot, sender: Sender, target: Target) -> None:
+        self.bot = bot
+        self.sender = sender
+        self.target = target
+        self.partial_interval_s = PRIVATE_PARTIAL_S if target.private else GROUP_PARTIAL_S
+        self._sent: list[_Sent] = []  # the answer's messages, in order
+        self._drafts: dict[int, str] = {}  # part index -> text last drafted
+        self._preview: asyncio.Task[None] | None = None
+        self._streaming_since: float | None = None  # first partial() call
+        self._typed = False
+
+    @property
+    def _group(self) -> bool:
+        return not self.target.private
+
+    # -- Responder -----------------------------------------------------------
+
+    async def typing(self) -> None:
+        t = self.target
+        if not self._typed:
+            # Only a wait the user would notice deserves "typing…": a quick answer cancels
+            # this sleep (the router stops the pump) and saves the call.
+            self._typed = True
+            await asyncio.sleep(TYPING_AFTER_S)
+        await self.sender.preview(
+            t.chat_id,
+            self._group,
+            lambda: self.bot.send_chat_action(t.chat_id, ChatAction.TYPING, message_thread_id=t.thread_id),
+            paced=False,
+        )
+
+    async def partial(self, text: str) -> None:
+        # An answer that is complete within one interval needs no preview: skipping the
+        # first one saves a draft (private) or a send plus an edit (groups) per quick answer.
+        now = time.monotonic()
+        if self._streaming_since is None:
+            self._streaming_since = now
+        if now - self._streaming_since < self.partial_interval_s * 0.9:
+            return
+        if self._preview is not None and not self._preview.done():
+            return  # the previous preview is still on its way; the next call brings newer text
+        self._preview = asyncio.ensure_future(self._show_partial(text))
+        await asyncio.shield(self._preview)
+
+    async def final(self, text: str) -> None:
+        await self._settle_preview()
+        parts = render_parts(text) or render_parts("…")
+        for index, part in enumerate(parts):
+            await self._put(index, part)
+        for extra in self._sent[len(parts) :]:  # the preview ran longer than the answer
+            await self._delete(extra.message_id)
+        del self._sent[len(parts) :]
+
+    async def notice(self, text: str) -> None:
+        await self._settle_preview()
+        try:
+            await self._send(text, None, first=not self._sent)
+        except TelegramBadRequest as e:
+            log.warning("could not send a notice to chat %s: %s", self.target.chat_id, e.message)
+
+    # -- internals -----------------------------------------------------------
+
+    async def _delete(self, message_id: int) -> None:
+        chat_id = self.target.chat_id
+        with contextlib.suppress(TelegramAPIError, DeliveryFailed):
+            await self.sender.deliver(
+                chat_id, self._group, lambda: self.bot.delete_message(chat_id, message_id), paced=False
+            )
+
+    async def _settle_preview(self) -> None:
+        if self._preview is not None:
+            with contextlib.suppress(Exception):
+                await self._preview
+            self._preview = None
+
+    async def _show_partial(self, text: str) -> None:
+        try:
+            parts = render_parts(text)
+            if not parts:
+                return
+            *done, current = parts
+            for index, part in enumerate(done):
+                await self._put(index, part)  # complete: delivered for good
+            index = len(done)
+            body, mode = _content(current)
+            if self.target.private:
+                await self._draft(index, body, mode)
+            elif index < len(self._sent):
+                await self._edit(index, body, mode, preview=True)
+            else:
+                await self._send_preview(body, mode)
+        except (TelegramAPIError, DeliveryFailed) as e:
+            log.debug("preview for chat %s failed: %s", self.target.chat_id, e)
+
+    async def _draft(self, index: int, body: str, mode: str | None) -> None:
+        if self._drafts.get(index) == body:
+            return
+        t = self.target
+        self._drafts[index] = body
+        await self.sender.preview(
+            t.chat_id,
+            False,
+            lambda: self.bot.send_message_draft(
+                t.chat_id, t.draft_id + index, message_thread_id=t.thread_id, text=body, parse_mode=mode
+            ),
+            paced=False,  # drafts are ephemeral and not counted as messages
+        )
+
+    async def _send_preview(self, body: str, mode: str | None) -> None:
+        t = self.target
+        message = await self.sender.preview(
+            t.chat_id, True, lambda: self._send_call(body, mode, first=not self._sent), paced=True
+        )
+        if message is not None:
+            self._sent.append(_Sent(message.message_id, (body, mode), (body, mode)))
+
+    async def _put(self, index: int, part: Part) -> None:
+        """Make message ``index`` show ``part`` for good: edit the preview, or send it."""
+        want = _content(part)
+        if index >= len(self._sent):
+            self._sent.append(await self._send_part(part, first=index == 0))
+            return
+        sent = self._sent[index]
+        if sent.want == want:
+            return
+        try:
+            await self._edit(index, *want, preview=False)
+        except TelegramBadRequest as e:
+            if want[1] is not None and is_bad_entities(e):
+                log.info(
+                    "Telegram refused the formatting in chat %s; showing plain text", self.target.chat_id
+                )
+                await self._edit(index, part.source, None, preview=False)
+            else:  # the preview is gone (deleted) or can't be edited: send the part anew
+                log.info(
+                    "could not edit the preview in chat %s (%s); sending anew", self.target.chat_id, e.message
+                )
+                self._sent[index] = await self._send_part(part, first=False)
+                return
+        self._sent[index].want = want
+
+    async def _send_part(self, part: Part, *, first: bool) -> _Sent:
+        """Send one part as a new message, falling back to its plain source if Telegram
+        refuses the formatting. Nothing is ever dropped for its form."""
+        want = _content(part)
+        try:
+            message = await self._send(*want, first=first)
+            return _Sent(message.message_id, want, want)
+        except TelegramBadRequest as e:
+            if want[1] is not None and is_bad_entities(e):
+                log.info(
+                    "Telegram refused the formatting in chat %s; sending plain text", self.target.chat_id
+                )
+                message = await self._send(part.source, None, first=first)
+                return _Sent(message.message_id, want, (part.source, None))
+            if not is_too_long(e):
+                raise
+        # Should not happen (parts are measured), but still lose nothing: smaller plain pieces.
+        pieces = split_text(part.source, max(utf16_len(part.source) // 2, 1), utf16_len)
+        for i, piece in enumerate(pieces):
+            message = await self._send(piece, None, first=first and i == 0)
+        return _Sent(message.message_id, want, (pieces[-1], None))
+
+    async def _send(self, body: str, mode: str | None, *, first: bool) -> Message:
+        return await self.sender.deliver(
+            self.target.chat_id, self._group, lambda: self._send_call(body, mode, first=first)
+        )
+
+    def _send_call(self, body: str, mode: str | None, *, first: bool) -> Awaitable[Message]:
+        t = self.target
+        reply = (
+            ReplyParameters(message_id=t.reply_to, allow_sending_without_reply=True)
+            if first and t.reply_to is not None
+            else None
+        )
+        return self.bot.send_message(
+            t.chat_id, body, message_thread_id=t.thread_id, parse_mode=mode, reply_parameters=reply
+        )
+
+    async def _edit(self, index: int, body: str, mode: str | None, *, preview: bool) -> None:
+        t = self.target
+        sent = self._sent[index]
+        if sent.shown == (body, mode):
+            return  # never an edit with unchanged text
+
+        def call() -> Awaitable[Message | bool]:
+            return self.bot.edit_message_text(
+                text=body, chat_id=t.chat_id, message_id=sent.message_id, parse_mode=mode
+            )
+
+        if preview:
+            if await self.sender.preview(t.chat_id, self._group, call, paced=True) is None:
+                return
+            sent.want = (body, mode)
+        else:
+            try:
+                await self.sender.deliver(t.chat_id, self._group, call)
+            except TelegramBadRequest as e:
+                if not is_not_modified(e):
+                    raise
+        sent.shown = (body, mode)

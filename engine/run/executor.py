@@ -1,0 +1,227 @@
+"""Executions: inputs in, a durable record out, history kept per session."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from config.schema import EngineSettings
+from engine.clock import as_utc, iso, new_id, utcnow
+from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, ExecutionTimeout
+from engine.llm.client import LLM
+from engine.run.deadlines import Deadlines
+from engine.run.record_cap import cap_record, is_capped
+from engine.run.runner import Run, Sink
+from engine.sessions import Sessions
+from engine.store.writer import Storage, TableRows, executions
+from engine.workflow.graph import CompiledWorkflow
+
+log = logging.getLogger("chatgate.executor")
+
+
+@dataclass(slots=True)
+class ExecutionRecord:
+    execution_id: str
+    workflow_id: str
+    owner: str
+    session_id: str | None
+    inputs: dict[str, Any]
+    start_time: datetime
+    status: str = "running"
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    end_time: datetime | None = None
+    truncated: bool = False  # the stored outputs/result were cut to engine.max_record_bytes
+
+    def to_api(self) -> dict[str, Any]:
+        """The seed's execute response body."""
+        body: dict[str, Any] = {
+            "execution_id": self.execution_id,
+            "status": self.status,
+            "result": self.result,
+            "start_time": iso(self.start_time),
+            "end_time": iso(self.end_time),
+        }
+        if self.error is not None:
+            body["error"] = self.error
+        return body
+
+    def to_detail(self) -> dict[str, Any]:
+        """The execution as ``GET /executions/{id}`` shows it: everything kept."""
+        return {
+            **self.to_api(),
+            "workflow_id": self.workflow_id,
+            "session_id": self.session_id,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "truncated": self.truncated,
+        }
+
+    def row(self, max_record_bytes: int) -> dict[str, Any]:
+        """The record as stored: outputs and result cut to ``max_record_bytes``, each cut
+        noted (``truncated`` says whether there was one)."""
+        outputs, result, self.truncated = cap_record(self.outputs, self.result, max_record_bytes)
+        return {
+            "id": self.execution_id,
+            "workflow_id": self.workflow_id,
+            "owner": self.owner,
+            "session_id": self.session_id,
+            "status": self.status,
+            "inputs": self.inputs,
+            "outputs": outputs,
+            "result": result,
+            "error": self.error,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+        }
+
+    @classmethod
+    def from_row(cls, r: sa.Row[Any]) -> ExecutionRecord:
+        return cls(
+            execution_id=r.id,
+            workflow_id=r.workflow_id,
+            owner=r.owner,
+            session_id=r.session_id,
+            inputs=r.inputs,
+            start_time=as_utc(r.start_time),
+            status=r.status,
+            outputs=r.outputs,
+            result=r.result,
+            error=r.error,
+            end_time=as_utc(r.end_time) if r.end_time else None,
+            truncated=is_capped(r.outputs, r.result),
+        )
+
+
+class Executor:
+    def __init__(self, storage: Storage, sessions: Sessions, llm: LLM, settings: EngineSettings) -> None:
+        self.storage = storage
+        self.sessions = sessions
+        self.llm = llm  # replaced on config reload; a running execution keeps its own
+        self.settings = settings
+        self.running: dict[str, ExecutionRecord] = {}
+        self.finished: Counter[str] = Counter()  # executions by final status, for /metrics
+        self.deadlines = Deadlines()  # every running node's time limit, on one timer
+
+    async def execute(
+        self,
+        workflow_id: str,
+        workflow: CompiledWorkflow,
+        raw_inputs: dict[str, Any],
+        *,
+        owner: str,
+        session_id: str | None = None,
+        sink: Sink | None = None,
+    ) -> ExecutionRecord:
+        """Run to the end. Bad inputs raise before anything starts; a failure is
+        recorded and raised as `ExecutionFailed` carrying the execution id."""
+        inputs = workflow.coerce_inputs(raw_inputs)
+        record = ExecutionRecord(new_id("exec"), workflow_id, owner, session_id, inputs, utcnow())
+        self.running[record.execution_id] = record
+        attempted = saved = False
+        failure: ChatgateError | None = None
+        try:
+            if session_id is None:
+                failure = await self._run(workflow, record, (), sink)
+            else:
+                async with self.sessions.exclusive(session_id):
+                    history = await self.sessions.history(session_id)
+                    failure = await self._run(workflow, record, history, sink)
+                    turn: TableRows = []
+                    if record.status == "completed":
+                        assert record.result is not None
+                        turn = self.sessions.append(
+                            session_id, _user_text(workflow, inputs), record.result["content"]
+                        )
+                    # Durable before the session's next message (perhaps in another process)
+                    # reads the history.
+                    attempted = True
+                    await self._persist(record, turn)
+                    saved = True
+        finally:
+            try:
+                if not attempted:
+                    await self._persist(record, [])
+                    saved = True
+            finally:
+                self.running.pop(record.execution_id, None)
+                # A run whose record could not be saved did not complete, whatever it computed.
+                self.finished[record.status if saved else "failed"] += 1
+        if failure is not None:
+            # Raised carrying the id; a timeout stays a timeout (504), a bug stays a bug (500).
+            kind: type[ExecutionFailed | ExecutionCrashed] = ExecutionFailed
+            if isinstance(failure, (ExecutionTimeout, ExecutionCrashed)):
+                kind = type(failure)
+            raise kind(failure.message, failure.details, execution_id=record.execution_id)
+        return record
+
+    def _persist(self, record: ExecutionRecord, rows: TableRows) -> asyncio.Future[None]:
+        """The record and any other rows land in one commit; the answer goes out only
+        once all of it is durable (await the future)."""
+        row = record.row(self.settings.max_record_bytes)
+        return self.storage.queue_inserts([(executions, [row]), *rows])
+
+    async def _run(
+        self, workflow: CompiledWorkflow, record: ExecutionRecord, history: Any, sink: Sink | None
+    ) -> ChatgateError | None:
+        """Run and fill in the record; a failure is recorded and returned, not raised."""
+        run = Run(
+            workflow,
+            record.execution_id,
+            record.inputs,
+            history,
+            self.llm,
+            sink,
+            self.settings.node_timeout_s,
+            self.settings.execution_timeout_s,
+            self.deadlines,
+        )
+        try:
+            content = await run.run()
+        except Exception as e:
+            failure = e if isinstance(e, ChatgateError) else None
+            if failure is None or isinstance(failure, ExecutionCrashed):
+                # A bug, ours: its traceback goes to the log, once, and never to the caller.
+                bug = e.__cause__ if failure is not None and e.__cause__ is not None else e
+                failure = failure or ExecutionCrashed("the execution stopped on an internal error")
+                log.error("execution %s: %s", record.execution_id, failure.message, exc_info=bug)
+            else:
+                log.warning("execution %s failed: %s", record.execution_id, failure.message)
+            record.status = "failed"
+            record.outputs = run.outputs
+            record.error = failure.envelope()["error"]
+            record.end_time = utcnow()
+            return failure
+        except asyncio.CancelledError:
+            record.status = "cancelled"
+            record.outputs = run.outputs
+            record.end_time = utcnow()
+            raise
+        else:
+            record.status = "completed"
+            record.result = {"content": content}
+            record.outputs = run.outputs
+            record.end_time = utcnow()
+        return None
+
+    async def get(self, execution_id: str) -> ExecutionRecord | None:
+        live = self.running.get(execution_id)
+        if live is not None:
+            return live
+        row = await self.storage.fetch_one(sa.select(executions).where(executions.c.id == execution_id))
+        return ExecutionRecord.from_row(row) if row else None
+
+
+def _user_text(workflow: CompiledWorkflow, inputs: dict[str, Any]) -> str:
+    name = workflow.start.text_input()
+    if name and isinstance(inputs.get(name), str):
+        return str(inputs[name])
+    return json.dumps(inputs, ensure_ascii=False)

@@ -1,0 +1,242 @@
+"""Validating a workflow document and compiling it into a runnable graph.
+
+Everything that could go wrong at run time because of the document's shape is
+found here, once, so a stored workflow always runs: cycles, dangling or
+unreachable nodes, bad node config and template references that cannot resolve.
+
+Every step is linear in the document (no recursion, no per-node ancestor sets),
+and the document itself is bounded by the ``engine.max_*`` limits.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from config.schema import EngineSettings
+from engine.errors import InvalidWorkflow, parse_request
+from engine.nodes import REGISTRY, Node, StartNode
+from engine.workflow.document import WorkflowSpec
+from engine.workflow.storable import storable_problem
+from engine.workflow.templates import references
+
+
+def _bad(details: str) -> InvalidWorkflow:
+    return InvalidWorkflow("invalid workflow structure", details)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledWorkflow:
+    spec: WorkflowSpec
+    nodes: dict[str, Node]
+    types: dict[str, str]
+    order: tuple[str, ...]  # a topological order
+    predecessors: dict[str, tuple[str, ...]]
+    successors: dict[str, tuple[str, ...]]
+    start: StartNode
+    terminals: tuple[str, ...]  # nodes without successors; their text is the result
+    linear: bool  # a plain chain: run without a task per node
+
+    def coerce_inputs(self, raw: dict[str, Any]) -> dict[str, Any]:
+        return self.start.coerce(raw)
+
+
+def parse_spec(data: Any, limits: EngineSettings | None = None) -> WorkflowSpec:
+    """The request body as a `WorkflowSpec`, or `InvalidRequest` naming the bad field.
+
+    With ``limits``, a document with too many nodes or connections is refused before
+    any of it is parsed."""
+    if not isinstance(data, dict):
+        return parse_request(WorkflowSpec, data)  # refused: "expected a JSON object, got …"
+    if limits is not None:
+        for key in ("nodes", "connections"):
+            items = data.get(key)
+            if isinstance(items, list):
+                _check_count(key, len(items), limits)
+    return parse_request(WorkflowSpec, data)
+
+
+def document_size(data: Any) -> int:
+    """Nodes plus connections of a raw document: how much validating it will cost."""
+    if not isinstance(data, dict):
+        return 0
+    return sum(len(v) for v in (data.get("nodes"), data.get("connections")) if isinstance(v, list))
+
+
+def _check_count(key: str, count: int, limits: EngineSettings) -> None:
+    bound = limits.max_nodes if key == "nodes" else limits.max_connections
+    if count > bound:
+        raise _bad(f"the workflow has {count} {key}, over engine.max_{key} ({bound})")
+
+
+def compile_workflow(spec: WorkflowSpec, limits: EngineSettings | None = None) -> CompiledWorkflow:
+    """Validate and compile. ``limits`` (the engine's bounds) apply to new documents;
+    None compiles one that passed them when it was stored."""
+    if limits is not None:
+        _check_count("nodes", len(spec.nodes), limits)
+        _check_count("connections", len(spec.connections), limits)
+    nodes: dict[str, Node] = {}
+    types: dict[str, str] = {}
+    for n in spec.nodes:
+        if limits is not None:
+            _check_config_size(n.id, n.config, limits.max_node_config_bytes)
+        if n.id in nodes:
+            raise _bad(f"node '{n.id}' is declared more than once")
+        if n.id == "inputs":
+            raise _bad("node id 'inputs' is reserved for {{inputs.name}} references")
+        node_type = REGISTRY.get(n.type)
+        if node_type is None:
+            raise _bad(f"node '{n.id}' has unknown type '{n.type}' (known: {', '.join(sorted(REGISTRY))})")
+        try:
+            config = node_type.config_model.model_validate(n.config)
+        except ValidationError as e:
+            err = e.errors()[0]
+            key = ".".join(str(p) for p in err["loc"])
+            msg = "missing required config" if err["type"] == "missing" else err["msg"]
+            raise _bad(f"node '{n.id}' config '{key}': {msg}") from None
+        nodes[n.id] = node_type(n.id, config)
+        types[n.id] = n.type
+
+    if not nodes:
+        raise _bad("the workflow has no nodes")
+    starts = [i for i, t in types.items() if t == StartNode.type_name]
+    if len(starts) != 1:
+        raise _bad(
+            "the workflow has no start node"
+            if not starts
+            else f"the workflow has {len(starts)} start nodes ({', '.join(starts)}); exactly one is allowed"
+        )
+    start_id = starts[0]
+
+    preds: dict[str, list[str]] = {i: [] for i in nodes}
+    succs: dict[str, list[str]] = {i: [] for i in nodes}
+    seen_edges: set[tuple[str, str]] = set()
+    for c in spec.connections:
+        for end in (c.from_, c.to):
+            if end not in nodes:
+                raise _bad(f"connection {c.from_} -> {c.to} refers to missing node '{end}'")
+        if (c.from_, c.to) in seen_edges:
+            raise _bad(f"connection {c.from_} -> {c.to} is declared more than once")
+        seen_edges.add((c.from_, c.to))
+        succs[c.from_].append(c.to)
+        preds[c.to].append(c.from_)
+    if preds[start_id]:
+        raise _bad(f"node '{start_id}' is the start node and cannot have incoming connections")
+
+    order = _topological(nodes, preds, succs)
+    reachable = _reachable(start_id, succs)
+    for node_id in spec_order(spec):
+        if node_id not in reachable:
+            raise _bad(f"node '{node_id}' is unreachable from the start node '{start_id}'")
+
+    refs = [(n.id, ref, field) for n in spec.nodes for ref, field in references(n.config)]
+    if refs:
+        runs_before = _runs_before(order, preds, {ref for _, ref, _ in refs if ref in nodes})
+        for node_id, ref_node, field in refs:
+            _check_reference(node_id, ref_node, field, nodes, runs_before, nodes[start_id])
+
+    start = nodes[start_id]
+    assert isinstance(start, StartNode)
+    return CompiledWorkflow(
+        spec=spec,
+        nodes=nodes,
+        types=types,
+        order=order,
+        predecessors={k: tuple(v) for k, v in preds.items()},
+        successors={k: tuple(v) for k, v in succs.items()},
+        start=start,
+        terminals=tuple(i for i in order if not succs[i]),
+        linear=all(len(v) <= 1 for v in preds.values()) and all(len(v) <= 1 for v in succs.values()),
+    )
+
+
+def spec_order(spec: WorkflowSpec) -> list[str]:
+    return [n.id for n in spec.nodes]
+
+
+def _topological(
+    nodes: dict[str, Node], preds: dict[str, list[str]], succs: dict[str, list[str]]
+) -> tuple[str, ...]:
+    indegree = {i: len(p) for i, p in preds.items()}
+    queue = deque(i for i in nodes if indegree[i] == 0)
+    order: list[str] = []
+    while queue:
+        i = queue.popleft()
+        order.append(i)
+        for s in succs[i]:
+            indegree[s] -= 1
+            if indegree[s] == 0:
+                queue.append(s)
+    if len(order) != len(nodes):
+        stuck = next(i for i in nodes if indegree[i] > 0)
+        raise _bad(f"node '{stuck}' is part of a cycle")
+    return tuple(order)
+
+
+def _reachable(start: str, succs: dict[str, list[str]]) -> set[str]:
+    seen, stack = {start}, [start]
+    while stack:
+        for s in succs[stack.pop()]:
+            if s not in seen:
+                seen.add(s)
+                stack.append(s)
+    return seen
+
+
+class _RunsBefore:
+    """Which referenced nodes are ancestors of which node, as one integer bitset per node.
+
+    Only nodes some template references get a bit, and the sets are built in one pass
+    over the topological order, so a plain chain costs a few machine words per node
+    instead of a set of every earlier node."""
+
+    def __init__(self, bits: dict[str, int], ancestors: dict[str, int]) -> None:
+        self.bits = bits
+        self.ancestors = ancestors
+
+    def __call__(self, ref: str, node_id: str) -> bool:
+        return bool(self.ancestors[node_id] & self.bits.get(ref, 0))
+
+
+def _runs_before(order: tuple[str, ...], preds: dict[str, list[str]], referenced: set[str]) -> _RunsBefore:
+    bits = {node_id: 1 << i for i, node_id in enumerate(sorted(referenced))}
+    ancestors: dict[str, int] = {}
+    for i in order:
+        acc = 0
+        for p in preds[i]:
+            acc |= ancestors[p] | bits.get(p, 0)
+        ancestors[i] = acc
+    return _RunsBefore(bits, ancestors)
+
+
+def _check_config_size(node_id: str, config: dict[str, Any], max_bytes: int) -> None:
+    # Stored with the document: what storage cannot hold is refused now, by node.
+    problem = storable_problem(config)
+    if problem is not None:
+        raise _bad(f"node '{node_id}' config cannot be stored: {problem}")
+    size = len(orjson.dumps(config))
+    if size > max_bytes:
+        raise _bad(
+            f"node '{node_id}' config is {size} bytes, over engine.max_node_config_bytes ({max_bytes})"
+        )
+
+
+def _check_reference(
+    node_id: str, ref: str, field: str, nodes: dict[str, Node], runs_before: _RunsBefore, start: Node
+) -> None:
+    shown = "{{" + f"{ref}.{field}" + "}}"
+    if ref == "inputs":
+        if field not in start.outputs():
+            raise _bad(f"node '{node_id}' references {shown}, but the start node declares no input '{field}'")
+        return
+    if ref not in nodes:
+        raise _bad(f"node '{node_id}' references {shown}, but there is no node '{ref}'")
+    if not runs_before(ref, node_id):
+        raise _bad(f"node '{node_id}' references {shown}, but '{ref}' does not run before it")
+    if field not in nodes[ref].outputs():
+        known = ", ".join(sorted(nodes[ref].outputs())) or "nothing"
+        raise _bad(f"node '{node_id}' references {shown}, but '{ref}' outputs {known}")
