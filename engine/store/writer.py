@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from engine.errors import Unavailable
+from engine.session_ids import api_session_prefix
 from engine.store.sqlite.inserts import SqliteInserts
 from engine.store.sqlite.process import PRAGMAS
 
@@ -481,13 +482,6 @@ async def workflow_owners(storage: Storage) -> dict[str, int]:
         .order_by(workflows.c.owner)
     )
     return {r.owner: int(r.n) for r in rows}
-
-
-def api_session_prefix(owner: str) -> str:
-    """Where a key's API sessions are stored: ``api:<name>:<session id>``. Key names
-    contain no ``:`` (config/schema.py), so the first ``:`` after ``api:`` ends the name and
-    no two (name, session id) pairs share a stored id."""
-    return f"api:{owner}:"
 
 
 async def reassign_owner(storage: Storage, old: str, new: str) -> dict[str, int]:

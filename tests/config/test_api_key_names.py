@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from chatgate.http.routes.workflows import api_session
 from config import ConfigError, parse_settings
 from config.schema import check_key_name
+from engine.session_ids import stored_session_id
 
 
 def refused(text: str) -> ConfigError:
@@ -53,7 +53,7 @@ def test_stored_session_ids_are_one_to_one_for_every_allowed_name() -> None:
     sessions = ["s1", "x:s1", ":s1", "s1:", "x", "a:b:c", ""]
     for name in names:
         check_key_name(name)  # all of them are allowed names
-    stored = {(n, s): api_session(n, s) for n, s in itertools.product(names, sessions)}
+    stored = {(n, s): stored_session_id(n, s) for n, s in itertools.product(names, sessions)}
     assert len(set(stored.values())) == len(stored)
     with pytest.raises(ValueError):
         check_key_name("team:x")
@@ -61,5 +61,5 @@ def test_stored_session_ids_are_one_to_one_for_every_allowed_name() -> None:
 
 def test_an_ordinary_name_keeps_the_stored_form_of_its_sessions() -> None:
     # History stored before names were restricted stays where it was.
-    assert api_session("tester", "alice") == "api:tester:alice"
-    assert api_session("tester", "x:s1") == "api:tester:x:s1"
+    assert stored_session_id("tester", "alice") == "api:tester:alice"
+    assert stored_session_id("tester", "x:s1") == "api:tester:x:s1"

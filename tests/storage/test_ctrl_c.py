@@ -44,7 +44,9 @@ async def test_ctrl_c_stops_the_server_without_a_traceback(foreground: ChatgateP
         r = await http.post("/api/v1/workflows/support_bot/execute", json={"inputs": {"user_input": "hi"}})
         assert r.status == 200
     assert foreground.proc is not None
-    helpers = [pid for pid in child_pids(foreground.proc.pid) if b"engine/store/sqlite/process.py" in _cmdline(pid)]
+    helpers = [
+        pid for pid in child_pids(foreground.proc.pid) if b"engine/store/sqlite/process.py" in _cmdline(pid)
+    ]
     assert helpers, "the SQLite insert process should be running after an execution"
 
     os.killpg(foreground.proc.pid, signal.SIGINT)  # what Ctrl-C does

@@ -8,8 +8,8 @@ from chatgate.http import schemas
 from chatgate.http.bodies import respond
 from chatgate.http.context import gateway, principal
 from chatgate.http.operations import Operations, Reply
-from chatgate.http.routes.workflows import api_session
 from engine.errors import NotFound
+from engine.session_ids import public_session_id, stored_session_id
 
 routes = Operations()
 
@@ -30,10 +30,7 @@ async def get_execution(request: web.Request) -> web.Response:
     if record is None or record.owner != owner:
         raise NotFound(f"execution '{execution_id}' not found", {"execution_id": execution_id})
     body = record.to_detail()
-    # Sessions are stored namespaced by key; the caller gets back the id it sent.
-    prefix = api_session(owner, "")
-    if prefix and isinstance(body["session_id"], str) and body["session_id"].startswith(prefix):
-        body["session_id"] = body["session_id"].removeprefix(prefix)
+    body["session_id"] = public_session_id(owner, body["session_id"])
     return respond(schemas.Execution, body)
 
 
@@ -47,7 +44,7 @@ async def get_execution(request: web.Request) -> web.Response:
 )
 async def reset_session(request: web.Request) -> web.Response:
     session_id = request.match_info["session_id"]
-    full = api_session(principal(request).name, session_id)
+    full = stored_session_id(principal(request).name, session_id)
     assert full is not None
     removed = await gateway(request).sessions.reset(full)
     return respond(

@@ -20,17 +20,11 @@ from engine.clock import iso
 from engine.errors import ChatgateError
 from engine.run.events import Event, MessageDelta, NodeFinished, NodeStarted
 from engine.run.executor import ExecutionRecord, Executor
-from engine.store.writer import api_session_prefix
+from engine.session_ids import stored_session_id
 from engine.workflow.document import WorkflowSpec
 
 routes = Operations()
 _WF = (schemas.InvalidRequestError, schemas.InvalidWorkflowError)
-
-
-def api_session(owner: str, session_id: str | None) -> str | None:
-    # Namespaced by key, so two API users choosing the same session_id never share history
-    # (key names have no ':', which keeps the mapping one-to-one).
-    return None if session_id is None else api_session_prefix(owner) + session_id
 
 
 @routes.operation(
@@ -163,7 +157,7 @@ async def execute(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, ExecuteRequest)
     wf = await gw.catalog.get(request.match_info["workflow_id"], who.name)
     who.check_run(wf.workflow_id, wf.name)  # a key scoped to some workflows: 403 for the others
-    session_id = api_session(who.name, body.session_id)
+    session_id = stored_session_id(who.name, body.session_id)
     if not body.stream:
         record = await gw.executor.execute(
             wf.workflow_id, wf.compiled, body.inputs, owner=who.name, session_id=session_id
