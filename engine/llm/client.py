@@ -1,4 +1,4 @@
-"""The language-model client: OpenAI-compatible servers, plus the offline ``echo`` model.
+"""The language-model client: OpenAI-compatible servers, or the offline ``echo`` model.
 
 One `AsyncOpenAI` on openai's aiohttp transport is built lazily and reused: it
 is measurably faster than the default transport and keeps connections warm.
@@ -17,15 +17,9 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from config.schema import LLMSettings
 from engine.errors import ExecutionFailed, ExecutionTimeout
+from engine.llm.offline import OFFLINE_MODEL, echo
 
 log = logging.getLogger("chatgate.llm")
-
-OFFLINE_MODEL = "echo"
-
-
-def echo_reply(messages: list[dict[str, str]]) -> str:
-    """The offline model's whole answer: the user's message (always the last one), labelled."""
-    return "(echo) " + (messages[-1]["content"] if messages else "")
 
 
 class LLM:
@@ -82,7 +76,7 @@ class LLM:
         """
         name = self.resolve(model)
         if name == OFFLINE_MODEL:
-            return _echo(messages, on_delta)
+            return echo(messages, on_delta)
         if not self.configured:
             raise ExecutionFailed(
                 f"model '{name}' needs an LLM server, and none is configured",
@@ -101,48 +95,53 @@ class LLM:
             body["temperature"] = temperature
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
-        parts: list[str] = []
         try:
-            client = self._openai()
             if on_delta is None:
                 # Nobody watches the answer grow: one plain response is cheaper than a stream.
-                answer = await client.post("/chat/completions", body=body, cast_to=ChatCompletion)
-                parts.append((answer.choices[0].message.content or "") if answer.choices else "")
-            else:
-                stream = await client.post(
-                    "/chat/completions",
-                    body={**body, "stream": True},
-                    cast_to=ChatCompletion,
-                    stream=True,
-                    stream_cls=AsyncStream[ChatCompletionChunk],
-                )
-                async for chunk in stream:
-                    if chunk.choices:
-                        text = chunk.choices[0].delta.content
-                        if text:
-                            parts.append(text)
-                            on_delta(text)
-        except openai.APITimeoutError as e:
-            if _refused(e):
-                raise self._unreachable(name) from None
-            raise ExecutionTimeout(
-                f"model '{name}' did not answer within {self.settings.timeout_s:g}s",
-                {"model": name, "timeout_s": self.settings.timeout_s},
-            ) from None
-        except openai.APIStatusError as e:
-            raise ExecutionFailed(
-                f"model '{name}' failed: the LLM server answered HTTP {e.status_code}",
-                {"model": name, "status": e.status_code, "retries": self.settings.max_retries},
-            ) from None
-        except openai.APIConnectionError:
-            raise self._unreachable(name) from None
+                return await self._answer(body)
+            return await self._stream(body, on_delta)
+        except openai.OpenAIError as e:
+            raise self._failure(name, e) from None
+
+    async def _answer(self, body: dict[str, object]) -> str:
+        answer = await self._openai().post("/chat/completions", body=body, cast_to=ChatCompletion)
+        return (answer.choices[0].message.content or "") if answer.choices else ""
+
+    async def _stream(self, body: dict[str, object], on_delta: Callable[[str], None]) -> str:
+        stream = await self._openai().post(
+            "/chat/completions",
+            body={**body, "stream": True},
+            cast_to=ChatCompletion,
+            stream=True,
+            stream_cls=AsyncStream[ChatCompletionChunk],
+        )
+        parts: list[str] = []
+        async for chunk in stream:
+            if chunk.choices:
+                text = chunk.choices[0].delta.content
+                if text:
+                    parts.append(text)
+                    on_delta(text)
         return "".join(parts)
 
-    def _unreachable(self, name: str) -> ExecutionFailed:
-        return ExecutionFailed(
-            f"model '{name}' failed: cannot reach the LLM server",
-            {"model": name, "base_url": self.base_url, "retries": self.settings.max_retries},
-        )
+    def _failure(self, name: str, error: openai.OpenAIError) -> Exception:
+        """The client's error as the user should hear it."""
+        if isinstance(error, openai.APITimeoutError) and not _refused(error):
+            return ExecutionTimeout(
+                f"model '{name}' did not answer within {self.settings.timeout_s:g}s",
+                {"model": name, "timeout_s": self.settings.timeout_s},
+            )
+        if isinstance(error, openai.APIStatusError):
+            return ExecutionFailed(
+                f"model '{name}' failed: the LLM server answered HTTP {error.status_code}",
+                {"model": name, "status": error.status_code, "retries": self.settings.max_retries},
+            )
+        if isinstance(error, openai.APIConnectionError):  # a refused "timeout" is one too
+            return ExecutionFailed(
+                f"model '{name}' failed: cannot reach the LLM server",
+                {"model": name, "base_url": self.base_url, "retries": self.settings.max_retries},
+            )
+        return error
 
 
 def _refused(error: BaseException) -> bool:
@@ -157,14 +156,3 @@ def _refused(error: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _echo(messages: list[dict[str, str]], on_delta: Callable[[str], None] | None) -> str:
-    # A few chunks, so the offline path exercises streaming like a real model.
-    text = echo_reply(messages)
-    if on_delta is None:
-        return text
-    step = max(16, len(text) // 4)
-    for i in range(0, len(text), step):
-        on_delta(text[i : i + step])
-    return text

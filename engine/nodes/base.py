@@ -4,19 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.run.events import Event, MessageDelta
 from engine.workflow.templates import render
 
-if TYPE_CHECKING:
-    from engine.llm.client import LLM
-
-
 # One turn of a conversation as the model sees it: {"role": …, "content": …}.
 Message = dict[str, str]
+
+
+class ChatModel(Protocol):
+    """What a node may ask of a language model (engine/llm/client.py is the real one)."""
+
+    async def complete(
+        self,
+        model: str | None,
+        messages: list[Message],
+        on_delta: Callable[[str], None] | None,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> str:
+        """The whole answer; ``on_delta``, if given, sees each chunk as it is produced."""
+        ...
 
 
 class NodeConfig(BaseModel):
@@ -37,7 +49,7 @@ class NodeContext:
     pool: Mapping[str, Mapping[str, Any]]
     predecessors: Sequence[str]
     history: Sequence[Message]
-    llm: LLM
+    llm: ChatModel
     sink: Callable[[Event], None] | None
 
     def render(self, template: str) -> str:

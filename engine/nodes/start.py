@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -62,31 +63,55 @@ def _coerce(param: InputParam, value: Any) -> Any:
 
 
 def _as_type(param: InputParam, value: Any) -> Any:
-    t = param.type
-    if t == "string":
-        if isinstance(value, str):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)
-    elif t == "number":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            try:
-                number = float(value) if any(c in value for c in ".eE") else int(value)
-            except ValueError:
-                pass
-            else:
-                if math.isfinite(number):  # "1e999" parses to inf, which JSON cannot carry
-                    return number
-    elif t == "boolean":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-    elif t == "object" and isinstance(value, (dict, list)):
+    converted = _CONVERSIONS[param.type](value)
+    if converted is _REFUSED:
+        t = param.type
+        raise problem(["body", "inputs", param.name], f"input '{param.name}' must be a {t}", f"must be a {t}")
+    return converted
+
+
+_REFUSED = object()
+
+
+def _to_string(value: Any) -> Any:
+    if isinstance(value, str):
         return value
-    raise problem(["body", "inputs", param.name], f"input '{param.name}' must be a {t}", f"must be a {t}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return _REFUSED
+
+
+def _to_number(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            number = float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            return _REFUSED
+        if math.isfinite(number):  # "1e999" parses to inf, which JSON cannot carry
+            return number
+    return _REFUSED
+
+
+def _to_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return _REFUSED
+
+
+def _to_object(value: Any) -> Any:
+    return value if isinstance(value, (dict, list)) else _REFUSED
+
+
+_CONVERSIONS: dict[str, Callable[[Any], Any]] = {
+    "string": _to_string,
+    "number": _to_number,
+    "boolean": _to_boolean,
+    "object": _to_object,
+}
 
 
 class StartNode:

@@ -13,9 +13,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.errors import ChatgateError, ExecutionCrashed, ExecutionTimeout
-from engine.llm.client import LLM
 from engine.nodes import NodeContext
-from engine.nodes.base import Message
+from engine.nodes.base import ChatModel, Message
 from engine.run.deadlines import Deadlines
 from engine.run.events import Event, NodeFinished, NodeStarted
 from engine.workflow.graph import CompiledWorkflow
@@ -33,7 +32,7 @@ class Run:
         execution_id: str,
         inputs: dict[str, Any],
         history: Sequence[Message],
-        llm: LLM,
+        llm: ChatModel,
         sink: Sink | None,
         node_timeout_s: float,
         execution_timeout_s: float,

@@ -79,51 +79,9 @@ def compile_workflow(spec: WorkflowSpec, limits: EngineSettings | None = None) -
     if limits is not None:
         _check_count("nodes", len(spec.nodes), limits)
         _check_count("connections", len(spec.connections), limits)
-    nodes: dict[str, Node] = {}
-    types: dict[str, str] = {}
-    for n in spec.nodes:
-        if limits is not None:
-            _check_config_size(n.id, n.config, limits.max_node_config_bytes)
-        if n.id in nodes:
-            raise _bad(f"node '{n.id}' is declared more than once")
-        if n.id == "inputs":
-            raise _bad("node id 'inputs' is reserved for {{inputs.name}} references")
-        node_type = REGISTRY.get(n.type)
-        if node_type is None:
-            raise _bad(f"node '{n.id}' has unknown type '{n.type}' (known: {', '.join(sorted(REGISTRY))})")
-        try:
-            config = node_type.config_model.model_validate(n.config)
-        except ValidationError as e:
-            err = e.errors()[0]
-            key = ".".join(str(p) for p in err["loc"])
-            msg = "missing required config" if err["type"] == "missing" else err["msg"]
-            raise _bad(f"node '{n.id}' config '{key}': {msg}") from None
-        nodes[n.id] = node_type(n.id, config)
-        types[n.id] = n.type
-
-    if not nodes:
-        raise _bad("the workflow has no nodes")
-    starts = [i for i, t in types.items() if t == StartNode.type_name]
-    if len(starts) != 1:
-        raise _bad(
-            "the workflow has no start node"
-            if not starts
-            else f"the workflow has {len(starts)} start nodes ({', '.join(starts)}); exactly one is allowed"
-        )
-    start_id = starts[0]
-
-    preds: dict[str, list[str]] = {i: [] for i in nodes}
-    succs: dict[str, list[str]] = {i: [] for i in nodes}
-    seen_edges: set[tuple[str, str]] = set()
-    for c in spec.connections:
-        for end in (c.from_, c.to):
-            if end not in nodes:
-                raise _bad(f"connection {c.from_} -> {c.to} refers to missing node '{end}'")
-        if (c.from_, c.to) in seen_edges:
-            raise _bad(f"connection {c.from_} -> {c.to} is declared more than once")
-        seen_edges.add((c.from_, c.to))
-        succs[c.from_].append(c.to)
-        preds[c.to].append(c.from_)
+    nodes, types = _build_nodes(spec, limits)
+    start_id = _the_start(types)
+    preds, succs = _edges(spec, nodes)
     if preds[start_id]:
         raise _bad(f"node '{start_id}' is the start node and cannot have incoming connections")
 
@@ -152,6 +110,62 @@ def compile_workflow(spec: WorkflowSpec, limits: EngineSettings | None = None) -
         terminals=tuple(i for i in order if not succs[i]),
         linear=all(len(v) <= 1 for v in preds.values()) and all(len(v) <= 1 for v in succs.values()),
     )
+
+
+def _build_nodes(spec: WorkflowSpec, limits: EngineSettings | None) -> tuple[dict[str, Node], dict[str, str]]:
+    """Each declared node built from its validated config, and its type name, by id."""
+    nodes: dict[str, Node] = {}
+    types: dict[str, str] = {}
+    for n in spec.nodes:
+        if limits is not None:
+            _check_config_size(n.id, n.config, limits.max_node_config_bytes)
+        if n.id in nodes:
+            raise _bad(f"node '{n.id}' is declared more than once")
+        if n.id == "inputs":
+            raise _bad("node id 'inputs' is reserved for {{inputs.name}} references")
+        node_type = REGISTRY.get(n.type)
+        if node_type is None:
+            raise _bad(f"node '{n.id}' has unknown type '{n.type}' (known: {', '.join(sorted(REGISTRY))})")
+        try:
+            config = node_type.config_model.model_validate(n.config)
+        except ValidationError as e:
+            err = e.errors()[0]
+            key = ".".join(str(p) for p in err["loc"])
+            msg = "missing required config" if err["type"] == "missing" else err["msg"]
+            raise _bad(f"node '{n.id}' config '{key}': {msg}") from None
+        nodes[n.id] = node_type(n.id, config)
+        types[n.id] = n.type
+    if not nodes:
+        raise _bad("the workflow has no nodes")
+    return nodes, types
+
+
+def _the_start(types: dict[str, str]) -> str:
+    starts = [i for i, t in types.items() if t == StartNode.type_name]
+    if len(starts) != 1:
+        raise _bad(
+            "the workflow has no start node"
+            if not starts
+            else f"the workflow has {len(starts)} start nodes ({', '.join(starts)}); exactly one is allowed"
+        )
+    return starts[0]
+
+
+def _edges(spec: WorkflowSpec, nodes: dict[str, Node]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Predecessors and successors by node id, each connection checked once."""
+    preds: dict[str, list[str]] = {i: [] for i in nodes}
+    succs: dict[str, list[str]] = {i: [] for i in nodes}
+    seen_edges: set[tuple[str, str]] = set()
+    for c in spec.connections:
+        for end in (c.from_, c.to):
+            if end not in nodes:
+                raise _bad(f"connection {c.from_} -> {c.to} refers to missing node '{end}'")
+        if (c.from_, c.to) in seen_edges:
+            raise _bad(f"connection {c.from_} -> {c.to} is declared more than once")
+        seen_edges.add((c.from_, c.to))
+        succs[c.from_].append(c.to)
+        preds[c.to].append(c.from_)
+    return preds, succs
 
 
 def spec_order(spec: WorkflowSpec) -> list[str]:
