@@ -51,6 +51,8 @@ _SHUTDOWN_TIMEOUT_S = 0.1
 _Handler = Callable[[BotState, dict[str, Any], web.Request], Awaitable[Any]]
 
 
+# The Bot API methods and the update queue share state.TelegramState; this class adds the
+# HTTP server, the dispatch of /bot{token}/{method} and the test-facing API.
 class TelegramEmulator(BotApiMethods, UpdateQueue):
     """In-process Telegram Bot API server; see the module docstring."""
 
