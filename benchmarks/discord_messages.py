@@ -32,7 +32,7 @@ import aiohttp
 from benchmarks.harness import Process, machine, wait_http
 from benchmarks.harness import start_chatgate as harness_start
 from bots.delivery.claims import CLOCK_SLACK_S
-from tests.emulators.discord_server import DiscordEmulator
+from tests.emulators.discord.server import DiscordEmulator
 
 TOKEN = "OTAw.bench-discord.token-0123456789"
 BOT_ID = 900

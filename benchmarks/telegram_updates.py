@@ -30,7 +30,7 @@ from typing import Any
 
 from benchmarks.harness import Process, machine, wait_http
 from benchmarks.harness import start_chatgate as harness_start
-from tests.emulators.telegram_server import TelegramEmulator
+from tests.emulators.telegram.server import TelegramEmulator
 
 TOKEN = "777000:AAH-bench-telegram-token-0123456789"
 FIRST_CHAT = 100_000

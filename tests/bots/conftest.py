@@ -18,7 +18,7 @@ import pytest_asyncio
 
 from tests.conftest import SEED_WORKFLOW, ChatgateProcess, StartChatgate, base_config, free_port
 from tests.emulators.openai_server import OpenAIEmulator
-from tests.emulators.telegram_server import TelegramEmulator
+from tests.emulators.telegram.server import TelegramEmulator
 
 TOKEN = "424242:AAH-tg-test-SECRET-token-0123456789"
 OTHER_TOKEN = "515151:AAH-tg-other-SECRET-token-987654"

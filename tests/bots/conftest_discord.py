@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ChatgateProcess, StartChatgate
-from tests.emulators.discord_server import DiscordEmulator
+from tests.emulators.discord.server import DiscordEmulator
 from tests.emulators.openai_server import OpenAIEmulator, RecordedRequest
 
 TOKEN = "OTAw.discord-test.token-0123456789"  # the dotted shape of a real one

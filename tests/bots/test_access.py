@@ -19,7 +19,7 @@ import pytest_asyncio
 from tests.bots.conftest import chat_workflow, model_config, telegram_bot, wait_polling_started
 from tests.conftest import SEED_WORKFLOW, ChatgateProcess, base_config, free_port
 from tests.emulators.openai_server import OpenAIEmulator
-from tests.emulators.telegram_server import TelegramEmulator
+from tests.emulators.telegram.server import TelegramEmulator
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -16,7 +16,7 @@ from tests.bots.conftest_discord import (
     use_model,
     user_turns,
 )
-from tests.emulators.discord_server import DiscordEmulator
+from tests.emulators.discord.server import DiscordEmulator
 from tests.emulators.openai_server import OpenAIEmulator
 
 __all__ = ["discord_bot", "discord_emu"]  # fixtures used by name

@@ -16,7 +16,7 @@ from tests.bots.conftest_discord import (
     discord_emu,
     dm_channel,
 )
-from tests.emulators.discord_server import DiscordEmulator
+from tests.emulators.discord.server import DiscordEmulator
 
 __all__ = ["discord_bot", "discord_emu"]  # fixtures used by name
 

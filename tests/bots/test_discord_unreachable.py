@@ -18,7 +18,7 @@ from tests.bots.conftest_discord import (
     discord_emu,
 )
 from tests.conftest import StartChatgate
-from tests.emulators.discord_server import DiscordEmulator
+from tests.emulators.discord.server import DiscordEmulator
 from tests.net import free_port
 
 __all__ = ["discord_bot", "discord_emu"]  # fixtures used by name

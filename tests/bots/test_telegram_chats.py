@@ -13,7 +13,7 @@ import pytest
 
 from bots.messages import HELP, NON_TEXT, RESET_DONE
 from tests.bots.conftest import Shared
-from tests.emulators.telegram_server import MAX_TEXT_UTF16, utf16_len
+from tests.emulators.telegram.text import MAX_TEXT_UTF16, utf16_len
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -19,7 +19,7 @@ from tests.bots.conftest import (
     wait_until,
 )
 from tests.emulators.openai_server import OpenAIEmulator
-from tests.emulators.telegram_server import TelegramEmulator
+from tests.emulators.telegram.server import TelegramEmulator
 
 
 async def test_sigterm_finishes_answers_in_flight_and_acknowledges_them(

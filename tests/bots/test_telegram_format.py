@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from bots.telegram.format import render_parts, to_html, visible_text
-from tests.emulators.telegram_server import MAX_TEXT_UTF16, parse_html, utf16_len
+from tests.emulators.telegram.html_markup import parse_html
+from tests.emulators.telegram.text import MAX_TEXT_UTF16, utf16_len
 
 
 def shown(markdown: str) -> tuple[str, set[str]]:

@@ -17,7 +17,7 @@ from tests.bots.conftest import (
     wait_texts,
     wait_until,
 )
-from tests.emulators.telegram_server import TelegramEmulator
+from tests.emulators.telegram.server import TelegramEmulator
 
 
 async def test_a_second_consumer_of_the_token_is_reported_and_polling_resumes_when_it_leaves(

@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 
 from tests.bots.conftest import OTHER_TOKEN, TOKEN, StartTelegram, health, telegram_bot, texts, wait_texts
-from tests.emulators.telegram_server import TelegramEmulator
+from tests.emulators.telegram.server import TelegramEmulator
 
 SECRET = "hook-secret-0123456789"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"

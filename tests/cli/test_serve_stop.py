@@ -19,8 +19,8 @@ from tests.bots.conftest import TOKEN, telegram_bot
 from tests.bots.conftest_discord import TOKEN as DISCORD_TOKEN
 from tests.bots.conftest_discord import discord_bot_config
 from tests.conftest import StartChatgate
-from tests.emulators.discord_server import DiscordEmulator
-from tests.emulators.telegram_server import TelegramEmulator
+from tests.emulators.discord.server import DiscordEmulator
+from tests.emulators.telegram.server import TelegramEmulator
 from tests.net import free_port
 
 STOP_WITHIN_S = 10.0

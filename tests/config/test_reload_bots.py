@@ -24,7 +24,7 @@ from tests.bots.conftest import (
 from tests.config.reload_support import edit, fast_reload, health, wait_version
 from tests.conftest import SEED_WORKFLOW, ChatgateProcess, StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
-from tests.emulators.telegram_server import TelegramEmulator
+from tests.emulators.telegram.server import TelegramEmulator
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest_asyncio
 import yarl
 from discord import app_commands
 
-from tests.emulators.discord_server import DiscordEmulator
+from tests.emulators.discord.server import DiscordEmulator
 
 TOKEN = "bot-token-123"
 BOT_ID = 900

@@ -24,7 +24,10 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BotCommand, Message, ReplyParameters
 
-from tests.emulators.telegram_server import TelegramEmulator, parse_html, parse_markdown_v2, utf16_len
+from tests.emulators.telegram.html_markup import parse_html
+from tests.emulators.telegram.markdown_markup import parse_markdown_v2
+from tests.emulators.telegram.server import TelegramEmulator
+from tests.emulators.telegram.text import utf16_len
 
 TOKEN = "123456:TEST-token"
 USER_CHAT = 1001

@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.bots.conftest_discord import ALICE, TOKEN, DiscordBot, discord_bot_config, discord_emu, dm_channel
 from tests.conftest import ChatgateProcess, StartChatgate
-from tests.emulators.discord_server import DiscordEmulator
+from tests.emulators.discord.server import DiscordEmulator
 from tests.scale.support import eventually, health, logs_on_failure, shared
 from tests.services import PostgresServer
 

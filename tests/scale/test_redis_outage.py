@@ -13,7 +13,7 @@ from bots.messages import chat_message
 from engine.errors import Unavailable
 from tests.bots.conftest import TOKEN, telegram_bot, texts, wait_texts
 from tests.conftest import StartChatgate
-from tests.emulators.telegram_server import TelegramEmulator
+from tests.emulators.telegram.server import TelegramEmulator
 from tests.scale.support import eventually, health, logs_on_failure, shared
 from tests.services import PostgresServer, RedisServer
 

@@ -16,7 +16,7 @@ import aiohttp
 from tests.bots.conftest import TOKEN, chat_workflow, model_config, telegram_bot, texts, wait_texts
 from tests.conftest import ChatgateProcess, StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
-from tests.emulators.telegram_server import TelegramEmulator
+from tests.emulators.telegram.server import TelegramEmulator
 from tests.scale.support import eventually, health, logs_on_failure, shared
 from tests.services import PostgresServer
 

@@ -1,0 +1,1 @@
+"""Discord REST + gateway emulator; the object tests use is ``server.DiscordEmulator``."""

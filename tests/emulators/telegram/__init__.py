@@ -1,0 +1,1 @@
+"""Telegram Bot API emulator; the object tests use is ``server.TelegramEmulator``."""
