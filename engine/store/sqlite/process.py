@@ -2,12 +2,11 @@
 
 Why a process and not a thread of the server: a thread needs the GIL back after every SQLite
 call while the event loop holds it, and each such hand-over cost the loop two context
-switches and the batch a wait of a switch interval. Measured on 2026-12-02: with that thread
-the loop spent 13-17% more CPU per request than with no database writes at all, and the
-server answered 3-13% fewer executions per second than with this process (BENCHMARKS.md). A
-process has a GIL of its own; the server only writes a frame to a pipe and reads a reply.
+switches and the batch a wait of a switch interval, measurably more CPU per request than
+this process costs (BENCHMARKS.md, "decisions"). A process has a GIL of its own; the server
+only writes a frame to a pipe and reads a reply.
 
-    python -I sqlite_insert_process.py DATABASE [--uri]
+    python -I process.py DATABASE [--uri]
 
 Frames on stdin: a 4-byte little-endian length, then orjson ``[[sql, [values…]], …]``, all
 committed in one transaction. One reply on stdout per frame, in order: a 4-byte length, then
