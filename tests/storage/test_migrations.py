@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from engine.store.writer import Storage, metadata
+from engine.store.tables import metadata
+from engine.store.writer import Storage
 
 
 def _diff(connection: sa.Connection) -> list[object]:
