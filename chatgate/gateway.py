@@ -29,7 +29,8 @@ from engine.llm.client import LLM
 from engine.ratelimit import RateLimiter
 from engine.run.executor import Executor
 from engine.sessions import Sessions
-from engine.store.writer import Storage, workflow_owners
+from engine.store.api_keys import workflow_owners
+from engine.store.writer import Storage
 
 if TYPE_CHECKING:
     from chatgate.reload.reloader import Reloader

@@ -33,7 +33,8 @@ from config.loader import ConfigError
 from config.schema import GENERATED_KEY_NAME, ApiKey, Settings, check_key_name
 from engine.clock import as_utc, iso, utcnow
 from engine.errors import Conflict, Forbidden, NotFound, Unauthorized, problem
-from engine.store.writer import Storage, add_api_key, reassign_owner, remove_api_key, stored_api_keys
+from engine.store.api_keys import add_api_key, reassign_owner, remove_api_key, stored_api_keys
+from engine.store.writer import Storage
 
 log = logging.getLogger("chatgate.keys")
 

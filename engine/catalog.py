@@ -15,13 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from config.paths import shown_path
 from config.schema import EngineSettings
-from engine.clock import as_utc, iso, new_id, utcnow
+from engine.clock import iso, new_id, utcnow
 from engine.errors import ChatgateError, Forbidden, NotFound
-from engine.store.writer import Storage, workflows
+from engine.store.workflows import Workflows
+from engine.store.writer import Storage
 from engine.workflow.graph import CompiledWorkflow, compile_workflow, document_size, parse_spec
 
 log = logging.getLogger("chatgate.catalog")
@@ -79,6 +78,7 @@ class Catalog:
         self, storage: Storage, *, limits: EngineSettings | None = None, cache_size: int = 10_000
     ) -> None:
         self.storage = storage
+        self.rows = Workflows(storage)
         self.limits = limits or EngineSettings()  # replaced on config reload
         self.cache_size = cache_size
         self._files: dict[str, StoredWorkflow] = {}  # by id
@@ -157,7 +157,7 @@ class Catalog:
             return cached
         if not wid.startswith("wf_"):
             return None
-        row = await self.storage.fetch_one(sa.select(workflows).where(workflows.c.id == wid))
+        row = await self.rows.get(wid)
         if row is None:
             return None
         doc = {"name": row.name, "description": row.description, **row.document}
@@ -165,8 +165,8 @@ class Catalog:
             row.id,
             row.owner,
             await _compiled(doc, None),  # it passed the limits of its day when it was stored
-            as_utc(row.created_at),
-            as_utc(row.updated_at),
+            row.created_at,
+            row.updated_at,
             row.status,
         )
         self._remember(stored)
@@ -188,7 +188,7 @@ class Catalog:
         compiled = await _compiled(data, self.limits)
         now = utcnow()
         wf = StoredWorkflow(new_id("wf"), owner, compiled, now, now)
-        await self.storage.insert(workflows, self._row(wf))
+        await self.rows.add(self._row(wf))
         self._remember(wf)
         return wf
 
@@ -196,22 +196,13 @@ class Catalog:
         current = await self._editable(ref, owner)
         compiled = await _compiled(data, self.limits)
         updated = replace(current, compiled=compiled, updated_at=max(utcnow(), current.updated_at))
-        row = self._row(updated)
-
-        def write(conn: sa.Connection) -> None:
-            conn.execute(workflows.update().where(workflows.c.id == updated.workflow_id).values(**row))
-
-        await self.storage.write(write)
+        await self.rows.replace(updated.workflow_id, self._row(updated))
         self._remember(updated)
         return updated
 
     async def delete(self, ref: str, owner: str) -> None:
         current = await self._editable(ref, owner)
-
-        def write(conn: sa.Connection) -> None:
-            conn.execute(workflows.delete().where(workflows.c.id == current.workflow_id))
-
-        await self.storage.write(write)
+        await self.rows.remove(current.workflow_id)
         self._cache.pop(current.workflow_id, None)
 
     async def _editable(self, ref: str, owner: str) -> StoredWorkflow:
@@ -228,26 +219,17 @@ class Catalog:
     async def list(self, owner: str, *, page: int, page_size: int) -> tuple[list[StoredWorkflow], int]:
         """File workflows first (by name), then the key's own, oldest first."""
         files = sorted(self._files.values(), key=lambda w: w.name)
-        own_total = await self.storage.scalar(
-            sa.select(sa.func.count()).select_from(workflows).where(workflows.c.owner == owner)
-        )
+        own_total = await self.rows.count_owned(owner)
         start = (page - 1) * page_size
         items = files[start : start + page_size]
         need = page_size - len(items)
         if need > 0:
             offset = max(0, start - len(files))
-            rows = await self.storage.fetch_all(
-                sa.select(workflows.c.id)
-                .where(workflows.c.owner == owner)
-                .order_by(workflows.c.created_at, workflows.c.id)
-                .offset(offset)
-                .limit(need)
-            )
-            for r in rows:
-                wf = await self._load(r.id)
+            for wid in await self.rows.owned_ids(owner, offset=offset, limit=need):
+                wf = await self._load(wid)
                 if wf is not None:
                     items.append(wf)
-        return items, len(files) + int(own_total or 0)
+        return items, len(files) + own_total
 
     @staticmethod
     def _row(wf: StoredWorkflow) -> dict[str, Any]:

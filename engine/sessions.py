@@ -12,12 +12,10 @@ import asyncio
 import time
 from collections import OrderedDict
 
-import sqlalchemy as sa
-
-from engine.clock import utcnow
 from engine.cluster.ordering import HeldAlready, RedisOrdering, Turn
 from engine.nodes.base import Message
-from engine.store.writer import Storage, TableRows, session_turns
+from engine.store.history import History
+from engine.store.writer import Storage, TableRows
 
 # One earlier message, exactly as chat models take it: {"role": "user"|"assistant", "content": ...}.
 # Treated as read-only: the same dicts are shared by every execution of the session.
@@ -74,6 +72,7 @@ class Sessions:
         trim_every_s: float = 1.0,
     ) -> None:
         self.storage = storage
+        self.rows = History(storage)
         # With other processes writing the same sessions (Redis turns), a local cache would
         # go stale: history is then always read from the database, after taking the turn.
         self.turns = turns
@@ -88,7 +87,7 @@ class Sessions:
         self._to_trim: set[str] = set()
         self._trim_queued = False
         # The sessions due share one delete at most this often: a batch holding a delete
-        # cannot take the plain-insert path (`engine/sqlite_inserts.py`), and deleting as
+        # cannot take the plain-insert path (`engine/store/sqlite/inserts.py`), and deleting as
         # soon as any session was due put one in most batches once sessions were many
         # (measured slower, BENCHMARKS.md). Rows past the window are never read.
         self.trim_every_s = trim_every_s
@@ -107,22 +106,13 @@ class Sessions:
         if cached is not None:
             self._cache.move_to_end(session_id)
             return cached
-        rows = (
-            await self.storage.fetch_all(
-                sa.select(session_turns.c.user_text, session_turns.c.answer_text)
-                .where(session_turns.c.session_id == session_id)
-                .order_by(session_turns.c.id.desc())
-                .limit(self.max_turns)
-            )
-            if self.max_turns
-            else []
-        )
+        exchanges = await self.rows.recent(session_id, self.max_turns) if self.max_turns else []
         turns = tuple(
             message
-            for r in reversed(rows)
+            for user, answer in exchanges
             for message in (
-                {"role": "user", "content": r.user_text},
-                {"role": "assistant", "content": r.answer_text},
+                {"role": "user", "content": user},
+                {"role": "assistant", "content": answer},
             )
         )
         self._remember(session_id, turns)
@@ -134,7 +124,6 @@ class Sessions:
         if self.max_turns == 0:
             return []
         keep = self.max_turns
-        row = {"session_id": session_id, "user_text": user, "answer_text": assistant, "created_at": utcnow()}
         before = self._cache.get(session_id)
         if before is not None:
             user_msg = {"role": "user", "content": user}
@@ -150,41 +139,24 @@ class Sessions:
             now = time.monotonic()
             if not self._trim_queued and now >= self._next_trim:
                 self._trim_queued, self._next_trim = True, now + self.trim_every_s
-                self.storage.queue_write(self._trim)
+                self.rows.queue_trim(self._due)
         else:
             self._unpruned[session_id] = written
             if len(self._unpruned) > self.cache_size:
                 self._unpruned.pop(next(iter(self._unpruned)))
-        return [(session_turns, [row])]
+        return self.rows.turn(session_id, user, assistant)
 
-    def _trim(self, conn: sa.Connection) -> None:
+    def _due(self) -> tuple[set[str], int]:
+        """The sessions to trim and how many turns they keep, asked when the trim runs."""
         sessions, self._to_trim, self._trim_queued = self._to_trim, set(), False
-        ranked = (
-            sa.select(
-                session_turns.c.id,
-                sa.func.row_number()
-                .over(partition_by=session_turns.c.session_id, order_by=session_turns.c.id.desc())
-                .label("age"),
-            )
-            .where(session_turns.c.session_id.in_(sessions))
-            .subquery()
-        )
-        stale = sa.select(ranked.c.id).where(ranked.c.age > self.max_turns)
-        conn.execute(session_turns.delete().where(session_turns.c.id.in_(stale)))
+        return sessions, self.max_turns
 
     async def reset(self, session_id: str) -> int:
         """Forget a session's history; returns how many messages (user and assistant) were removed."""
-        removed = 0
-
-        def write(conn: sa.Connection) -> None:
-            nonlocal removed
-            result = conn.execute(session_turns.delete().where(session_turns.c.session_id == session_id))
-            removed = 2 * (result.rowcount or 0)
-
         async with self.exclusive(session_id):
-            await self.storage.write(write)
+            exchanges = await self.rows.forget(session_id)
             self._cache.pop(session_id, None)
-        return removed
+        return 2 * exchanges
 
     def _remember(self, session_id: str, turns: tuple[Message, ...]) -> None:
         self._cache[session_id] = turns

@@ -27,12 +27,11 @@ import enum
 import time
 from collections import OrderedDict
 
-import sqlalchemy as sa
 from redis.exceptions import RedisError
 
-from engine.clock import utcnow
 from engine.cluster.link import ALIVE_PREFIX, SharedState
-from engine.store.writer import Storage, seen_updates
+from engine.store.answered import Answered
+from engine.store.writer import Storage
 
 CLAIM_PREFIX = "chatgate:claim:"
 CLOCK_SLACK_S = 10.0  # the platforms' clocks and ours may disagree by this much
@@ -68,6 +67,7 @@ class SeenKeys:
         self, storage: Storage, *, shared: SharedState | None = None, cache_size: int = 100_000
     ) -> None:
         self.storage = storage
+        self.answered = Answered(storage)
         self.shared = shared
         self.cache_size = cache_size
         self._recent: OrderedDict[tuple[str, str], None] = OrderedDict()
@@ -121,18 +121,14 @@ class SeenKeys:
         """Answered already, according to this process's memory or the database."""
         if (source, key) in self._recent:
             return True
-        row = await self.storage.fetch_one(
-            sa.select(seen_updates.c.key).where(seen_updates.c.source == source, seen_updates.c.key == key)
-        )
-        return row is not None
+        return await self.answered.contains(source, key)
 
     async def mark(self, source: str, key: str) -> None:
         """Answered: durable on return, and the claim (if any) becomes ``done``."""
         if (source, key) in self._recent:
             return
         # Marked by another process already (it took the event over from us): just as good.
-        with contextlib.suppress(sa.exc.IntegrityError):
-            await self.storage.insert(seen_updates, {"source": source, "key": key, "seen_at": utcnow()})
+        await self.answered.add(source, key)
         self._remember(source, key)
         await self._redis_done(source, key)
 

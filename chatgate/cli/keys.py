@@ -28,7 +28,8 @@ from chatgate.keys import (
 from config.schema import GENERATED_KEY_NAME, Settings
 from engine.clock import iso, utcnow
 from engine.errors import ChatgateError
-from engine.store.writer import Storage, stored_api_keys, workflow_owners
+from engine.store.api_keys import stored_api_keys, workflow_owners
+from engine.store.writer import Storage
 
 
 @contextlib.asynccontextmanager

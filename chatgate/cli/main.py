@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ok: {len(settings.api_keys)} API key(s), {len(settings.bots)} bot(s)")
             return 0
         if args.command == "migrate":
-            from engine.store.writer import redacted_url
+            from engine.store.urls import redacted_url
 
             _run(_migrate(settings))
             print(f"database schema up to date ({redacted_url(settings.storage.url)})")

@@ -10,17 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from config.schema import EngineSettings
-from engine.clock import as_utc, iso, new_id, utcnow
+from engine.clock import iso, new_id, utcnow
 from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, ExecutionTimeout
 from engine.llm.client import LLM
 from engine.run.deadlines import Deadlines
-from engine.run.record_cap import cap_record, is_capped
+from engine.run.record_cap import cap_record
 from engine.run.runner import Run, Sink
 from engine.sessions import Sessions
-from engine.store.writer import Storage, TableRows, executions
+from engine.store.executions import Executions
+from engine.store.writer import Storage, TableRows
 from engine.workflow.graph import CompiledWorkflow
 
 log = logging.getLogger("chatgate.executor")
@@ -83,27 +82,11 @@ class ExecutionRecord:
             "end_time": self.end_time,
         }
 
-    @classmethod
-    def from_row(cls, r: sa.Row[Any]) -> ExecutionRecord:
-        return cls(
-            execution_id=r.id,
-            workflow_id=r.workflow_id,
-            owner=r.owner,
-            session_id=r.session_id,
-            inputs=r.inputs,
-            start_time=as_utc(r.start_time),
-            status=r.status,
-            outputs=r.outputs,
-            result=r.result,
-            error=r.error,
-            end_time=as_utc(r.end_time) if r.end_time else None,
-            truncated=is_capped(r.outputs, r.result),
-        )
-
 
 class Executor:
     def __init__(self, storage: Storage, sessions: Sessions, llm: LLM, settings: EngineSettings) -> None:
         self.storage = storage
+        self.records = Executions(storage)
         self.sessions = sessions
         self.llm = llm  # replaced on config reload; a running execution keeps its own
         self.settings = settings
@@ -167,7 +150,7 @@ class Executor:
         """The record and any other rows land in one commit; the answer goes out only
         once all of it is durable (await the future)."""
         row = record.row(self.settings.max_record_bytes)
-        return self.storage.queue_inserts([(executions, [row]), *rows])
+        return self.records.save(row, rows)
 
     async def _run(
         self, workflow: CompiledWorkflow, record: ExecutionRecord, history: Any, sink: Sink | None
@@ -216,8 +199,8 @@ class Executor:
         live = self.running.get(execution_id)
         if live is not None:
             return live
-        row = await self.storage.fetch_one(sa.select(executions).where(executions.c.id == execution_id))
-        return ExecutionRecord.from_row(row) if row else None
+        stored = await self.records.get(execution_id)
+        return ExecutionRecord(**stored) if stored is not None else None
 
 
 def _user_text(workflow: CompiledWorkflow, inputs: dict[str, Any]) -> str:

@@ -1,120 +1,36 @@
-"""Persistence with SQLAlchemy 2 async Core: SQLite by default, PostgreSQL by URL.
+"""The storage: SQLAlchemy 2 async Core, SQLite by default, PostgreSQL by URL.
 
 Writes go through one writer task that commits whatever has queued up in a
 single transaction (group commit) and only then resolves each caller's future:
 nothing is acknowledged before it is on disk, yet a burst of executions costs
-one commit instead of one each.
+one commit instead of one each. What is written and read is said by the
+repositories beside this module (workflows, executions, history, answered,
+inbox, api_keys), the only code that speaks SQL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import functools
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from alembic import command as alembic_command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from engine.errors import Unavailable
-from engine.session_ids import api_session_prefix
+from engine.store.migrate import migrate
+from engine.store.refusals import log_refused, refusal
 from engine.store.sqlite.inserts import SqliteInserts
 from engine.store.sqlite.process import PRAGMAS
+from engine.store.urls import async_url
 
 log = logging.getLogger("chatgate.storage")
-
-metadata = sa.MetaData()
-
-workflows = sa.Table(
-    "workflows",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("owner", sa.String(200), nullable=False, index=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("description", sa.Text, nullable=False, default=""),
-    sa.Column("document", sa.JSON, nullable=False),
-    sa.Column("status", sa.String(32), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-executions = sa.Table(
-    "executions",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("workflow_id", sa.String(64), nullable=False),
-    sa.Column("owner", sa.String(200), nullable=False),
-    sa.Column("session_id", sa.String(512), nullable=True),
-    sa.Column("status", sa.String(32), nullable=False),
-    sa.Column("inputs", sa.JSON, nullable=False),
-    sa.Column("outputs", sa.JSON, nullable=False),
-    sa.Column("result", sa.JSON, nullable=True),
-    sa.Column("error", sa.JSON, nullable=True),
-    sa.Column("start_time", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("end_time", sa.DateTime(timezone=True), nullable=True),
-)
-
-# One row per exchange: the user's message and the answer to it.
-session_turns = sa.Table(
-    "session_turns",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("session_id", sa.String(512), nullable=False, index=True),
-    sa.Column("user_text", sa.Text, nullable=False),
-    sa.Column("answer_text", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-# Chat updates already answered, so a redelivered update is never answered twice.
-seen_updates = sa.Table(
-    "seen_updates",
-    metadata,
-    sa.Column("source", sa.String(128), primary_key=True),
-    sa.Column("key", sa.String(128), primary_key=True),
-    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-
-# API keys made with `chatgate keys create` / the admin API; keys from the config file are
-# never stored. Only the key's SHA-256 digest is kept: the key itself is shown once.
-api_keys = sa.Table(
-    "api_keys",
-    metadata,
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("digest", sa.String(64), nullable=False),
-    sa.Column("tier", sa.String(64), nullable=False),
-    sa.Column("admin", sa.Boolean, nullable=False),
-    sa.Column("read_only", sa.Boolean, nullable=False),
-    sa.Column("workflows", sa.JSON, nullable=True),  # names/ids it may run; null: any
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_api_keys_digest", "digest", unique=True),
-)
-
-
-def async_url(url: str) -> str:
-    """Accept plain sqlite:// and postgresql:// URLs and pick the async drivers."""
-    u = make_url(url)
-    if u.drivername == "sqlite":
-        u = u.set(drivername="sqlite+aiosqlite")
-    elif u.drivername in ("postgresql", "postgres"):
-        u = u.set(drivername="postgresql+asyncpg")
-    return u.render_as_string(hide_password=False)
-
-
-def redacted_url(url: str) -> str:
-    """The URL with its password masked, for messages."""
-    return make_url(url).render_as_string(hide_password=True)
 
 
 # Rows to insert, per table: what a caller hands over to be committed in one go.
@@ -182,12 +98,7 @@ class Storage:
 
     async def migrate(self) -> None:
         """Bring the schema up to date with Alembic (idempotent; runs on every start)."""
-        async with self.db.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Several processes starting at once: one migrates, the others wait for its
-                # commit and find nothing left to do (held until this transaction ends).
-                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-            await conn.run_sync(_upgrade)
+        await migrate(self.db)
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -259,12 +170,12 @@ class Storage:
                             _resolve(fut, None)
                         except Exception as single:
                             refused += 1
-                            _resolve(fut, _refusal(single))
+                            _resolve(fut, refusal(single))
                     if refused:
-                        _log_refused(e, refused, len(batch))
+                        log_refused(e, refused, len(batch))
                 else:
-                    _log_refused(e, 1, 1)
-                    _resolve(batch[0][1], _refusal(e))
+                    log_refused(e, 1, 1)
+                    _resolve(batch[0][1], refusal(e))
             else:
                 for _, fut in batch:
                     _resolve(fut, None)
@@ -365,57 +276,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-MIGRATIONS = Path(__file__).with_name("migrations")
-MIGRATION_LOCK = 0x63686174676174  # any constant shared by every chatgate ("chatgat")
-
-
-def _upgrade(connection: sa.Connection) -> None:
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    alembic_command.upgrade(config, "head")
-
-
-def out_of_space(error: BaseException) -> bool:
-    """The database, or the disk under it, is full: SQLite's SQLITE_FULL, PostgreSQL's class 53
-    (disk_full, out of memory), or ENOSPC, however deep SQLAlchemy or the drivers wrapped it."""
-    seen: BaseException | None = error
-    for _ in range(8):  # wrappers wrap a few levels deep at most
-        if seen is None:
-            return False
-        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
-            return True
-        if isinstance(seen, sqlite3.Error) and getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-            return True
-        if str(getattr(seen, "sqlstate", None) or "").startswith("53"):
-            return True
-        seen = getattr(seen, "orig", None) or seen.__cause__
-    return False
-
-
-def _refusal(error: Exception) -> Exception:
-    """What a caller sees of a failed write: a full database is a 503 to retry later (nothing
-    of the write was stored); anything else as it was."""
-    if out_of_space(error):
-        return Unavailable(
-            "the database has no space left, so nothing was stored; retry once space is freed",
-            {"service": "database", "error": "out_of_space"},
-        )
-    return error
-
-
-def _log_refused(error: Exception, refused: int, batch: int) -> None:
-    """A full database, once per batch (its callers answer 503 and log nothing). Other failures
-    are logged by whoever handles them, with the traceback."""
-    if out_of_space(error):
-        # The driver's one-line reason only: SQLAlchemy's text adds the statement.
-        inner = getattr(error, "orig", None) or error
-        reason = f"{type(inner).__name__}: {str(inner).strip().splitlines()[0][:200]}"
-        log.error(
-            "database full: %d of %d writes refused, nothing of them stored (%s)", refused, batch, reason
-        )
-
-
 def _log_failure(fut: asyncio.Future[None]) -> None:
     if not fut.cancelled() and fut.exception() is not None:
         log.error("background database write failed", exc_info=fut.exception())
@@ -436,90 +296,3 @@ def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:
         fut.set_result(None)
     else:
         fut.set_exception(error)
-
-
-# -- API keys and what their names own ----------------------------------------------
-
-
-async def stored_api_keys(storage: Storage) -> list[sa.Row[Any]]:
-    """Every key in the database (a handful: operators make them by hand), oldest first."""
-    return await storage.fetch_all(sa.select(api_keys).order_by(api_keys.c.created_at, api_keys.c.name))
-
-
-async def add_api_key(storage: Storage, row: dict[str, Any]) -> bool:
-    """Store a new key; False when a key of that name is stored already."""
-    added = True
-
-    def write(conn: sa.Connection) -> None:
-        nonlocal added
-        taken = conn.execute(sa.select(api_keys.c.name).where(api_keys.c.name == row["name"])).first()
-        if taken is not None:
-            added = False
-            return
-        conn.execute(api_keys.insert().values(**row))
-
-    await storage.write(write)
-    return added
-
-
-async def remove_api_key(storage: Storage, name: str) -> bool:
-    """Delete a stored key; False when there was none of that name."""
-    removed = 0
-
-    def write(conn: sa.Connection) -> None:
-        nonlocal removed
-        removed = conn.execute(api_keys.delete().where(api_keys.c.name == name)).rowcount
-
-    await storage.write(write)
-    return removed > 0
-
-
-async def workflow_owners(storage: Storage) -> dict[str, int]:
-    """How many stored workflows each key name owns."""
-    rows = await storage.fetch_all(
-        sa.select(workflows.c.owner, sa.func.count().label("n"))
-        .group_by(workflows.c.owner)
-        .order_by(workflows.c.owner)
-    )
-    return {r.owner: int(r.n) for r in rows}
-
-
-async def reassign_owner(storage: Storage, old: str, new: str) -> dict[str, int]:
-    """Give everything key name ``old`` owns to ``new``: its workflows, its execution
-    records and its API sessions' history (re-prefixed), in one transaction."""
-    counts: dict[str, int] = {}
-    before, after = api_session_prefix(old), api_session_prefix(new)
-
-    def renamed(column: sa.Column[Any]) -> Any:
-        return sa.literal(after, sa.String) + sa.func.substr(column, len(before) + 1)
-
-    def prefixed(column: sa.Column[Any]) -> Any:
-        return sa.func.substr(column, 1, len(before)) == before
-
-    def write(conn: sa.Connection) -> None:
-        turns = session_turns.update().where(prefixed(session_turns.c.session_id))
-        if ":" in old:
-            # A name from before names were restricted: "api:team:x:" also prefixes key
-            # "team"'s session "x:…", so only the sessions its own executions name move.
-            own = sa.select(executions.c.session_id).where(executions.c.owner == old)
-            turns = turns.where(session_turns.c.session_id.in_(own))
-        counts["session_turns"] = conn.execute(
-            turns.values(session_id=renamed(session_turns.c.session_id))
-        ).rowcount
-        counts["workflows"] = conn.execute(
-            workflows.update().where(workflows.c.owner == old).values(owner=new)
-        ).rowcount
-        counts["executions"] = conn.execute(
-            executions.update()
-            .where(executions.c.owner == old)
-            .values(
-                owner=new,
-                session_id=sa.case(
-                    (prefixed(executions.c.session_id), renamed(executions.c.session_id)),
-                    else_=executions.c.session_id,
-                ),
-            )
-        ).rowcount
-
-    await storage.write(write)
-    return {k: counts[k] for k in ("workflows", "executions", "session_turns")}

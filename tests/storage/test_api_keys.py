@@ -7,17 +7,15 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from engine.clock import utcnow
-from engine.store.writer import (
-    Storage,
+from engine.store.api_keys import (
     add_api_key,
-    executions,
     reassign_owner,
     remove_api_key,
-    session_turns,
     stored_api_keys,
     workflow_owners,
-    workflows,
 )
+from engine.store.tables import executions, session_turns, workflows
+from engine.store.writer import Storage
 
 
 def key_row(name: str, digest: str) -> dict[str, object]:

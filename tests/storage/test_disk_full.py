@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 
-from engine.store.writer import out_of_space
+from engine.store.refusals import out_of_space
 from tests.api.support import assert_error
 from tests.conftest import SEED_WORKFLOW, ChatgateProcess, base_config, free_port
 

@@ -10,8 +10,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from engine.store.writer import Storage, metadata
+from engine.clock import utcnow
+from engine.store.inbox import InboxRows
+from engine.store.migrate import migrate
+from engine.store.tables import metadata
+from engine.store.urls import async_url
+from engine.store.writer import Storage
 
 
 def _diff(connection: sa.Connection) -> list[object]:
@@ -56,3 +62,65 @@ def test_chatgate_migrate_brings_a_new_database_up_to_date(tmp_path: Path) -> No
     assert {"workflows", "executions", "session_turns", "seen_updates", "alembic_version"} <= asyncio.run(
         tables()
     )
+
+
+def _columns(connection: sa.Connection) -> dict[str, list[str]]:
+    inspector = sa.inspect(connection)
+    return {t: [c["name"] for c in inspector.get_columns(t)] for t in inspector.get_table_names()}
+
+
+async def test_a_fresh_database_gets_every_table_from_the_migrations_alone(storage_url: str) -> None:
+    storage = Storage(storage_url)
+    await storage.open()  # nothing but the migrations creates tables
+    try:
+        async with storage.db.connect() as conn:
+            found = await conn.run_sync(_columns)
+    finally:
+        await storage.close()
+    assert found.pop("alembic_version") == ["version_num"]
+    declared = {name: [c.name for c in table.columns] for name, table in metadata.tables.items()}
+    assert found == declared
+
+
+# The inbox table as the Telegram adapter declared and created it before migration 0003.
+_adapter_metadata = sa.MetaData()
+_adapter_inbox = sa.Table(
+    "telegram_inbox",
+    _adapter_metadata,
+    sa.Column("source", sa.String(128), primary_key=True),
+    sa.Column("update_id", sa.BigInteger, primary_key=True),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+async def test_a_database_whose_telegram_bot_made_its_inbox_upgrades_and_keeps_it(storage_url: str) -> None:
+    # The database of a chatgate from before 0003 that ran a Telegram bot: schema 0002, plus
+    # the inbox its adapter created, holding an update that was received but not answered.
+    old = create_async_engine(async_url(storage_url))
+    try:
+        await migrate(old, "0002")
+        async with old.begin() as conn:
+            await conn.run_sync(_adapter_metadata.create_all)
+            await conn.execute(
+                _adapter_inbox.insert(),
+                {
+                    "source": "telegram:tg",
+                    "update_id": 7,
+                    "payload": '{"update_id": 7}',
+                    "received_at": utcnow(),
+                },
+            )
+    finally:
+        await old.dispose()
+
+    storage = Storage(storage_url)
+    await storage.open()  # the upgrade to this version
+    try:
+        async with storage.db.connect() as conn:
+            assert await conn.run_sync(_diff) == []
+            version = (await conn.execute(sa.text("select version_num from alembic_version"))).scalar()
+        assert version == "0003"
+        assert await InboxRows(storage, "telegram:tg").pending() == [(7, '{"update_id": 7}')]
+    finally:
+        await storage.close()

@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.sessions import Sessions
-from engine.store.writer import Storage, session_turns
+from engine.store.tables import session_turns
+from engine.store.writer import Storage
 
 
 def count_deletes(storage: Storage) -> list[str]:

@@ -12,7 +12,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from engine.clock import as_utc, utcnow
-from engine.store.writer import Storage, executions, session_turns
+from engine.store.tables import executions, session_turns
+from engine.store.writer import Storage
 from tests.processes import child_pids
 
 

@@ -24,7 +24,7 @@ from chatgate.http.routes.admin import require_admin
 from chatgate.keys import NewKey, Principal, create_key, reassign_workflows, revoke_key
 from engine.clock import iso
 from engine.errors import problem
-from engine.store.writer import workflow_owners
+from engine.store.api_keys import workflow_owners
 
 routes = Operations()
 _ADMIN = (schemas.ForbiddenError,)
