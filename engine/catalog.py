@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from config.paths import shown_path
 from config.schema import EngineSettings
-from engine.clock import as_utc, iso, new_id, utcnow
+from engine.clock import as_utc, new_id, utcnow
 from engine.errors import ChatgateError, Forbidden, NotFound
 from engine.store.writer import Storage, workflows
 from engine.workflow.graph import CompiledWorkflow, compile_workflow, document_size, parse_spec
@@ -44,22 +44,6 @@ class StoredWorkflow:
     @property
     def name(self) -> str:
         return self.compiled.spec.name
-
-    def to_api(self) -> dict[str, Any]:
-        doc = self.compiled.spec.document()
-        body = {
-            "workflow_id": self.workflow_id,
-            "name": doc["name"],
-            "description": doc["description"],
-            "status": self.status,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-            "nodes": doc["nodes"],
-            "connections": doc["connections"],
-        }
-        if self.path is not None:
-            body["source"] = "file"
-        return body
 
 
 @dataclass(frozen=True, slots=True)
