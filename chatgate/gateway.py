@@ -48,7 +48,7 @@ class Gateway:
     bots: BotManager
     started_at: float = field(default_factory=time.time)
     workflow_problems: list[FileProblem] = field(default_factory=list)
-    config: ConfigState = field(default_factory=ConfigState)  # version, last reload error (the reloader's)
+    config: ConfigState = field(default_factory=ConfigState)  # version, last reload error (reloader-written)
     metrics: Metrics = field(default_factory=Metrics)
     shared: SharedState | None = None  # with redis_url: the link to the other processes
     _key_refresh: asyncio.Task[None] | None = None
