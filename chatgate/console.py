@@ -6,13 +6,17 @@ import time
 from typing import Any
 
 from chatgate.gateway import Gateway
+from chatgate.reload.reloader import Reloader
 
 MAX_CHARS = 3500  # well inside one Telegram (4096) and two Discord messages
 
 
 class GatewayConsole:
-    def __init__(self, gateway: Gateway) -> None:
+    """``reloader``: for /reload (None: no live reload in this process)."""
+
+    def __init__(self, gateway: Gateway, reloader: Reloader | None = None) -> None:
         self.gw = gateway
+        self.reloader = reloader
 
     def status(self) -> str:
         gw, state = self.gw, self.gw.config
@@ -38,7 +42,7 @@ class GatewayConsole:
         return text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "…"
 
     async def reload(self, requested_by: str) -> str:
-        reloader = self.gw.reloader
+        reloader = self.reloader
         if reloader is None:
             return "Live reload is not available in this process."
         report = await reloader.reload(f"chat ({requested_by})", wait=False)

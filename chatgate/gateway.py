@@ -1,4 +1,7 @@
-"""Wiring: one `Gateway` owns storage, the engine's parts, keys, limits and bots."""
+"""Wiring: one `Gateway` builds and owns storage, the engine's parts, keys, limits and bots.
+
+It knows nothing of what sits on it (the HTTP app, the reloader, the admin console): they
+read its parts, and a reload hands it new settings through `Gateway.apply`."""
 
 from __future__ import annotations
 
@@ -7,21 +10,20 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from bots.access import AccessPolicy
 from bots.delivery.claims import SeenKeys
 from bots.manager import BotManager
 from bots.router import Services
+from chatgate.config_state import ConfigState
 from chatgate.keys import KeyRing, StoredKeys, key_ring, refresh_forever
 from chatgate.logs import redact
 from chatgate.metrics import Metrics
-from chatgate.reload.state import ConfigState
-from config.paths import shown_path
-from config.schema import Settings
-from config.workflow_files import read_workflow_dir
+from config.schema import EngineSettings, Settings
+from config.workflow_files import WorkflowFile, read_workflow_dir
 from engine.catalog import Catalog, FileProblem
 from engine.cluster.link import SharedState
 from engine.cluster.ordering import RedisOrdering
@@ -31,9 +33,6 @@ from engine.run.executor import Executor
 from engine.sessions import Sessions
 from engine.store.api_keys import workflow_owners
 from engine.store.writer import Storage
-
-if TYPE_CHECKING:
-    from chatgate.reload.reloader import Reloader
 
 log = logging.getLogger("chatgate")
 
@@ -50,9 +49,8 @@ class Gateway:
     bots: BotManager
     started_at: float = field(default_factory=time.time)
     workflow_problems: list[FileProblem] = field(default_factory=list)
-    config: ConfigState = field(default_factory=ConfigState)  # version, last reload error
+    config: ConfigState = field(default_factory=ConfigState)  # version, last reload error (reloader-written)
     metrics: Metrics = field(default_factory=Metrics)
-    reloader: Reloader | None = None  # set by chatgate.reload.Reloader; None: no live reload
     shared: SharedState | None = None  # with redis_url: the link to the other processes
     _key_refresh: asyncio.Task[None] | None = None
 
@@ -138,14 +136,43 @@ class Gateway:
         return [v for v in values if v]
 
     def load_workflow_files(self) -> list[FileProblem]:
-        files = [(f.path, f.data, f.error) for f in read_workflow_dir(Path(self.settings.workflows_dir))]
-        self.workflow_problems = self.catalog.load_files(files)
+        self.use_workflow_files(read_workflow_dir(Path(self.settings.workflows_dir)))
         log.info(
             "loaded %d workflow file(s) from %s",
             len(self.catalog.file_workflows()),
             self.settings.workflows_dir,
         )
         return self.workflow_problems
+
+    def use_workflow_files(self, files: list[WorkflowFile]) -> None:
+        """Each file on its own: a bad one keeps its previous version (the catalog logs it)."""
+        self.workflow_problems = self.catalog.load_files([(f.path, f.data, f.error) for f in files])
+
+    def limit_workflows(self, limits: EngineSettings) -> None:
+        """The bounds that workflow files and documents are held to from now on."""
+        self.catalog.limits = limits
+
+    def apply(self, new: Settings, ring: KeyRing, sections: Collection[str]) -> LLM | None:
+        """New settings into the running parts, synchronously (nothing runs in between).
+        ``sections``: the top-level keys that changed; ``ring``: the keys made for ``new``.
+        Returns the model client replaced, to be closed once its executions are done."""
+        retired = None
+        if {"api_keys", "admins", "rate_limits"} & set(sections):
+            # (admins say which file keys are admin; the generated key's tier depends on the tiers)
+            self.keys = ring
+            redact(*ring.secret_values)
+        if "rate_limits" in sections:
+            self.limiter.set_tiers(dict(new.rate_limits))
+        if "llm" in sections:
+            retired = self.executor.llm
+            self.executor.llm = LLM(new.llm)
+        if "engine" in sections:
+            self.executor.settings = new.engine
+            self.sessions.max_turns = new.engine.history_turns
+        if {"users", "admins", "access", "api_keys"} & set(sections):
+            self.bots.services.policy = AccessPolicy(new)  # (a bot's own access is in its settings)
+        self.settings = new
+        return retired
 
     def start_bots(self) -> None:
         self.bots.configured(self.settings.bots)
@@ -167,27 +194,3 @@ class Gateway:
         if self.shared is not None:  # after the bots: what they still held is free at once
             await self.shared.close()
         await self.storage.close()
-
-    def shared_health(self) -> dict[str, Any] | None:
-        """Several processes on one Redis: this process's name, Redis, the reload fan-out."""
-        if self.shared is None:
-            return None
-        fanout = self.reloader.fanout if self.reloader is not None else None
-        return {**self.shared.health(), "reload_fanout": fanout.health() if fanout else None}
-
-    def health(self) -> dict[str, Any]:
-        return {
-            "status": "degraded" if self.bots.failing() else "ok",  # a bot that cannot start
-            "uptime_s": round(time.time() - self.started_at, 1),
-            "executions_in_flight": len(self.executor.running),
-            "config": self.config.to_api(),
-            "bots": self.bots.health(),
-            "shared": self.shared_health(),
-            "workflows": {
-                "files": len(self.catalog.file_workflows()),
-                "problems": [
-                    {"path": shown_path(p.path), "message": p.message, "details": p.details}
-                    for p in self.workflow_problems
-                ],
-            },
-        }

@@ -72,18 +72,6 @@ class Principal:
                 {"key": self.name, "workflows": sorted(self.workflows)},
             )
 
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "source": self.source,
-            "tier": self.tier,
-            "admin": self.admin,
-            "read_only": self.read_only,
-            "workflows": sorted(self.workflows) if self.workflows is not None else None,
-            "expires_at": iso(self.expires_at),
-            "created_at": iso(self.created_at),
-        }
-
 
 def digest(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()

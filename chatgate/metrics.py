@@ -8,17 +8,34 @@ dict increment in the executor, which it does anyway for its in-flight map).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-if TYPE_CHECKING:
-    from chatgate.gateway import Gateway
+from bots.manager import BotManager
+from chatgate.config_state import ConfigState
+from engine.catalog import FileProblem
+from engine.run.executor import Executor
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Watched(Protocol):
+    """What a scrape reads (the gateway has it all)."""
+
+    @property
+    def config(self) -> ConfigState: ...
+    @property
+    def started_at(self) -> float: ...
+    @property
+    def workflow_problems(self) -> Sequence[FileProblem]: ...
+    @property
+    def executor(self) -> Executor: ...
+    @property
+    def bots(self) -> BotManager: ...
 
 
 class Metrics:
@@ -35,7 +52,7 @@ class Metrics:
         for result in ("applied", "unchanged", "rejected"):
             self.reloads.labels(result)  # present from the start, at 0
 
-    def watch(self, gateway: Gateway) -> None:
+    def watch(self, gateway: Watched) -> None:
         self.registry.register(_GatewayCollector(gateway))
 
     def render(self) -> bytes:
@@ -43,7 +60,7 @@ class Metrics:
 
 
 class _GatewayCollector(Collector):
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Watched) -> None:
         self.gw = gateway
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:

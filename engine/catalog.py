@@ -17,7 +17,7 @@ from typing import Any
 
 from config.paths import shown_path
 from config.schema import EngineSettings
-from engine.clock import iso, new_id, utcnow
+from engine.clock import new_id, utcnow
 from engine.errors import ChatgateError, Forbidden, NotFound
 from engine.store.workflows import Workflows
 from engine.store.writer import Storage
@@ -43,22 +43,6 @@ class StoredWorkflow:
     @property
     def name(self) -> str:
         return self.compiled.spec.name
-
-    def to_api(self) -> dict[str, Any]:
-        doc = self.compiled.spec.document()
-        body = {
-            "workflow_id": self.workflow_id,
-            "name": doc["name"],
-            "description": doc["description"],
-            "status": self.status,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-            "nodes": doc["nodes"],
-            "connections": doc["connections"],
-        }
-        if self.path is not None:
-            body["source"] = "file"
-        return body
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,10 +87,10 @@ async def serve(settings: Settings, path: Path, text: str) -> None:
         await gateway.close()
         raise
     reloader = Reloader(gateway, path, text)
-    gateway.bots.services.console = GatewayConsole(gateway)  # admins' /status and /reload in chat
+    gateway.bots.services.console = GatewayConsole(gateway, reloader)  # admins' /status and /reload in chat
     await reloader.start()  # watching before we answer: an edit from now on is seen
     limits = Limits.of(settings.server, settings.llm.max_connections)
-    runner = Runner(create_app(gateway), limits, access_log=None, handle_signals=False)
+    runner = Runner(create_app(gateway, reloader), limits, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port, backlog=4096)
     try:

@@ -11,10 +11,11 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from chatgate.gateway import Gateway
 from chatgate.http import cors, docs, openapi
-from chatgate.http.context import GATEWAY, PRINCIPAL, QUOTA, rate_headers
+from chatgate.http.context import GATEWAY, PRINCIPAL, QUOTA, RELOADER, rate_headers
 from chatgate.http.errors import error_response, first_line, from_http_exception, unexpected
 from chatgate.http.routes import admin, executions, health, keys, metrics, webhooks, workflows
 from chatgate.keys import Principal
+from chatgate.reload.reloader import Reloader
 from engine.errors import ChatgateError, Unauthorized, problem
 
 log = logging.getLogger("chatgate.http")
@@ -70,12 +71,15 @@ def _authenticate(gw: Gateway, header: str) -> Principal:
     return gw.keys.authenticate(token if usable else "", gw.limiter.tiers)
 
 
-def create_app(gateway: Gateway) -> web.Application:
+def create_app(gateway: Gateway, reloader: Reloader | None = None) -> web.Application:
+    """``reloader``: for the admin API's reload and /healthz (None: no live reload)."""
     app = web.Application(
         middlewares=[cors.preflight, front_door],
         client_max_size=gateway.settings.server.max_body_bytes,
     )
     app[GATEWAY] = gateway
+    if reloader is not None:
+        app[RELOADER] = reloader
     app.on_response_prepare.append(cors.add_headers)
     for module in (workflows, executions, health, openapi, docs, admin, keys, metrics):
         app.router.add_routes(module.routes)

@@ -1,4 +1,4 @@
-"""Typed keys for what the middlewares hand to the handlers, and request helpers."""
+"""Typed keys for what the app and the middlewares hand to the handlers, and request helpers."""
 
 from __future__ import annotations
 
@@ -6,20 +6,25 @@ from aiohttp import web
 
 from chatgate.gateway import Gateway
 from chatgate.keys import Principal
+from chatgate.reload.reloader import Reloader
 from engine.ratelimit import Quota
 
 GATEWAY = web.AppKey("gateway", Gateway)
-PRINCIPAL = "chatgate.principal"
-QUOTA = "chatgate.quota"
+RELOADER = web.AppKey("reloader", Reloader)  # absent: no live reload in this process
+PRINCIPAL = web.RequestKey("chatgate.principal", Principal)
+QUOTA = web.RequestKey("chatgate.quota", Quota)
 
 
 def gateway(request: web.Request) -> Gateway:
     return request.app[GATEWAY]
 
 
+def reloader(request: web.Request) -> Reloader | None:
+    return request.app.get(RELOADER)
+
+
 def principal(request: web.Request) -> Principal:
-    p: Principal = request[PRINCIPAL]
-    return p
+    return request[PRINCIPAL]
 
 
 def rate_headers(quota: Quota | None) -> dict[str, str]:

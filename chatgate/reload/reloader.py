@@ -34,12 +34,12 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from bots.access import AccessPolicy
+from chatgate.config_state import RejectedEdit, Result
 from chatgate.gateway import Gateway
 from chatgate.keys import KeyRing, key_ring
 from chatgate.logs import redact
 from chatgate.reload.fanout import ReloadFanout
-from chatgate.reload.state import RejectedEdit, ReloadReport, Result, checksum
+from chatgate.reload.state import ReloadReport, checksum
 from config.diff import api_key_changes, bot_change, changed_sections, keep_running_values, restart_needed
 from config.loader import ConfigError, parse_settings, read_config_text
 from config.schema import BotCommon, Settings, TelegramBotSettings, WebhookSettings
@@ -85,8 +85,12 @@ async def check_bots_at_start(gateway: Gateway, path: Path, text: str) -> None:
 
 
 class Reloader:
+    """Reloads the gateway's settings: hands them to `Gateway.apply`, and keeps the
+    gateway's `ConfigState` (the running version, the last reload) up to date."""
+
     def __init__(self, gateway: Gateway, path: Path, text: str) -> None:
         self.gw = gateway
+        self.state = gateway.config  # written here only
         self.path = path
         self.boot = gateway.settings  # what the process started with: the restart-bound keys
         self._lock = asyncio.Lock()
@@ -103,10 +107,8 @@ class Reloader:
             for b in self.boot.bots
             if isinstance(b, TelegramBotSettings) and isinstance(b.mode, WebhookSettings)
         }
-        state = gateway.config
-        state.path = str(path)
-        state.checksum = checksum(text)
-        gateway.reloader = self
+        self.state.path = str(path)
+        self.state.checksum = checksum(text)
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -144,11 +146,11 @@ class Reloader:
         """Validate and apply the files as they are now. ``wait=False`` (a chat command
         answered by a bot that may itself be restarting) returns "busy" instead of queueing."""
         if not wait and self._bots_busy():
-            return ReloadReport("busy", self.gw.config.version)
+            return ReloadReport("busy", self.state.version)
         async with self._lock:
             if self._bots_busy():
                 if not wait:  # the bots being stopped may include the one asking
-                    return ReloadReport("busy", self.gw.config.version)
+                    return ReloadReport("busy", self.state.version)
                 assert self._bots_work is not None
                 await self._bots_work  # the previous reload's bots have settled
             text, parsed, files = await asyncio.to_thread(self._read)
@@ -187,7 +189,7 @@ class Reloader:
     ) -> ReloadReport:
         """One synchronous step: nothing else runs until it returns. ``stored``: the bots'
         ``wf_`` ids found in the database."""
-        gw, state = self.gw, self.gw.config
+        gw, state = self.gw, self.state
         now = time.time()
         ring: KeyRing | None = None
         if isinstance(parsed, Settings):
@@ -196,7 +198,7 @@ class Reloader:
             except ConfigError as e:
                 parsed = e
         if isinstance(parsed, Settings):
-            gw.catalog.limits = parsed.engine  # the files are held to the bounds of the new config
+            gw.limit_workflows(parsed.engine)  # the files are held to the bounds of the new config
         changes = self._load_workflows(files)
         if isinstance(parsed, Settings):
             try:  # against the workflow files just loaded
@@ -249,7 +251,7 @@ class Reloader:
             return {w.name: (w.path, w.updated_at) for w in catalog.file_workflows()}
 
         before = marks()
-        self.gw.workflow_problems = catalog.load_files([(f.path, f.data, f.error) for f in files])
+        self.gw.use_workflow_files(files)
         catalog.forget_stored()  # owners may have changed (`chatgate workflows reassign`)
         after = marks()
         out = [f"workflow {n} added" for n in sorted(after.keys() - before.keys())]
@@ -259,7 +261,7 @@ class Reloader:
         return out
 
     def _swap(self, new: Settings, ring: KeyRing, warnings: list[str]) -> list[str]:
-        gw, state = self.gw, self.gw.config
+        gw, state = self.gw, self.state
         old = gw.settings
         restart = restart_needed(self.boot, new) + self._unrouted_webhooks(new)
         if restart != state.restart_needed and restart:
@@ -270,33 +272,24 @@ class Reloader:
         state.restart_needed = restart
         new = keep_running_values(self.boot, new)
         sections = changed_sections(old, new)
+        retired = gw.apply(new, ring, sections)
+        if retired is not None:
+            self._retire(retired)
         changes: list[str] = []
-        if {"api_keys", "admins", "rate_limits"} & set(sections):
-            # (admins say which file keys are admin; the generated key's tier depends on the tiers)
-            gw.keys = ring
-            redact(*ring.secret_values)
-            if "api_keys" in sections:
-                changes += api_key_changes(old, new) or ["API keys changed"]
+        if "api_keys" in sections:
+            changes += api_key_changes(old, new) or ["API keys changed"]
         if "rate_limits" in sections:
-            gw.limiter.set_tiers(dict(new.rate_limits))
             for tier in sorted(old.rate_limits.keys() | new.rate_limits.keys()):
                 a, b = old.rate_limits.get(tier), new.rate_limits.get(tier)
                 if a != b:
                     changes.append(f"rate limit {tier}: {a or '(none)'} -> {b or '(removed)'}")
         if "llm" in sections:
-            self._retire(gw.executor.llm)
-            gw.executor.llm = LLM(new.llm)
             changes.append("LLM settings changed (new executions use them)")
         if "engine" in sections:
-            gw.executor.settings = new.engine
-            gw.sessions.max_turns = new.engine.history_turns
             changes.append("engine limits changed")
         for section in ("users", "admins", "access", "server", "workflows_dir", "reload"):
             if section in sections:
                 changes.append(f"{section} changed")
-        if {"users", "admins", "access", "api_keys"} & set(sections):
-            gw.bots.services.policy = AccessPolicy(new)  # (a bot's own access is in its settings)
-        gw.settings = new
         changes += self._bots(new, warnings)
         redact(*gw.secrets())
         return changes
@@ -385,7 +378,7 @@ class Reloader:
 
     async def _watch_loop(self) -> None:
         """Watch with the current settings; start over when workflows_dir or reload change."""
-        state = self.gw.config
+        state = self.state
         while True:
             self._rewatch.clear()
             r = self.gw.settings.reload

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from config.schema import EngineSettings
-from engine.clock import iso, new_id, utcnow
+from engine.clock import new_id, utcnow
 from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, ExecutionTimeout
 from engine.llm.client import LLM
 from engine.run.deadlines import Deadlines
@@ -39,30 +39,6 @@ class ExecutionRecord:
     error: dict[str, Any] | None = None
     end_time: datetime | None = None
     truncated: bool = False  # the stored outputs/result were cut to engine.max_record_bytes
-
-    def to_api(self) -> dict[str, Any]:
-        """The seed's execute response body."""
-        body: dict[str, Any] = {
-            "execution_id": self.execution_id,
-            "status": self.status,
-            "result": self.result,
-            "start_time": iso(self.start_time),
-            "end_time": iso(self.end_time),
-        }
-        if self.error is not None:
-            body["error"] = self.error
-        return body
-
-    def to_detail(self) -> dict[str, Any]:
-        """The execution as ``GET /executions/{id}`` shows it: everything kept."""
-        return {
-            **self.to_api(),
-            "workflow_id": self.workflow_id,
-            "session_id": self.session_id,
-            "inputs": self.inputs,
-            "outputs": self.outputs,
-            "truncated": self.truncated,
-        }
 
     def row(self, max_record_bytes: int) -> dict[str, Any]:
         """The record as stored: outputs and result cut to ``max_record_bytes``, each cut

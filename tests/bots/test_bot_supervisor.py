@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from chatgate.gateway import Gateway
+from chatgate.http.serializers import health
 from config.schema import Settings, TelegramBotSettings
 
 
@@ -35,7 +36,7 @@ async def test_a_bot_failing_before_it_connects_is_failed_and_stops_at_once(
         # An unexpected error: its traceback once, then one line per attempt.
         failures = [r for r in caplog.records if "retrying in" in r.getMessage()]
         assert [r.exc_info is not None for r in failures] == [True, False]
-        assert gw.health()["status"] == "degraded"
+        assert health(gw)["status"] == "degraded"
         assert "fake" not in str(gw.bots.health()["tg"]["reason"])
         async with asyncio.timeout(5):
             await gw.bots.stop("tg")

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import orjson
 import pytest
 
+from chatgate.http.serializers import execution_detail
 from engine.errors import ExecutionCrashed
 from engine.nodes import REGISTRY, NodeContext
 from engine.run.record_cap import MARK, cap_record
@@ -147,7 +148,7 @@ async def test_a_long_chain_stores_a_capped_record_and_says_so(executor: MakeExe
     for i in range(n):
         kept, real = stored.outputs[f"r{i}"], record.outputs[f"r{i}"]["text"]
         assert real.startswith(kept["text"]) and kept[MARK] == {"text": len(orjson.dumps(real))}
-    assert stored.to_detail()["truncated"] is True
+    assert execution_detail(stored)["truncated"] is True
     # A record that fits is stored as it is.
     small = await executor().execute("wf_long", wf, {"user_input": "hi"}, owner="t")
     again = await ex.get(small.execution_id)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from chatgate.http import schemas
+from chatgate.http import schemas, serializers
 from chatgate.http.bodies import respond
-from chatgate.http.context import gateway, principal
+from chatgate.http.context import principal, reloader
 from chatgate.http.errors import json_response
 from chatgate.http.operations import Operations, Reply
 from chatgate.keys import Principal
@@ -41,12 +41,12 @@ def require_admin(request: web.Request) -> Principal:
     errors=(schemas.ForbiddenError, schemas.InvalidConfigError),
 )
 async def reload(request: web.Request) -> web.Response:
-    gw = gateway(request)
+    live = reloader(request)
     who = require_admin(request)
-    if gw.reloader is None:
+    if live is None:
         raise ChatgateError("live reload is not running in this process", None)
-    report = await gw.reloader.reload(f"api (key {who.name})")
-    body = report.to_api()
+    report = await live.reload(f"api (key {who.name})")
+    body = serializers.reload_report(report)
     if report.result == "rejected":
         error = {"code": "invalid_config", "message": str(report.error), "details": body}
         schemas.InvalidConfigError.model_validate(error)  # the documented shape

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from chatgate.http import schemas
+from chatgate.http import schemas, serializers
 from chatgate.http.bodies import respond
 from chatgate.http.context import gateway, principal
 from chatgate.http.operations import Operations, Reply
@@ -29,7 +29,7 @@ async def get_execution(request: web.Request) -> web.Response:
     record = await gateway(request).executor.get(execution_id)
     if record is None or record.owner != owner:
         raise NotFound(f"execution '{execution_id}' not found", {"execution_id": execution_id})
-    body = record.to_detail()
+    body = serializers.execution_detail(record)
     body["session_id"] = public_session_id(owner, body["session_id"])
     return respond(schemas.Execution, body)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from chatgate.http import schemas
+from chatgate.http import schemas, serializers
 from chatgate.http.bodies import respond
-from chatgate.http.context import gateway
+from chatgate.http.context import gateway, reloader
 from chatgate.http.operations import Operations, Reply
 
 routes = Operations()
@@ -22,4 +22,5 @@ routes = Operations()
     replies=(Reply(200, "the state", schemas.Health),),
 )
 async def healthz(request: web.Request) -> web.Response:
-    return respond(schemas.Health, gateway(request).health())
+    live = reloader(request)
+    return respond(schemas.Health, serializers.health(gateway(request), live.fanout if live else None))

@@ -15,7 +15,7 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chatgate.gateway import Gateway
-from chatgate.http import schemas
+from chatgate.http import schemas, serializers
 from chatgate.http.bodies import parse_body
 from chatgate.http.context import gateway
 from chatgate.http.errors import json_response
@@ -88,7 +88,7 @@ class ReassignResult(BaseModel):
 
 
 def _info(p: Principal, owned: dict[str, int]) -> KeyInfo:
-    return KeyInfo.model_validate({**p.to_api(), "workflows_owned": owned.get(p.name, 0)})
+    return KeyInfo.model_validate({**serializers.principal(p), "workflows_owned": owned.get(p.name, 0)})
 
 
 async def key_list(gw: Gateway) -> KeyList:

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from typing import Any
-
-import orjson
 from aiohttp import web
 
-from chatgate.http import schemas
+from chatgate.http import schemas, serializers
 from chatgate.http.bodies import parse_body, parse_query, read_json, respond
-from chatgate.http.context import QUOTA, gateway, principal, rate_headers
-from chatgate.http.errors import json_response, unexpected
+from chatgate.http.context import gateway, principal
+from chatgate.http.errors import json_response
 from chatgate.http.operations import Operations, Reply
 from chatgate.http.schemas import ExecuteRequest
-from engine.catalog import StoredWorkflow
-from engine.clock import iso
-from engine.errors import ChatgateError
-from engine.run.events import Event, MessageDelta, NodeFinished, NodeStarted
-from engine.run.executor import ExecutionRecord, Executor
+from chatgate.http.sse import stream_execution
 from engine.session_ids import stored_session_id
 from engine.workflow.document import WorkflowSpec
 
@@ -41,11 +32,7 @@ _WF = (schemas.InvalidRequestError, schemas.InvalidWorkflowError)
 )
 async def create(request: web.Request) -> web.Response:
     wf = await gateway(request).catalog.create(await read_json(request), principal(request).name)
-    return respond(
-        schemas.WorkflowCreated,
-        {"workflow_id": wf.workflow_id, "status": "created", "created_at": iso(wf.created_at)},
-        status=201,
-    )
+    return respond(schemas.WorkflowCreated, serializers.workflow_created(wf), status=201)
 
 
 @routes.operation(
@@ -62,15 +49,10 @@ async def list_(request: web.Request) -> web.Response:
     query = parse_query(request, schemas.ListQuery)
     page, size = query.page, query.page_size
     items, total = await gateway(request).catalog.list(principal(request).name, page=page, page_size=size)
-    summaries = []
-    for w in items:
-        body = w.to_api()
-        del body["nodes"], body["connections"]
-        summaries.append(body)
     return respond(
         schemas.WorkflowList,
         {
-            "workflows": summaries,
+            "workflows": [serializers.workflow_summary(w) for w in items],
             "page": page,
             "page_size": size,
             "total": total,
@@ -90,7 +72,7 @@ async def list_(request: web.Request) -> web.Response:
 )
 async def get(request: web.Request) -> web.Response:
     wf = await gateway(request).catalog.get(request.match_info["workflow_id"], principal(request).name)
-    return respond(schemas.Workflow, wf.to_api())
+    return respond(schemas.Workflow, serializers.workflow(wf))
 
 
 @routes.operation(
@@ -108,7 +90,7 @@ async def update(request: web.Request) -> web.Response:
     data = await read_json(request)
     ref = request.match_info["workflow_id"]
     wf = await gateway(request).catalog.update(ref, data, principal(request).name)
-    return respond(schemas.Workflow, wf.to_api())
+    return respond(schemas.Workflow, serializers.workflow(wf))
 
 
 @routes.operation(
@@ -163,75 +145,7 @@ async def execute(request: web.Request) -> web.StreamResponse:
             wf.workflow_id, wf.compiled, body.inputs, owner=who.name, session_id=session_id
         )
         # The hot path: the record's dict as is (tests validate it against ExecutionResult).
-        return json_response(record.to_api())
+        return json_response(serializers.execution(record))
     # Inputs are checked before the stream opens, so a bad call still gets a plain 400.
     wf.compiled.coerce_inputs(body.inputs)
-    return await _stream(request, gw.executor, wf, body.inputs, who.name, session_id)
-
-
-async def _stream(
-    request: web.Request,
-    executor: Executor,
-    wf: StoredWorkflow,
-    inputs: dict[str, Any],
-    owner: str,
-    session_id: str | None,
-) -> web.StreamResponse:
-    queue: asyncio.Queue[Event | ExecutionRecord | ChatgateError] = asyncio.Queue()
-    ping_every_s = gateway(request).settings.server.stream_ping_s
-
-    async def run() -> None:
-        try:
-            record = await executor.execute(
-                wf.workflow_id, wf.compiled, inputs, owner=owner, session_id=session_id, sink=queue.put_nowait
-            )
-            queue.put_nowait(record)
-        except ChatgateError as e:
-            queue.put_nowait(e)
-        except Exception as e:  # anything else must end the stream too, not leave it pinging
-            queue.put_nowait(unexpected(e, f"{request.method} {request.path} (streamed)"))
-
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-cache",
-            "X-Accel-Buffering": "no",
-            **rate_headers(request.get(QUOTA)),
-        }
-    )
-    await response.prepare(request)
-    # The execution runs to the end even if the client goes away: it is recorded either way.
-    task = asyncio.create_task(run())
-    try:
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), ping_every_s)
-            except TimeoutError:
-                await response.write(b": ping\n\n")
-                continue
-            if isinstance(item, ExecutionRecord):
-                await response.write(_sse("execution_finished", item.to_api()))
-                break
-            if isinstance(item, ChatgateError):
-                await response.write(_sse("error", item.envelope()))
-                break
-            await response.write(_event(item))
-    except (ConnectionResetError, asyncio.CancelledError):
-        with contextlib.suppress(Exception):
-            await asyncio.shield(task)
-        raise
-    await task
-    await response.write_eof()
-    return response
-
-
-def _event(event: Event) -> bytes:
-    if isinstance(event, MessageDelta):
-        return _sse("message_delta", {"content": event.content, "node_id": event.node_id})
-    name = "node_started" if isinstance(event, NodeStarted) else "node_finished"
-    assert isinstance(event, (NodeStarted, NodeFinished))
-    return _sse(name, {"node_id": event.node_id, "type": event.type})
-
-
-def _sse(name: str, data: Any) -> bytes:
-    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+    return await stream_execution(request, gw.executor, wf, body.inputs, who.name, session_id)

@@ -1,0 +1,90 @@
+"""An execution streamed as Server-Sent Events: node_started, message_delta and node_finished
+as they happen, then execution_finished (the execution) or error (the envelope)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from chatgate.http import serializers
+from chatgate.http.context import QUOTA, gateway, rate_headers
+from chatgate.http.errors import unexpected
+from engine.catalog import StoredWorkflow
+from engine.errors import ChatgateError
+from engine.run.events import Event, MessageDelta, NodeFinished, NodeStarted
+from engine.run.executor import ExecutionRecord, Executor
+
+PING = b": ping\n\n"  # a comment line: keeps proxies from closing a quiet stream
+
+
+async def stream_execution(
+    request: web.Request,
+    executor: Executor,
+    wf: StoredWorkflow,
+    inputs: dict[str, Any],
+    owner: str,
+    session_id: str | None,
+) -> web.StreamResponse:
+    queue: asyncio.Queue[Event | ExecutionRecord | ChatgateError] = asyncio.Queue()
+    ping_every_s = gateway(request).settings.server.stream_ping_s
+
+    async def run() -> None:
+        try:
+            record = await executor.execute(
+                wf.workflow_id, wf.compiled, inputs, owner=owner, session_id=session_id, sink=queue.put_nowait
+            )
+            queue.put_nowait(record)
+        except ChatgateError as e:
+            queue.put_nowait(e)
+        except Exception as e:  # anything else must end the stream too, not leave it pinging
+            queue.put_nowait(unexpected(e, f"{request.method} {request.path} (streamed)"))
+
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+            **rate_headers(request.get(QUOTA)),
+        }
+    )
+    await response.prepare(request)
+    # The execution runs to the end even if the client goes away: it is recorded either way.
+    task = asyncio.create_task(run())
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), ping_every_s)
+            except TimeoutError:
+                await response.write(PING)
+                continue
+            if isinstance(item, ExecutionRecord):
+                await response.write(frame("execution_finished", serializers.execution(item)))
+                break
+            if isinstance(item, ChatgateError):
+                await response.write(frame("error", item.envelope()))
+                break
+            await response.write(_event(item))
+    except (ConnectionResetError, asyncio.CancelledError):
+        with contextlib.suppress(Exception):
+            await asyncio.shield(task)
+        raise
+    await task
+    await response.write_eof()
+    return response
+
+
+def _event(event: Event) -> bytes:
+    if isinstance(event, MessageDelta):
+        return frame("message_delta", {"content": event.content, "node_id": event.node_id})
+    name = "node_started" if isinstance(event, NodeStarted) else "node_finished"
+    assert isinstance(event, (NodeStarted, NodeFinished))
+    return frame(name, {"node_id": event.node_id, "type": event.type})
+
+
+def frame(name: str, data: Any) -> bytes:
+    """One event: its name and its data as one line of JSON."""
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
