@@ -27,8 +27,21 @@ TEXT = st.text(max_size=40)
 # The characters that make trouble somewhere: HTML's specials, Markdown's markers, templates'
 # braces, emoji outside the BMP (two UTF-16 units), CJK, combining marks, NUL and odd spaces.
 TRICKY = st.sampled_from(
-    list("<>&\"'`*_[]()#|~!\\{}.:-\n\t \r\u00a0\u3000\u200b\u0301\x00")
-    + ["😀", "👨‍👩‍👧", "🇺🇦", "漢", "字", "é", "\ufeff", "```", "{{", "}}", "&amp;", "<b>"]
+    [
+        *"<>&\"'`*_[]()#|~!\\{}.:-\n\t \r\u00a0\u3000\u200b\u0301\x00",
+        "😀",
+        "👨‍👩‍👧",
+        "🇺🇦",
+        "漢",
+        "字",
+        "é",
+        "\ufeff",
+        "```",
+        "{{",
+        "}}",
+        "&amp;",
+        "<b>",
+    ]
 )
 MIXED_TEXT = st.lists(st.one_of(TRICKY, st.text(max_size=6)), max_size=30).map("".join)
 
@@ -45,10 +58,18 @@ JSON_SCALARS = st.one_of(
 )
 
 
-def json_values(max_leaves: int = 12) -> st.SearchStrategy[Any]:
-    """Anything a JSON body may hold."""
+INT64 = st.integers(-(2**63), 2**63 - 1)
+STORABLE_SCALARS = st.one_of(
+    st.none(), st.booleans(), INT64, st.floats(allow_nan=False, allow_infinity=False), TEXT, MIXED_TEXT
+)
+
+
+def json_values(
+    max_leaves: int = 12, scalars: st.SearchStrategy[Any] = JSON_SCALARS
+) -> st.SearchStrategy[Any]:
+    """Anything a JSON body may hold (``STORABLE_SCALARS``: what storage can hold)."""
     return st.recursive(
-        JSON_SCALARS,
+        scalars,
         lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
         max_leaves=max_leaves,
     )

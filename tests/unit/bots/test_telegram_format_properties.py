@@ -46,7 +46,9 @@ def well_formed(rendered: str) -> bool:
 # Words that Markdown leaves alone (no markers, no entity can form: no ';'), HTML's specials
 # among them, emoji and CJK; and the constructs a model writes around them.
 WORD = st.text(
-    alphabet=st.sampled_from(list("abcxyzXYZ0189éß漢字") + ["😀", "<", ">", "&", '"', "'"]), min_size=1, max_size=8
+    alphabet=st.sampled_from([*"abcxyzXYZ0189éß漢字", "😀", "<", ">", "&", '"', "'"]),
+    min_size=1,
+    max_size=8,
 ).filter(lambda w: not w[0].isdigit() and w[0] != ">")  # "1." and ">" would start a list or a quote
 WORDS = st.lists(WORD, min_size=1, max_size=8)
 # (Markdown, the words it must show in order): each construct a model writes, around words.

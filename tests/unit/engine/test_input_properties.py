@@ -21,7 +21,9 @@ KINDS = st.sampled_from(["string", "number", "boolean", "object"])
 NUMERIC_TEXT = st.one_of(
     st.integers().map(str),
     st.floats().map(str),
-    st.sampled_from(["1e999", "-1e999", "nan", "inf", "1_000", " 7 ", "0x10", "1.", ".5", "1e", "", "٣", "True"]),
+    st.sampled_from(
+        ["1e999", "-1e999", "nan", "inf", "1_000", " 7 ", "0x10", "1.", ".5", "1e", "", "٣", "True"]
+    ),
     st.sampled_from(["true", "false", "TRUE", "False", "yes", "0", "1"]),
 )
 VALUE = st.one_of(json_values(), NUMERIC_TEXT, st.just(nested(100)), INTS, MIXED_TEXT)
@@ -99,7 +101,11 @@ def test_inputs_are_coerced_to_their_declared_types_or_refused_by_name(
             assert name in inputs
         if name in inputs:
             assert is_of(param.type, inputs[name]), (param, inputs[name])
-        if raw.get(name) is not None and param.type in ("string", "object") and isinstance(raw[name], (str, dict, list)):
+        if (
+            raw.get(name) is not None
+            and param.type in ("string", "object")
+            and isinstance(raw[name], (str, dict, list))
+        ):
             assert inputs[name] == raw[name]  # a value of the right type arrives untouched
     orjson.dumps(inputs)  # the record stores them: this must not raise
     # What a node reads: every declared input, None where nobody sent it.
@@ -114,7 +120,11 @@ def test_coercion_is_idempotent(declared: list[dict[str, Any]]) -> None:
     if wf is None:
         return
     names = [p.name for p in wf.start.config.input_params]
-    raw = {n: p.default for n, p in zip(names, wf.start.config.input_params, strict=True) if p.default is not None}
+    raw = {
+        n: p.default
+        for n, p in zip(names, wf.start.config.input_params, strict=True)
+        if p.default is not None
+    }
     try:
         once = wf.coerce_inputs(raw)
     except InvalidRequest:
