@@ -20,7 +20,9 @@ def split_text(text: str, limit: int, length: Callable[[str], int] = len) -> lis
     parts: list[str] = []
     rest = text
     while length(rest) > limit:
-        head = _prefix(rest, limit, length)
+        # One character is the least a part holds, even one over the limit (an emoji's two
+        # UTF-16 units against a limit of 1): an empty head would never move on.
+        head = _prefix(rest, limit, length) or rest[:1]
         cut = _best_cut(head)
         part, rest = (head[:cut], rest[cut:]) if cut > 0 else (head, rest[len(head) :])
         part = part.rstrip()

@@ -172,6 +172,10 @@ def parse_settings(text: str, path: Path | str, env: Mapping[str, str] | None = 
             key=_dotted(e.path),
             line=_line_of(tree, e.path),
         ) from None
+    odd = [k for k in data if not isinstance(k, str)]
+    if odd:  # YAML's `1: x` or `null: x`: no setting's name, and no keyword for Settings(**data)
+        key = str(odd[0])
+        raise ConfigError(path, "unknown key (check the spelling)", key=key, line=_line_of(tree, (key,)))
     try:
         return Settings(**data)
     except ValidationError as e:

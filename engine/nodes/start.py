@@ -127,6 +127,8 @@ class StartNode:
         self._declared = frozenset(p.name for p in config.input_params)
         strings = [p.name for p in config.input_params if p.type == "string"]
         self._text_input = "user_input" if "user_input" in strings else (strings[0] if strings else None)
+        # A default arrives as a sent value would: coerced to its type (a string input's default 0 is "0").
+        self._defaults = {p.name: _coerce(p, p.default) for p in config.input_params if p.default is not None}
 
     def outputs(self) -> frozenset[str]:
         return self._declared
@@ -158,8 +160,8 @@ class StartNode:
         for p in self.config.input_params:
             if p.name in raw and raw[p.name] is not None:
                 out[p.name] = _coerce(p, raw[p.name])
-            elif p.default is not None:
-                out[p.name] = p.default
+            elif p.name in self._defaults:
+                out[p.name] = self._defaults[p.name]
             elif p.required:
                 raise problem(["body", "inputs", p.name], f"missing required input '{p.name}'", "is required")
         return out

@@ -232,7 +232,10 @@ def _check_config_size(node_id: str, config: dict[str, Any], max_bytes: int) -> 
     problem = storable_problem(config)
     if problem is not None:
         raise _bad(f"node '{node_id}' config cannot be stored: {problem}")
-    size = len(orjson.dumps(config))
+    try:
+        size = len(orjson.dumps(config))
+    except orjson.JSONEncodeError as e:  # a file's YAML key that is no string, JSON's lone surrogate
+        raise _bad(f"node '{node_id}' config cannot be stored: {e}") from None
     if size > max_bytes:
         raise _bad(
             f"node '{node_id}' config is {size} bytes, over engine.max_node_config_bytes ({max_bytes})"

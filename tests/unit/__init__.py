@@ -1,0 +1,1 @@
+"""Property tests (hypothesis) for the pure functions that take untrusted structure."""
