@@ -9,7 +9,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from bots.split import utf16_len
-from bots.telegram_format import MAX_UTF16, render_parts, to_html, visible_text
+from bots.telegram.format import MAX_UTF16, render_parts, to_html, visible_text
 from tests.unit.bots.split_invariants import markdown_parts_rejoin
 from tests.unit.strategies import MIXED_TEXT, examples
 

@@ -11,7 +11,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from engine.errors import InvalidRequest, InvalidWorkflow
-from engine.graph import CompiledWorkflow, compile_workflow, parse_spec
+from engine.workflow.graph import CompiledWorkflow, compile_workflow, parse_spec
 from tests.unit.strategies import INTS, MIXED_TEXT, TEXT, examples, json_values, nested
 
 NAMES = st.sampled_from(["user_input", "n", "flag", "data", "q_1", "Zz"])

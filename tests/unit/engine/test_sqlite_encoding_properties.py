@@ -22,7 +22,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from engine import sqlite_insert_process, storage
-from engine.sqlite_inserts import SqliteInserts
+from engine.store.sqlite.inserts import SqliteInserts
 from tests.unit.strategies import INT64, INTS, MIXED_TEXT, STORABLE_SCALARS, examples, json_values, nested
 
 # Each accepted column type the tables use, as its table declares it.

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from config.schema import EngineSettings
 from engine.errors import InvalidRequest, InvalidWorkflow
-from engine.graph import CompiledWorkflow, compile_workflow, document_size, parse_spec
+from engine.workflow.graph import CompiledWorkflow, compile_workflow, document_size, parse_spec
 from tests.unit.strategies import INTS, MIXED_TEXT, TEXT, examples, json_values, nested
 
 NAME = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
