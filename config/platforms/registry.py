@@ -20,7 +20,8 @@ register({p.name: p.ids for p in PLATFORMS})
 
 
 def platform_of(bot: BotCommon) -> Platform:
-    return next(p for p in PLATFORMS if p.name == bot.platform)
+    """The platform whose settings the bot is."""
+    return next(p for p in PLATFORMS if isinstance(bot, p.settings))
 
 
 def live_keys(bot: BotCommon) -> frozenset[str]:
