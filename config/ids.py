@@ -46,10 +46,6 @@ def register(grammars: Mapping[str, IdGrammar]) -> None:
     _grammars.update(grammars)
 
 
-def grammars() -> tuple[IdGrammar, ...]:
-    return tuple(_grammars.values())
-
-
 def is_user(value: str) -> bool:
     return any(g.is_user(value) for g in _grammars.values())
 

@@ -15,11 +15,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from config.access import AccessSettings, ReloadSettings, UserSettings, check_people
 from config.ids import AdminId
-from config.platforms.common import BotCommon
+from config.platforms.common import BotCommon as BotCommon  # (re-exported, for code holding any bot)
 from config.platforms.registry import PLATFORMS
 from config.section import Section
-
-__all__ = ["BotCommon"]  # (where the code that holds a bot of any platform has long found it)
 
 
 def _origin(value: str) -> str:
