@@ -11,18 +11,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from bots.base import Adapter
+from bots.platforms import ADAPTERS
 from bots.router import ChatRouter, Services
-from config.schema import BotCommon
+from config.platforms.common import BotCommon
 from engine.clock import iso
 
 log = logging.getLogger("chatgate.bots")
-
-AdapterFactory = Callable[[BotCommon, ChatRouter], Adapter]
 
 BACKOFF_S = (1.0, 60.0)  # between attempts of a failing bot: doubling up to the second
 HEALTHY_AFTER_S = 60.0  # a bot that ran this long before failing starts its backoff afresh
@@ -32,22 +31,6 @@ STOP_TIMEOUT_S = 30.0
 SETTLE_S = 2.0
 CANCEL_S = 5.0
 SERVING = {"polling", "webhook", "connected", "standby"}  # adapter states that mean it works
-
-
-def _registry() -> dict[str, AdapterFactory]:
-    # Imported on first use, so a platform's library is only loaded when a bot of it
-    # runs (aiogram alone takes seconds to import).
-    def telegram(settings: BotCommon, router: ChatRouter) -> Adapter:
-        from bots.telegram.adapter import TelegramAdapter
-
-        return TelegramAdapter(settings, router)
-
-    def discord(settings: BotCommon, router: ChatRouter) -> Adapter:
-        from bots.discord.adapter import DiscordAdapter
-
-        return DiscordAdapter(settings, router)
-
-    return {"telegram": telegram, "discord": discord}
 
 
 class RunningBot:
@@ -71,25 +54,19 @@ class RunningBot:
 
 
 class BotManager:
-    def __init__(self, services: Services, factories: dict[str, AdapterFactory] | None = None) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self._factories = factories
         self.bots: dict[str, RunningBot] = {}
         self.unstarted: dict[str, BotCommon] = {}  # configured without a token
-
-    def factories(self) -> dict[str, AdapterFactory]:
-        if self._factories is None:
-            self._factories = _registry()
-        return self._factories
 
     def configured(self, bots: Sequence[BotCommon]) -> None:
         """The config's bots without a token: shown in /healthz as ``no_token``."""
         self.unstarted = {b.name: b for b in bots if not b.enabled}
 
     def start(self, settings: BotCommon) -> None:
-        platform: str = settings.platform  # type: ignore[attr-defined]
+        platform = settings.platform
         router = ChatRouter(self.services, settings)
-        adapter = self.factories()[platform](settings, router)
+        adapter = ADAPTERS[platform](settings, router)
         bot = RunningBot(settings, adapter, router)
         bot.task = asyncio.create_task(self._supervise(bot), name=f"bot:{settings.name}")
         self.bots[settings.name] = bot
@@ -129,7 +106,7 @@ class BotManager:
                 return
             bot.retry_at = None
             try:
-                bot.adapter = self.factories()[bot.settings.platform](bot.settings, bot.router)  # type: ignore[attr-defined]
+                bot.adapter = ADAPTERS[bot.settings.platform](bot.settings, bot.router)
             except Exception:
                 log.exception("bot %s could not be set up again", name)
                 return
@@ -180,7 +157,7 @@ class BotManager:
         bots: dict[str, Any] = {}
         for name, b in self.bots.items():
             body: dict[str, Any] = {
-                "platform": b.settings.platform,  # type: ignore[attr-defined]
+                "platform": b.settings.platform,
                 "restarts": b.restarts,
                 "last_crash": b.last_crash,
                 **b.adapter.health(),
@@ -192,7 +169,7 @@ class BotManager:
                 body["reason"] = b.failure  # retrying now: its own state, and why
             bots[name] = body
         for name, s in self.unstarted.items():
-            bots[name] = {"platform": s.platform, "state": "no_token"}  # type: ignore[attr-defined]
+            bots[name] = {"platform": s.platform, "state": "no_token"}
         return bots
 
 

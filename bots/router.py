@@ -59,7 +59,7 @@ class ChatRouter:
 
     @property
     def source(self) -> str:
-        return f"{self.settings.platform}:{self.settings.name}"  # type: ignore[attr-defined]
+        return f"{self.settings.platform}:{self.settings.name}"
 
     async def already_handled(self, msg: Incoming) -> bool:
         """Answered already, or being answered by another chatgate process? If not, the

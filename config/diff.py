@@ -1,6 +1,6 @@
 """What changed between two valid configs, and what of it a running process can take.
 
-Pure comparisons: applying them is the gateway's job (chatgate/reload.py). Nothing
+Pure comparisons: applying them is the gateway's job (chatgate/reload/reloader.py). Nothing
 here prints a value, only key names, so secrets never reach a change log.
 """
 
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from config.schema import BotCommon, Settings
+from config.platforms.common import BotCommon
+from config.platforms.registry import live_keys
+from config.schema import Settings
 
 # Bound once at start (the listening socket, the database, files, shared counters):
 # a changed value is reported as needing a restart and the running one is kept.
@@ -23,12 +25,6 @@ RESTART_KEYS: tuple[tuple[str, ...], ...] = (
     ("storage", "url"),
     ("data_dir",),
     ("redis_url",),
-)
-
-# Bot keys an adapter takes without reconnecting (read per message); any other
-# change (token, api_base, mode, max_in_flight, ...) restarts that bot alone.
-LIVE_BOT_KEYS = frozenset(
-    {"workflow", "tier", "greeting", "session_scope", "reply_in_thread", "access", "backlog_max_age_s"}
 )
 
 BotChange = Literal["same", "reconfigure", "restart"]
@@ -71,7 +67,9 @@ def bot_change(old: BotCommon, new: BotCommon) -> BotChange:
         return "same"
     if type(old) is not type(new):
         return "restart"  # another platform
-    fixed = set(type(new).model_fields) - LIVE_BOT_KEYS
+    # Keys an adapter takes without reconnecting (its platform says which); any other change
+    # (token, api_base, mode, max_in_flight, ...) restarts that bot alone.
+    fixed = set(type(new).model_fields) - live_keys(new)
     same_fixed = all(getattr(old, k) == getattr(new, k) for k in fixed)
     return "reconfigure" if same_fixed else "restart"
 

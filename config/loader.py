@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from config.platforms.registry import PLATFORMS
 from config.schema import Settings
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -257,8 +258,9 @@ def _without_union_tags(loc: tuple[Any, ...], data: Any) -> Loc:
     field name (a required key that is missing is one)."""
     out: list[str | int] = []
     node = data
+    platforms = {p.name for p in PLATFORMS}
     for i, p in enumerate(loc):
-        if i >= 2 and loc[i - 2] == "bots" and isinstance(loc[i - 1], int) and p in ("telegram", "discord"):
+        if i >= 2 and loc[i - 2] == "bots" and isinstance(loc[i - 1], int) and p in platforms:
             continue
         if (isinstance(node, dict) and p in node) or (
             isinstance(node, list) and isinstance(p, int) and p < len(node)

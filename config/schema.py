@@ -7,26 +7,17 @@ passes silently. Secrets are ``SecretStr`` so they print as ``**********``.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Union
 
 from limits import RateLimitItem, parse
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, Field, GetPydanticSchema, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from config.access import AccessSettings, AdminId, ReloadSettings, UserSettings, check_people
-from config.bot_tokens import check_discord_token, check_telegram_token
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from config.access import AccessSettings, ReloadSettings, UserSettings, check_people
+from config.ids import AdminId
+from config.platforms.common import BotCommon as BotCommon  # (re-exported, for code holding any bot)
+from config.platforms.registry import PLATFORMS
+from config.section import Section
 
 
 def _origin(value: str) -> str:
@@ -110,57 +101,16 @@ class EngineSettings(Section):
     max_record_bytes: int = Field(1024 * 1024, ge=4096)
 
 
-class BotCommon(Section):
-    """Keys every chat bot has; each platform adds its own below."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    token: SecretStr  # empty: the bot is configured but not started
-    api_base: str | None = None
-    workflow: str  # a workflow name (from workflows_dir) or a wf_ id
-    tier: str = "free"
-    greeting: str = "Hi! Ask me anything."
-    max_in_flight: int = Field(64, ge=1, le=10_000)  # executions at once for this bot; more wait in order
-    session_scope: Literal["chat", "user"] = "chat"  # in group chats: one conversation per chat, or per user
-    access: AccessSettings | None = None  # who may talk to this bot (null: the global access)
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.token.get_secret_value())
-
-
-class WebhookSettings(Section):
-    url: str
-    secret_token: SecretStr | None = None
-    path: str = "/telegram/{bot}"  # where chatgate's own HTTP server receives the updates
-
-
-class TelegramBotSettings(BotCommon):
-    platform: Literal["telegram"]
-    mode: Literal["polling"] | WebhookSettings = "polling"
-    backlog_max_age_s: float = Field(600, ge=0)  # older messages found at startup are skipped
-
-    @field_validator("token")
-    @classmethod
-    def _telegram_token(cls, v: SecretStr) -> SecretStr:
-        if v.get_secret_value():  # (empty: not started)
-            check_telegram_token(v.get_secret_value())
-        return v
-
-
-class DiscordBotSettings(BotCommon):
-    platform: Literal["discord"]
-    reply_in_thread: bool = False
-    command_guilds: list[int] = []
-
-    @field_validator("token")
-    @classmethod
-    def _discord_token(cls, v: SecretStr) -> SecretStr:
-        if v.get_secret_value():  # (empty: not started)
-            check_discord_token(v.get_secret_value())
-        return v
-
-
-BotSettings = Annotated[TelegramBotSettings | DiscordBotSettings, Field(discriminator="platform")]
+# To the type checker any platform's bot; validated as the registered platforms' union, told
+# apart by ``platform``.
+BotSettings = Annotated[
+    BotCommon,
+    GetPydanticSchema(
+        lambda _type, handler: handler(
+            Annotated[Union[tuple(p.settings for p in PLATFORMS)], Field(discriminator="platform")]  # noqa: UP007
+        )
+    ),
+]
 
 
 def parse_rate(value: str) -> RateLimitItem:
@@ -222,7 +172,9 @@ class Settings(BaseSettings):
         names = [b.name for b in self.bots]
         if len(names) != len(set(names)):
             raise ValueError("bots: every bot needs a unique name")
-        check_people(self)
+        check_people(
+            self.users, self.admins, self.rate_limits, {k.name for k in self.api_keys} | {GENERATED_KEY_NAME}
+        )
         return self
 
     @classmethod

@@ -38,7 +38,8 @@ from bots.discord.responder import EphemeralNotice, InteractionResponder, Messag
 from bots.discord.triggers import Trigger, read_message, session_id, thread_name
 from bots.messages import HELP, NON_TEXT, RESET_DONE
 from bots.router import ChatRouter
-from config.schema import BotCommon, DiscordBotSettings
+from config.platforms.common import BotCommon
+from config.platforms.discord import DiscordBotSettings
 
 log = logging.getLogger("chatgate.bots.discord")
 

@@ -47,7 +47,8 @@ from bots.telegram.polling import ALLOWED_UPDATES, BACKOFF_S, Poller, TokenRejec
 from bots.telegram.responder import TelegramResponder
 from bots.telegram.scale import OrphanSweeper, claim_all, either, poll_lease
 from bots.telegram.send import ChatPacer, DeliveryFailed, Sender
-from config.schema import BotCommon, TelegramBotSettings, WebhookSettings
+from config.platforms.common import BotCommon
+from config.platforms.telegram import TelegramBotSettings, WebhookSettings
 
 log = logging.getLogger("chatgate.bots.telegram")
 

@@ -17,7 +17,7 @@ from aiogram.types import Message, MessageEntity, Update
 
 from bots.base import Incoming
 from bots.telegram.responder import Target
-from config.schema import TelegramBotSettings
+from config.platforms.telegram import TelegramBotSettings
 
 Kind = Literal["ask", "start", "help", "reset", "non_text", "ask_usage"]
 COMMANDS: dict[str, Kind] = {"start": "start", "help": "help", "reset": "reset", "ask": "ask"}

@@ -42,7 +42,8 @@ from chatgate.reload.fanout import ReloadFanout
 from chatgate.reload.state import ReloadReport, checksum
 from config.diff import api_key_changes, bot_change, changed_sections, keep_running_values, restart_needed
 from config.loader import ConfigError, parse_settings, read_config_text
-from config.schema import BotCommon, Settings, TelegramBotSettings, WebhookSettings
+from config.platforms.registry import unrouted_webhooks, webhook_patterns
+from config.schema import BotCommon, Settings
 from config.watch import FileWatcher
 from config.workflow_files import WorkflowFile, check_bot_workflows, read_workflow_dir
 from engine.catalog import Catalog
@@ -51,7 +52,6 @@ from engine.llm.client import LLM
 
 log = logging.getLogger("chatgate.config")
 
-DEFAULT_WEBHOOK_PATH = WebhookSettings.model_fields["path"].default
 WATCH_RETRY_S = 2.0
 
 
@@ -102,11 +102,7 @@ class Reloader:
         self._settled = asyncio.Event()  # the first watch is in place (or off, or failed)
         self.fanout: ReloadFanout | None = None  # set by start() when processes share a Redis
         # aiohttp's routes are fixed once serving: webhook paths outside these need a restart.
-        self._webhook_patterns = {DEFAULT_WEBHOOK_PATH} | {
-            b.mode.path
-            for b in self.boot.bots
-            if isinstance(b, TelegramBotSettings) and isinstance(b.mode, WebhookSettings)
-        }
+        self._webhook_patterns = webhook_patterns(self.boot.bots)
         self.state.path = str(path)
         self.state.checksum = checksum(text)
 
@@ -263,7 +259,7 @@ class Reloader:
     def _swap(self, new: Settings, ring: KeyRing, warnings: list[str]) -> list[str]:
         gw, state = self.gw, self.state
         old = gw.settings
-        restart = restart_needed(self.boot, new) + self._unrouted_webhooks(new)
+        restart = restart_needed(self.boot, new) + unrouted_webhooks(new.bots, self._webhook_patterns)
         if restart != state.restart_needed and restart:
             log.warning(
                 "config: %s changed; restart chatgate to apply (the running values stay until then)",
@@ -293,15 +289,6 @@ class Reloader:
         changes += self._bots(new, warnings)
         redact(*gw.secrets())
         return changes
-
-    def _unrouted_webhooks(self, new: Settings) -> list[str]:
-        return [
-            f"bots.{i}.mode.path"
-            for i, b in enumerate(new.bots)
-            if isinstance(b, TelegramBotSettings)
-            and isinstance(b.mode, WebhookSettings)
-            and b.mode.path not in self._webhook_patterns
-        ]
 
     # -- bots ----------------------------------------------------------------
 

@@ -12,7 +12,8 @@ from pydantic import SecretStr
 
 from chatgate.gateway import Gateway
 from chatgate.http.serializers import health
-from config.schema import Settings, TelegramBotSettings
+from config.platforms.telegram import TelegramBotSettings
+from config.schema import Settings
 
 
 async def test_a_bot_failing_before_it_connects_is_failed_and_stops_at_once(

@@ -1,4 +1,6 @@
-"""Telegram webhooks, served by chatgate's own HTTP server (bots with ``mode: {url, …}``).
+"""Webhooks, served by chatgate's own HTTP server: which paths are routed, and to which
+bot, comes from the platforms' registry (config/platforms/registry.py); the one platform
+with webhooks is Telegram (bots with ``mode: {url, …}``), documented here.
 
 ``POST <path>`` (default ``/telegram/{bot}``) carries one Update. The request
 must bear the bot's secret in ``X-Telegram-Bot-Api-Secret-Token`` (401
@@ -21,13 +23,15 @@ from chatgate.http.bodies import parse_body, respond
 from chatgate.http.context import gateway
 from chatgate.http.errors import json_response
 from chatgate.http.operations import Operations, Reply
-from config.schema import Settings, TelegramBotSettings, WebhookSettings
+from config.platforms.registry import webhook_path, webhook_patterns
+from config.platforms.telegram import WEBHOOKS
+from config.schema import Settings
 from engine.errors import NotFound, Unauthorized, problem
 
 log = logging.getLogger("chatgate.http")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-DEFAULT_PATH = WebhookSettings.model_fields["path"].default
+DEFAULT_PATH = WEBHOOKS.default_path  # where the API document shows Telegram's webhook
 
 
 @runtime_checkable
@@ -42,20 +46,10 @@ class WebhookReceiver(Protocol):
 
 def routes_for(settings: Settings) -> list[web.RouteDef]:
     """One POST route per distinct configured path pattern (``{bot}`` is the bot's name)."""
-    patterns = {DEFAULT_PATH}
-    for bot in settings.bots:
-        if isinstance(bot, TelegramBotSettings) and isinstance(bot.mode, WebhookSettings):
-            patterns.add(bot.mode.path)
-    return [web.post(p, receive) for p in sorted(patterns)]
+    return [web.post(p, receive) for p in sorted(webhook_patterns(settings.bots))]
 
 
 _declare = Operations()  # documented here, routed under each configured path by routes_for
-
-
-def _resolved_path(bot: TelegramBotSettings) -> str | None:
-    if not isinstance(bot.mode, WebhookSettings):
-        return None
-    return bot.mode.path.replace("{bot}", bot.name)
 
 
 @_declare.operation(
@@ -78,12 +72,7 @@ def _resolved_path(bot: TelegramBotSettings) -> str | None:
 )
 async def receive(request: web.Request) -> web.Response:
     gw = gateway(request)
-    running = None
-    for name, candidate in gw.bots.bots.items():
-        s = candidate.settings
-        if isinstance(s, TelegramBotSettings) and _resolved_path(s) == request.path:
-            running = gw.bots.bots[name]
-            break
+    running = next((b for b in gw.bots.bots.values() if webhook_path(b.settings) == request.path), None)
     if running is None or not isinstance(running.adapter, WebhookReceiver):
         raise NotFound("no bot receives webhooks here", {})
     adapter = running.adapter
