@@ -88,7 +88,7 @@ class Storage:
             **({} if u.get_backend_name() == "sqlite" else {"pool_size": 20, "max_overflow": 20}),
             # A failed statement's text names its parameters, i.e. users' input: never in a log.
             hide_parameters=True,
-            **_JSON,
+            **JSON_CODEC,
         )
         if u.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -266,7 +266,7 @@ def _sqlite_inserts(engine: AsyncEngine) -> SqliteInserts | None:
     args, kwargs = engine.dialect.create_connect_args(engine.url)
     if args[0] == ":memory:" or "mode=memory" in args[0]:
         return None
-    return SqliteInserts(args[0], uri=bool(kwargs.get("uri")), json_serializer=_json_dumps)
+    return SqliteInserts(args[0], uri=bool(kwargs.get("uri")), json_serializer=json_dumps)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -281,12 +281,12 @@ def _log_failure(fut: asyncio.Future[None]) -> None:
         log.error("background database write failed", exc_info=fut.exception())
 
 
-def _json_dumps(value: Any) -> str:
+def json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
 # orjson for JSON columns: they are written on every execution.
-_JSON: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+JSON_CODEC: dict[str, Any] = {"json_serializer": json_dumps, "json_deserializer": orjson.loads}
 
 
 def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:
