@@ -88,9 +88,11 @@ class Gateway:
                     executor,
                     sessions,
                     limiter,
+                    storage,
                     SeenKeys(storage, shared=shared),
                     AccessPolicy(settings),
                     shared=shared,
+                    turns=ordering,
                 )
             ),
             shared=shared,
