@@ -439,8 +439,7 @@ class TelegramAdapter:
             try:
                 claims = await claim_all(self.router.claim, [job.update_id for job, _ in jobs])
             except BaseException:
-                for job, _ in jobs:
-                    self._known.discard(job.update_id)
+                self._forget(jobs)
                 raise
             for job, _ in jobs:
                 if not claims[job.update_id].ours:
@@ -452,12 +451,16 @@ class TelegramAdapter:
                 [(job.update_id, u.model_dump_json(exclude_none=True, by_alias=True)) for job, u in jobs]
             )
         except BaseException:
-            for job, _ in jobs:
-                self._known.discard(job.update_id)
+            self._forget(jobs)
             raise
         for job, _ in jobs:
             if job.update_id not in keep_only:
                 await self._queue_job(job, known=True)
+
+    def _forget(self, jobs: list[tuple[Job, Update]]) -> None:
+        """Not taken after all: a redelivery of these must be taken again."""
+        for job, _ in jobs:
+            self._known.discard(job.update_id)
 
     async def _queue_job(self, job: Job, *, known: bool = False) -> None:
         """Its place in its chat's line is taken now, before it waits here (bots.delivery.dispatch)."""
