@@ -33,7 +33,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
-from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
+from aiogram.types import Update
 from pydantic import ValidationError
 
 from bots.delivery.claims import Claim
@@ -43,8 +43,8 @@ from bots.delivery.inbox import Inbox
 from bots.delivery.leases import Lease
 from bots.delivery.pacing import Pacer
 from bots.delivery.standby import serve_while_held
-from bots.messages import HELP, NON_TEXT, RESET_DONE
 from bots.router import ChatRouter
+from bots.telegram.commands import command_reply, register_commands
 from bots.telegram.inbound import Job, Me, read_update
 from bots.telegram.polling import ALLOWED_UPDATES, BACKOFF_S, Poller, TokenRejected, token_rejected, until
 from bots.telegram.responder import TelegramResponder
@@ -59,18 +59,6 @@ T = TypeVar("T")
 STOP_GRACE_S = 25.0  # in-flight answers get this long on SIGTERM; unfinished ones stay in the inbox
 QUEUE_HIGH_WATER = 1_000  # waiting updates before we stop fetching (polling) or hold webhooks
 REQUEST_TIMEOUT_S = 30  # any Bot API call but getUpdates
-GROUP_HELP = "\nIn groups: mention me, reply to my message, or write /ask <question>."
-ASK_USAGE = "Write your question after the command, e.g. /ask What is chatgate?"
-PRIVATE_COMMANDS = [
-    BotCommand(command="start", description="Say hello"),
-    BotCommand(command="help", description="How to talk to me"),
-    BotCommand(command="reset", description="Forget our conversation"),
-]
-GROUP_COMMANDS = [
-    BotCommand(command="ask", description="Ask me a question"),
-    BotCommand(command="help", description="How to talk to me"),
-    BotCommand(command="reset", description="Forget this chat's conversation"),
-]
 
 
 def derived_webhook_secret(token: str) -> str:
@@ -238,7 +226,7 @@ class TelegramAdapter:
                 self.settings.name,
                 self.me.username,
             )
-        await self._set_commands(bot)
+        await register_commands(bot, self.settings.name, self._clean)
         self._inbox = self.router.inbox()
         await self._inbox.open()
         self._queue = self.router.queue(self._handle, workers=self.settings.max_in_flight)
@@ -258,15 +246,6 @@ class TelegramAdapter:
                 self._orphans.run(), name=f"telegram-orphans:{self.settings.name}"
             )
         return True
-
-    async def _set_commands(self, bot: Bot) -> None:
-        try:
-            await bot.set_my_commands(PRIVATE_COMMANDS, scope=BotCommandScopeDefault())
-            await bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
-        except (TelegramAPIError, ClientDecodeError) as e:
-            log.warning(
-                "bot %s: could not register its commands (%s)", self.settings.name, self._clean(str(e))
-            )
 
     async def _resume(self, bot: Bot) -> None:
         """Answer what a previous run received but did not finish (see telegram_inbox)."""
@@ -481,7 +460,13 @@ class TelegramAdapter:
             if job.kind == "ask":
                 await self.router.handle(job.incoming, responder)
             else:
-                await self.router.handle(job.incoming, responder, reply=lambda: self._command_reply(job))
+                await self.router.handle(
+                    job.incoming,
+                    responder,
+                    reply=lambda: command_reply(
+                        job, greeting=self.settings.greeting, reset=self.router.reset
+                    ),
+                )
         except DeliveryFailed as e:
             # Telegram unreachable for a while: keep it in the inbox for the next start.
             log.warning(
@@ -504,19 +489,6 @@ class TelegramAdapter:
             self._known.discard(job.update_id)
             self._progress.set()
         self._inbox.done(job.update_id)
-
-    async def _command_reply(self, job: Job) -> str:
-        """Everything but questions: answered without calling the model."""
-        if job.kind == "reset":
-            await self.router.reset(job.incoming.session_id)
-            return RESET_DONE
-        if job.kind == "start":
-            return self.settings.greeting
-        if job.kind == "help":
-            return HELP if job.target.private else HELP + GROUP_HELP
-        if job.kind == "non_text":
-            return NON_TEXT
-        return ASK_USAGE
 
 
 def _iso(t: float | None) -> str | None:
