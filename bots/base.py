@@ -23,6 +23,33 @@ class Incoming:
     sent_at: float | None = None  # unix time the platform says it was sent (lets dedup skip storage)
 
 
+def incoming(
+    platform: str,
+    *,
+    bot: str,
+    session_id: str,
+    user_id: int,
+    place: str,
+    text: str,
+    dedup_key: str,
+    private: bool,
+    sent_at: float,
+) -> Incoming:
+    """The one way a platform's parsed message becomes `Incoming`: keys of users and places
+    are namespaced by platform the same way everywhere (``place``: e.g. ``chat:<id>``)."""
+    return Incoming(
+        bot=bot,
+        platform=platform,
+        session_id=session_id,
+        user_key=f"{platform}:{user_id}",
+        text=text,
+        dedup_key=dedup_key,
+        chat_key=f"{platform}:{place}",
+        private=private,
+        sent_at=sent_at,
+    )
+
+
 class Responder(Protocol):
     """How one message is answered on its platform. The router decides *what* to say,
     the responder *how*: drafts or edits, splitting, formatting, pacing, retries."""

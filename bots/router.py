@@ -13,23 +13,30 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bots.access import AccessPolicy, Refusal
 from bots.admin import AdminConsole, admin_command
 from bots.base import Incoming, Responder
-from bots.delivery.claims import SeenKeys
+from bots.delivery.claims import Claim, SeenKeys
+from bots.delivery.dispatch import SessionQueue
+from bots.delivery.inbox import Inbox
+from bots.delivery.leases import Lease, token_lease
 from bots.messages import chat_message
 from config.schema import BotCommon
 from engine.catalog import Catalog
 from engine.cluster.link import SharedState
+from engine.cluster.ordering import RedisOrdering
 from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, RateLimited, Unavailable
 from engine.ratelimit import RateLimiter
 from engine.run.events import Event, MessageDelta
 from engine.run.executor import Executor
 from engine.sessions import Sessions
+from engine.store.writer import Storage
 
 log = logging.getLogger("chatgate.bots")
+
+T = TypeVar("T")
 
 TYPING_EVERY_S = 4.0  # Telegram shows "typing" for about 5 s, Discord for about 10 s
 
@@ -42,11 +49,13 @@ class Services:
     executor: Executor
     sessions: Sessions
     limiter: RateLimiter
+    storage: Storage  # where adapters keep what they received (bots.delivery.inbox)
     seen: SeenKeys
     # Replaced as a whole on config reload; read once per message.
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     console: AdminConsole | None = None  # admin chat commands; None: not offered
     shared: SharedState | None = None  # several processes on one Redis: leases for the adapters
+    turns: RedisOrdering | None = None  # with ``shared``: each session's line across processes
 
 
 class ChatRouter:
@@ -60,6 +69,36 @@ class ChatRouter:
     @property
     def source(self) -> str:
         return f"{self.settings.platform}:{self.settings.name}"
+
+    # -- what an adapter needs of the shared services, for its bot ----------------
+
+    @property
+    def clustered(self) -> bool:
+        """Several chatgate processes share one Redis (claims, leases, turns)."""
+        return self.services.shared is not None
+
+    def lease(self, purpose: str, token: str) -> Lease | None:
+        """The lease on one use of the bot's token; None with one process (nothing to share)."""
+        shared = self.services.shared
+        return None if shared is None else token_lease(shared, purpose, token)
+
+    def queue(self, handle: Callable[[T], Awaitable[None]], *, workers: int) -> SessionQueue[T]:
+        """The bot's ordered per-session queue, in line with other processes' (`turns`)."""
+        return SessionQueue(handle, workers=workers, turns=self.services.turns)
+
+    def inbox(self) -> Inbox:
+        """The bot's durable inbox (bots.delivery.inbox)."""
+        return Inbox(self.services.storage, self.source)
+
+    async def claim(self, key: str, *, strict: bool = False) -> Claim:
+        """Claim an event for this process (bots.delivery.claims), by its key alone."""
+        return await self.services.seen.claim(self.source, key, strict=strict)
+
+    def refusal(self, msg: Incoming) -> Refusal | None:
+        """Why the current access rules refuse this message's sender; None: they allow it."""
+        return self.services.policy.refusal(self.settings, msg)
+
+    # -- the path of one message ---------------------------------------------------
 
     async def already_handled(self, msg: Incoming) -> bool:
         """Answered already, or being answered by another chatgate process? If not, the

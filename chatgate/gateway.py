@@ -87,9 +87,11 @@ class Gateway:
                     executor,
                     sessions,
                     limiter,
+                    storage,
                     SeenKeys(storage, shared=shared),
                     AccessPolicy(settings),
                     shared=shared,
+                    turns=ordering,
                 )
             ),
             shared=shared,

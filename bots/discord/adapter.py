@@ -2,7 +2,7 @@
 
 It only translates: gateway messages and slash commands become `Incoming` for the
 shared `ChatRouter`, answers go out through the responders in
-`bots.discord.responder`. Which messages count is decided in `bots.discord.triggers`.
+`bots.discord.responder`. Which messages count is decided in `bots.discord.inbound`.
 
 Exactly once: every message id (and slash command id) is marked with the router's
 ``mark_handled`` (stored in the database) once answered, and checked before with
@@ -29,13 +29,21 @@ import discord
 
 from bots.base import Incoming, Responder
 from bots.delivery.dispatch import SessionQueue
-from bots.delivery.leases import token_lease
-from bots.delivery.pacing import ChannelPacer
+from bots.delivery.drain import drain
+from bots.delivery.pacing import Pacer
+from bots.delivery.standby import serve_while_held
 from bots.discord import endpoint
 from bots.discord import logs as discord_logs
 from bots.discord.commands import build_tree, sync_commands
+from bots.discord.inbound import (
+    Trigger,
+    command_incoming,
+    command_session,
+    message_incoming,
+    read_message,
+    thread_name,
+)
 from bots.discord.responder import EphemeralNotice, InteractionResponder, MessageResponder
-from bots.discord.triggers import Trigger, read_message, session_id, thread_name
 from bots.messages import HELP, NON_TEXT, RESET_DONE
 from bots.router import ChatRouter
 from config.platforms.common import BotCommon
@@ -95,7 +103,7 @@ class DiscordAdapter:
         self.settings: DiscordBotSettings = settings
         self.router = router
         self.client: _Client | None = None
-        self.pacer = ChannelPacer()
+        self.pacer = Pacer()
         self.queue: SessionQueue[Job] | None = None
         self.content_intent: bool | None = None  # None: not known yet
         self.resumes = 0
@@ -104,9 +112,8 @@ class DiscordAdapter:
         self._warned_empty = False
         self._tasks: set[asyncio.Task[Any]] = set()
         # Several chatgate processes on one Redis: one of them holds the gateway (see run).
-        shared = router.services.shared
-        token = settings.token.get_secret_value()
-        self._lease = None if shared is None else token_lease(shared, "discord-gateway", token)
+        self._lease = router.lease("discord-gateway", settings.token.get_secret_value())
+        self._want_content = True  # until Discord refuses the Message Content intent
         self._stop_event = asyncio.Event()
         self._phase: Literal["starting", "standby", "connecting"] = "starting"
 
@@ -115,62 +122,67 @@ class DiscordAdapter:
     async def run(self) -> None:
         discord_logs.install()
         discord_logs.CURRENT_BOT.set(self.settings.name)  # (this task's context: its log lines)
-        self.queue = SessionQueue(
-            self._run_job, workers=self.settings.max_in_flight, turns=self.router.services.sessions.turns
-        )
-        want_content = True
+        self.queue = self.router.queue(self._run_job, workers=self.settings.max_in_flight)
+        name = self.settings.name
         try:
-            while not self._stopping:
-                if self._lease is not None:
-                    self._phase = "standby"
-                    if not await self._lease.wait(self._stop_event):
-                        return  # stopped while standing by
-                self._phase = "connecting"
-                self.client = _Client(self, self._intents(want_content))
-                try:
-                    if await self._serve_while_held(self.client):
-                        return
-                    continue  # lost the lease: stand by to take the gateway over again
-                except discord.PrivilegedIntentsRequired:
-                    if not want_content:
-                        raise
-                    # Discord refuses the connection when the intent is requested but not
-                    # enabled for the application: connect without it and keep working.
-                    log.warning(
-                        "discord bot %s: Discord refused the Message Content intent; connecting "
-                        "without it. To fix: %s",
-                        self.settings.name,
-                        CONTENT_INTENT_HELP,
-                    )
-                    self.content_intent = False
-                    want_content = False
-                    await self.client.close()
+            await serve_while_held(
+                self._lease,
+                self._stop_event,
+                self._connect,
+                standing_by=self._stand_by,
+                log=log,
+                held=f"discord bot {name}: this process holds the gateway now",
+                lost=f"discord bot {name}: lost the gateway lease; standing by",
+            )
         finally:
             await self._finish()
             if self._lease is not None:  # a crash too: a standby takes over at once
                 await self._lease.release()
 
-    async def _serve_while_held(self, client: _Client) -> bool:
-        """Serve; with several processes only while this one holds the gateway lease.
-        False when the lease was lost (then the client is closed)."""
-        if self._lease is None:
-            await self._serve(client)
-            return True
-        log.info("discord bot %s: this process holds the gateway now", self.settings.name)
+    def _stand_by(self) -> None:
+        self._phase = "standby"
+
+    async def _connect(self, lost: asyncio.Event) -> None:
+        """Serve until stopped or the lease is ``lost``."""
+        while not self._stopping:
+            self._phase = "connecting"
+            self.client = _Client(self, self._intents(self._want_content))
+            try:
+                await self._serve_until(self.client, lost)
+                return
+            except discord.PrivilegedIntentsRequired:
+                if not self._want_content:
+                    raise
+                # Discord refuses the connection when the intent is requested but not
+                # enabled for the application: connect without it and keep working.
+                log.warning(
+                    "discord bot %s: Discord refused the Message Content intent; connecting "
+                    "without it. To fix: %s",
+                    self.settings.name,
+                    CONTENT_INTENT_HELP,
+                )
+                self.content_intent = False
+                self._want_content = False
+                await self.client.close()
+
+    async def _serve_until(self, client: _Client, lost: asyncio.Event) -> None:
+        """Serve; when ``lost`` is set first, close the client (a stop closes it in `stop`,
+        after in-flight answers had the client to finish with)."""
         serving = asyncio.create_task(self._serve(client))
-        lost = asyncio.create_task(self._lease.lost.wait())
+        losing = asyncio.create_task(lost.wait())
         try:
-            await asyncio.wait({serving, lost}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({serving, losing}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            serving.cancel()  # cancelled (the manager gave up on a stop): not left running
+            raise
         finally:
-            lost.cancel()
+            losing.cancel()
         if serving.done():
             serving.result()  # (raises what serving raised)
-            return True
-        log.warning("discord bot %s: lost the gateway lease; standing by", self.settings.name)
+            return
         await client.close()
         with contextlib.suppress(Exception):
             await serving
-        return False
 
     async def _serve(self, client: _Client) -> None:
         endpoint.point_at(self.settings.name, self.settings.api_base)
@@ -190,17 +202,9 @@ class DiscordAdapter:
             await self.client.close()
 
     async def _drain(self) -> None:
-        if self.queue is None:
-            return
-        try:
-            await asyncio.wait_for(self.queue.drain(), STOP_DRAIN_S)
-        except TimeoutError:
-            log.warning(
-                "discord bot %s: %d answer(s) still running after %.0fs; stopping anyway",
-                self.settings.name,
-                self.queue.in_flight,
-                STOP_DRAIN_S,
-            )
+        if self.queue is not None:
+            bot = f"discord bot {self.settings.name}"
+            await drain(self.queue, STOP_DRAIN_S, log=log, bot=bot, left="stopping anyway")
 
     async def _finish(self) -> None:
         # A crash or a stop: answers in flight still have a working REST client, so they
@@ -326,17 +330,7 @@ class DiscordAdapter:
         )
         if trigger is None:
             return
-        msg = Incoming(
-            bot=s.name,
-            platform="discord",
-            session_id=trigger.session_id,
-            user_key=f"discord:{message.author.id}",
-            text=trigger.text,
-            dedup_key=str(message.id),
-            chat_key=f"discord:channel:{message.channel.id}",
-            private=message.guild is None,
-            sent_at=message.created_at.timestamp(),
-        )
+        msg = message_incoming(message, trigger, bot=s.name)
         await self.queue.arrive(msg.session_id, lambda: self._answer_message(message, msg, trigger))
 
     def _notice_missing_content(self, message: discord.Message) -> None:
@@ -395,15 +389,6 @@ class DiscordAdapter:
 
     # ------------------------------------------------------------------ slash commands
 
-    def _interaction_session(self, interaction: discord.Interaction[Any]) -> str:
-        return session_id(
-            self.settings.name,
-            interaction.channel,
-            interaction.user.id,
-            self.settings.session_scope,
-            in_guild=interaction.guild_id is not None,
-        )
-
     async def on_ask(self, interaction: discord.Interaction[Any], text: str) -> None:
         if self.queue is None or self._stopping:
             await interaction.response.send_message(
@@ -411,16 +396,7 @@ class DiscordAdapter:
             )
             return
         s = self.settings
-        msg = Incoming(
-            bot=s.name,
-            platform="discord",
-            session_id=self._interaction_session(interaction),
-            user_key=f"discord:{interaction.user.id}",
-            text=text.strip(),
-            dedup_key=f"interaction:{interaction.id}",
-            chat_key=f"discord:channel:{interaction.channel_id}",
-            sent_at=interaction.created_at.timestamp(),
-        )
+        msg = command_incoming(interaction, text, bot=s.name, scope=s.session_scope)
         if await self.router.already_handled(msg):
             return
         # The limit is checked before deferring, so the notice can be ephemeral: only the
@@ -428,7 +404,7 @@ class DiscordAdapter:
         notice = EphemeralNotice(interaction)
         if not await self.router.allow(msg, notice):
             if not notice.sent:  # told already, but every command needs an answer
-                refusal = self.router.services.policy.refusal(s, msg)
+                refusal = self.router.refusal(msg)
                 text = SLOW_DOWN if refusal is None else (refusal.text or NOT_FOR_YOU)
                 await interaction.response.send_message(text, ephemeral=True)
             await self.router.mark_handled(msg)
@@ -443,7 +419,8 @@ class DiscordAdapter:
     async def on_reset(self, interaction: discord.Interaction[Any]) -> None:
         # Deferred: the reset waits for an answer still running in the session.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.router.reset(self._interaction_session(interaction))
+        s = self.settings
+        await self.router.reset(command_session(interaction, bot=s.name, scope=s.session_scope))
         await interaction.followup.send(RESET_DONE, ephemeral=True)
 
     async def on_help(self, interaction: discord.Interaction[Any]) -> None:

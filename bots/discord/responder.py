@@ -2,12 +2,13 @@
 the whole answer in parts of at most 2000 characters, every part in order.
 
 Two destinations share the logic: a channel message (a reply to the asking
-message) and a slash command (deferred, then webhook follow-ups).
+message) and a slash command (deferred, then webhook follow-ups). Pacing, the
+shielded preview and the typing delay are the shared ones of `bots.delivery`,
+with Discord's numbers from `bots.discord.limits`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -16,19 +17,14 @@ from typing import Any
 
 import discord
 
-from bots.delivery.pacing import ChannelPacer
+from bots.delivery.pacing import Lanes, Pacer
+from bots.delivery.previews import ShieldedPreview
+from bots.delivery.typing_delay import TypingDelay
+from bots.discord.limits import CHANNEL
 from bots.split import split_markdown
 
 log = logging.getLogger("chatgate.bots.discord")
 
-MAX_CHARS = 2000  # Discord's limit for a message's content
-PARTIAL_INTERVAL_S = 1.0  # with at most one edit per answer per second we stay under 5 edits / 5 s
-# A fast answer arrives whole before this and is sent once: no "(edited)" mark, no
-# wasted edits. Slower answers show a preview from then on.
-FIRST_PREVIEW_AFTER_S = 1.0
-# Typing is shown only if the answer takes longer than this: an instant answer needs no
-# indicator, and skipping it spares a request per message.
-TYPING_AFTER_S = 0.3
 # The model's text is the user's to shape (the offline model even repeats it):
 # it must never ping @everyone, a role or a user. Only the asker, by the reply.
 SAFE_MENTIONS = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=True)
@@ -37,16 +33,20 @@ SAFE_MENTIONS = discord.AllowedMentions(everyone=False, users=False, roles=False
 class PartsResponder(ABC):
     """A `bots.base.Responder` that keeps the answer shown as a list of Discord messages."""
 
-    partial_interval_s = PARTIAL_INTERVAL_S
+    partial_interval_s = CHANNEL.partial_interval_s
 
-    def __init__(self, channel_id: int, pacer: ChannelPacer) -> None:
+    def __init__(self, channel_id: int, pacer: Pacer) -> None:
         self.channel_id = channel_id
         self.pacer = pacer
-        self.started = time.monotonic()
         self.shown: list[str] = []  # what each message we sent says now
         self.handles: list[Any] = []  # the messages themselves, to edit
-        self._preview: asyncio.Future[None] | None = None
+        # Quiet from when answering began: an answer whole within that is sent once.
+        self._preview = ShieldedPreview(CHANNEL.quiet_s, since=time.monotonic())
         self.answering = False  # text (or a notice) has arrived: typing is over
+
+    @property
+    def lanes(self) -> Lanes:
+        return self.pacer.lanes(self.channel_id, CHANNEL.pace)
 
     # -- the destination
     @abstractmethod
@@ -64,24 +64,19 @@ class PartsResponder(ABC):
 
     async def partial(self, text: str) -> None:
         self.answering = True
-        if not self.handles and time.monotonic() - self.started < FIRST_PREVIEW_AFTER_S:
-            return  # the router calls again when more text arrives; final() shows it all anyway
-        # Shielded: the router cancels its preview loop when the answer is complete. A send
-        # cut off mid-flight may still land on Discord; final() waits for it instead of
-        # sending that part a second time.
-        self._preview = asyncio.ensure_future(self._show(split_markdown(text, MAX_CHARS), final=False))
-        await asyncio.shield(self._preview)
+        # Too early, the router calls again when more text arrives; final() shows it all anyway.
+        await self._preview.show(
+            lambda: self._show(split_markdown(text, CHANNEL.message_length), final=False)
+        )
 
     async def final(self, text: str) -> None:
         self.answering = True
-        if self._preview is not None:
-            with contextlib.suppress(Exception):
-                await self._preview
-        await self._show(split_markdown(text, MAX_CHARS) or ["…"], final=True)
+        await self._preview.settle()
+        await self._show(split_markdown(text, CHANNEL.message_length) or ["…"], final=True)
 
     async def notice(self, text: str) -> None:
         self.answering = True
-        await self.pacer.sends(self.channel_id).take()
+        await self.lanes.sends.take()
         handle = await self._send(text, len(self.handles))
         self.handles.append(handle)
         self.shown.append(text)
@@ -91,7 +86,7 @@ class PartsResponder(ABC):
         """Edit the messages whose part changed and send the new parts, in order. A preview
         gives up when the channel's budget is spent (the next one, or final(), catches up);
         the final answer waits for its turn instead, because every part must arrive."""
-        sends, edits = self.pacer.sends(self.channel_id), self.pacer.edits(self.channel_id)
+        sends, edits = self.lanes.sends, self.lanes.edits
         for i, part in enumerate(parts):
             if i < len(self.handles):
                 if self.shown[i] == part:
@@ -130,19 +125,19 @@ class MessageResponder(PartsResponder):
         self,
         channel: discord.abc.Messageable,
         channel_id: int,
-        pacer: ChannelPacer,
+        pacer: Pacer,
         *,
         reference: discord.Message | None,
     ) -> None:
         super().__init__(channel_id, pacer)
         self.channel = channel
         self.reference = reference
-        self._typing_started = False
+        self._typing = TypingDelay(CHANNEL.typing_after_s)
 
     async def typing(self) -> None:
-        if not self._typing_started:
-            self._typing_started = True
-            await asyncio.sleep(TYPING_AFTER_S)
+        await self._typing.show(self._indicate)
+
+    async def _indicate(self) -> None:
         if self.answering:
             return  # the answer shows progress now
         try:
@@ -166,7 +161,7 @@ class InteractionResponder(PartsResponder):
     """Answers a deferred slash command: the first follow-up replaces "thinking…",
     further parts are more follow-ups; edits go through the interaction's webhook."""
 
-    def __init__(self, interaction: discord.Interaction[Any], pacer: ChannelPacer) -> None:
+    def __init__(self, interaction: discord.Interaction[Any], pacer: Pacer) -> None:
         super().__init__(interaction.channel_id or 0, pacer)
         self.interaction = interaction
 
@@ -182,7 +177,7 @@ class EphemeralNotice:
     """A responder for a slash command not yet acknowledged: only the invoking user sees
     what it says (a rate-limit notice). Used before the command is deferred."""
 
-    partial_interval_s = PARTIAL_INTERVAL_S
+    partial_interval_s = CHANNEL.partial_interval_s
 
     def __init__(self, interaction: discord.Interaction[Any]) -> None:
         self.interaction = interaction

@@ -33,20 +33,23 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramUnauthorizedError
-from aiogram.types import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
+from aiogram.types import Update
 from pydantic import ValidationError
 
 from bots.delivery.claims import Claim
 from bots.delivery.dispatch import SessionQueue
+from bots.delivery.drain import drain
 from bots.delivery.inbox import Inbox
 from bots.delivery.leases import Lease
-from bots.messages import HELP, NON_TEXT, RESET_DONE
+from bots.delivery.pacing import Pacer
+from bots.delivery.standby import serve_while_held
 from bots.router import ChatRouter
+from bots.telegram.commands import command_reply, register_commands
 from bots.telegram.inbound import Job, Me, read_update
 from bots.telegram.polling import ALLOWED_UPDATES, BACKOFF_S, Poller, TokenRejected, token_rejected, until
 from bots.telegram.responder import TelegramResponder
-from bots.telegram.scale import OrphanSweeper, claim_all, either, poll_lease
-from bots.telegram.send import ChatPacer, DeliveryFailed, Sender
+from bots.telegram.scale import POLL_LEASE, OrphanSweeper, claim_all, either
+from bots.telegram.send import DeliveryFailed, Sender
 from config.platforms.common import BotCommon
 from config.platforms.telegram import TelegramBotSettings, WebhookSettings
 
@@ -57,18 +60,6 @@ T = TypeVar("T")
 STOP_GRACE_S = 25.0  # in-flight answers get this long on SIGTERM; unfinished ones stay in the inbox
 QUEUE_HIGH_WATER = 1_000  # waiting updates before we stop fetching (polling) or hold webhooks
 REQUEST_TIMEOUT_S = 30  # any Bot API call but getUpdates
-GROUP_HELP = "\nIn groups: mention me, reply to my message, or write /ask <question>."
-ASK_USAGE = "Write your question after the command, e.g. /ask What is chatgate?"
-PRIVATE_COMMANDS = [
-    BotCommand(command="start", description="Say hello"),
-    BotCommand(command="help", description="How to talk to me"),
-    BotCommand(command="reset", description="Forget our conversation"),
-]
-GROUP_COMMANDS = [
-    BotCommand(command="ask", description="Ask me a question"),
-    BotCommand(command="help", description="How to talk to me"),
-    BotCommand(command="reset", description="Forget this chat's conversation"),
-]
 
 
 def derived_webhook_secret(token: str) -> str:
@@ -102,9 +93,9 @@ class TelegramAdapter:
         self._poller: Poller | None = None
         self._known: set[int] = set()  # update ids queued or being answered
         self._progress = asyncio.Event()  # set whenever an update is done
-        self._sender = Sender(ChatPacer())
+        self._sender = Sender(Pacer())
         # Several processes on one Redis (bots.telegram.scale): claims, orphans, one poller.
-        self._shared = router.services.shared
+        self._clustered = router.clustered
         self._lease: Lease | None = None
         self._orphans: OrphanSweeper | None = None
         self._sweeping: asyncio.Task[None] | None = None
@@ -236,20 +227,17 @@ class TelegramAdapter:
                 self.settings.name,
                 self.me.username,
             )
-        await self._set_commands(bot)
-        storage = self.router.services.seen.storage
-        self._inbox = Inbox(storage, self.router.source)
+        await register_commands(bot, self.settings.name, self._clean)
+        self._inbox = self.router.inbox()
         await self._inbox.open()
-        self._queue = SessionQueue(
-            self._handle, workers=self.settings.max_in_flight, turns=self.router.services.sessions.turns
-        )
-        if self._shared is None:
+        self._queue = self.router.queue(self._handle, workers=self.settings.max_in_flight)
+        if not self._clustered:
             await self._resume(bot)
         else:
             # Claims decide what is this process's to answer: what a stopped process left in
             # the shared inbox is taken over by the sweeper (its first round runs now).
             self._orphans = OrphanSweeper(
-                self.router.services.seen,
+                self.router.claim,
                 self._inbox,
                 self.router.source,
                 known=self._known,
@@ -260,24 +248,12 @@ class TelegramAdapter:
             )
         return True
 
-    async def _set_commands(self, bot: Bot) -> None:
-        try:
-            await bot.set_my_commands(PRIVATE_COMMANDS, scope=BotCommandScopeDefault())
-            await bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
-        except (TelegramAPIError, ClientDecodeError) as e:
-            log.warning(
-                "bot %s: could not register its commands (%s)", self.settings.name, self._clean(str(e))
-            )
-
     async def _resume(self, bot: Bot) -> None:
         """Answer what a previous run received but did not finish (see telegram_inbox)."""
         assert self._inbox is not None and self.me is not None
         resumed = 0
         for update_id, data in await self._inbox.pending():
-            try:
-                job = read_update(Update.model_validate(data, context={"bot": bot}), self.me, self.settings)
-            except ValidationError:
-                job = None
+            job = self._read_kept(data, bot)
             if job is None or self._stale(job):
                 self.skipped_backlog += job is not None
                 self._inbox.done(update_id)
@@ -289,58 +265,58 @@ class TelegramAdapter:
                 "bot %s: resuming %d update(s) received before the last stop", self.settings.name, resumed
             )
 
+    def _read_kept(self, data: dict[str, Any], bot: Bot) -> Job | None:
+        """The job for an update kept in the inbox; None for one not (or no longer) readable."""
+        assert self.me is not None
+        try:
+            return read_update(Update.model_validate(data, context={"bot": bot}), self.me, self.settings)
+        except ValidationError:
+            return None
+
     async def _adopt_orphan(self, update_id: int, data: dict[str, Any]) -> None:
         """Answer an update another process took in but could not finish."""
-        assert self._inbox is not None and self.me is not None and self._bot is not None
-        try:
-            job = read_update(Update.model_validate(data, context={"bot": self._bot}), self.me, self.settings)
-        except ValidationError:
-            job = None
+        assert self._inbox is not None and self._bot is not None
+        job = self._read_kept(data, self._bot)
         if job is None or self._stale(job) or job.update_id in self._known:
             self._inbox.done(update_id)
             return
         await self._queue_job(job)  # a new place in its chat's line: the old one died with its process
 
-    async def _poll_under_lease(self, bot: Bot, lease: Lease) -> None:
-        """Several processes: only the lease holder polls; the others stand by to take over."""
-        while not self._stopping.is_set():
-            self.state = "standby"
-            if not await lease.wait(self._stopping):
-                return
-            log.info("bot %s: this process polls Telegram now (it holds the lease)", self.settings.name)
-            self._poller = Poller(
-                bot, self.settings.name, on_batch=self._take, wait_room=self._wait_room, clean=self._clean
-            )
-            self.state = "polling"
-            async with either(self._stopping, lease.lost) as stop:
-                try:
-                    await self._poller.run(stop)
-                except TokenRejected as e:
-                    self.last_error = str(e)
-                    raise
-            if self._stopping.is_set():
-                return  # _finish acknowledges, then the lease is released
-            # Not acknowledged: the new holder fetches those updates again; their claims
-            # (ours) keep it from answering them twice.
-            self._poller = None
-            log.warning("bot %s: lost the polling lease; standing by", self.settings.name)
-
-    async def _receive(self, bot: Bot) -> None:
-        hook = self.webhook
-        if hook is None and self._shared is not None:
-            self._lease = poll_lease(self._shared, self._token)
-            await self._poll_under_lease(bot, self._lease)
-            return
-        if hook is None:
-            self._poller = Poller(
-                bot, self.settings.name, on_batch=self._take, wait_room=self._wait_room, clean=self._clean
-            )
-            self.state = "polling"
+    async def _poll(self, lost: asyncio.Event) -> None:
+        """Poll until stopped or the lease is ``lost`` (then not acknowledged: the new holder
+        fetches those updates again; their claims, ours, keep it from answering them twice)."""
+        assert self._bot is not None
+        self._poller = Poller(
+            self._bot, self.settings.name, on_batch=self._take, wait_room=self._wait_room, clean=self._clean
+        )
+        self.state = "polling"
+        async with either(self._stopping, lost) as stop:
             try:
-                await self._poller.run(self._stopping)
+                await self._poller.run(stop)
             except TokenRejected as e:
                 self.last_error = str(e)
                 raise
+        if not self._stopping.is_set():
+            self._poller = None  # _finish acknowledges only what a stopping poller took
+
+    def _stand_by(self) -> None:
+        self.state = "standby"
+
+    async def _receive(self, bot: Bot) -> None:
+        hook = self.webhook
+        if hook is None:
+            # Several processes: only the lease holder polls; the others stand by to take over.
+            self._lease = self.router.lease(POLL_LEASE, self._token)
+            name = self.settings.name
+            await serve_while_held(
+                self._lease,
+                self._stopping,
+                self._poll,
+                standing_by=self._stand_by,
+                log=log,
+                held=f"bot {name}: this process polls Telegram now (it holds the lease)",
+                lost=f"bot {name}: lost the polling lease; standing by",
+            )
             return
         done = await self._retrying(
             lambda: bot.set_webhook(
@@ -365,16 +341,13 @@ class TelegramAdapter:
             self._sweeping.cancel()
         self.state = "stopping"
         if self._queue is not None:
-            try:
-                async with asyncio.timeout(STOP_GRACE_S):
-                    await self._queue.drain()
-            except TimeoutError:
-                log.warning(
-                    "bot %s: %d answer(s) still running after %.0fs; they will be resumed at the next start",
-                    self.settings.name,
-                    self._queue.in_flight + self._queue.waiting,
-                    STOP_GRACE_S,
-                )
+            await drain(
+                self._queue,
+                STOP_GRACE_S,
+                log=log,
+                bot=f"bot {self.settings.name}",
+                left="they will be resumed at the next start",
+            )
         if self._poller is not None:
             await self._poller.acknowledge()
         if self._inbox is not None:
@@ -440,16 +413,13 @@ class TelegramAdapter:
         if not jobs:
             return
         keep_only: set[int] = set()
-        if self._shared is not None:
+        if self._clustered:
             # Another process may have this update already (a retried webhook call, a new
             # poller refetching): claim first; then the inbox keeps it whoever answers it.
             try:
-                claims = await claim_all(
-                    self.router.services.seen, self.router.source, [job.update_id for job, _ in jobs]
-                )
+                claims = await claim_all(self.router.claim, [job.update_id for job, _ in jobs])
             except BaseException:
-                for job, _ in jobs:
-                    self._known.discard(job.update_id)
+                self._forget(jobs)
                 raise
             for job, _ in jobs:
                 if not claims[job.update_id].ours:
@@ -461,12 +431,16 @@ class TelegramAdapter:
                 [(job.update_id, u.model_dump_json(exclude_none=True, by_alias=True)) for job, u in jobs]
             )
         except BaseException:
-            for job, _ in jobs:
-                self._known.discard(job.update_id)
+            self._forget(jobs)
             raise
         for job, _ in jobs:
             if job.update_id not in keep_only:
                 await self._queue_job(job, known=True)
+
+    def _forget(self, jobs: list[tuple[Job, Update]]) -> None:
+        """Not taken after all: a redelivery of these must be taken again."""
+        for job, _ in jobs:
+            self._known.discard(job.update_id)
 
     async def _queue_job(self, job: Job, *, known: bool = False) -> None:
         """Its place in its chat's line is taken now, before it waits here (bots.delivery.dispatch)."""
@@ -487,7 +461,13 @@ class TelegramAdapter:
             if job.kind == "ask":
                 await self.router.handle(job.incoming, responder)
             else:
-                await self.router.handle(job.incoming, responder, reply=lambda: self._command_reply(job))
+                await self.router.handle(
+                    job.incoming,
+                    responder,
+                    reply=lambda: command_reply(
+                        job, greeting=self.settings.greeting, reset=self.router.reset
+                    ),
+                )
         except DeliveryFailed as e:
             # Telegram unreachable for a while: keep it in the inbox for the next start.
             log.warning(
@@ -510,19 +490,6 @@ class TelegramAdapter:
             self._known.discard(job.update_id)
             self._progress.set()
         self._inbox.done(job.update_id)
-
-    async def _command_reply(self, job: Job) -> str:
-        """Everything but questions: answered without calling the model."""
-        if job.kind == "reset":
-            await self.router.reset(job.incoming.session_id)
-            return RESET_DONE
-        if job.kind == "start":
-            return self.settings.greeting
-        if job.kind == "help":
-            return HELP if job.target.private else HELP + GROUP_HELP
-        if job.kind == "non_text":
-            return NON_TEXT
-        return ASK_USAGE
 
 
 def _iso(t: float | None) -> str | None:

@@ -15,7 +15,7 @@ from typing import Literal
 from aiogram.enums import ContentType
 from aiogram.types import Message, MessageEntity, Update
 
-from bots.base import Incoming
+from bots.base import Incoming, incoming
 from bots.telegram.responder import Target
 from config.platforms.telegram import TelegramBotSettings
 
@@ -107,14 +107,14 @@ def read_update(update: Update, me: Me, settings: TelegramBotSettings) -> Job | 
             session += f":{thread_id}"
         if settings.session_scope == "user":
             session += f":user:{user_id}"
-    incoming = Incoming(
+    message = incoming(
+        "telegram",
         bot=settings.name,
-        platform="telegram",
         session_id=session,
-        user_key=f"telegram:{user_id}",
+        user_id=user_id,
+        place=f"chat:{msg.chat.id}",
         text=text or "",
         dedup_key=str(update.update_id),
-        chat_key=f"telegram:chat:{msg.chat.id}",
         private=private,
         sent_at=msg.date.timestamp(),
     )
@@ -125,7 +125,7 @@ def read_update(update: Update, me: Me, settings: TelegramBotSettings) -> Job | 
         reply_to=None if private else msg.message_id,
         draft_id=(msg.message_id % 100_000_000) * 16 + 1,
     )
-    return Job(update.update_id, kind, incoming, target, msg.date.timestamp())
+    return Job(update.update_id, kind, message, target, msg.date.timestamp())
 
 
 def _command(text: str, me: Me, private: bool) -> tuple[Kind | None, str]:

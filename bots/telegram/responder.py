@@ -13,18 +13,14 @@
 * Formatting: HTML from `telegram_format`; a part Telegram refuses is resent
   as its plain Markdown source, so an answer is never lost to formatting.
 
-Preview work runs in a shielded task: the router cancels the preview pump when
-the execution ends, and a cancelled ``sendMessage`` might still have arrived
-without us learning its id, which would then be sent twice. ``final`` waits for
-that task instead.
+Preview work runs shielded (`bots.delivery.previews`), so a cancelled
+``sendMessage`` is never sent twice; the numbers are in `bots.telegram.limits`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
@@ -33,15 +29,14 @@ from aiogram.enums import ChatAction, ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import Message, ReplyParameters
 
+from bots.delivery.previews import ShieldedPreview
+from bots.delivery.typing_delay import TypingDelay
 from bots.split import split_text, utf16_len
 from bots.telegram.format import Part, render_parts
+from bots.telegram.limits import limits
 from bots.telegram.send import DeliveryFailed, Sender, is_bad_entities, is_not_modified, is_too_long
 
 log = logging.getLogger("chatgate.bots.telegram")
-
-PRIVATE_PARTIAL_S = 0.4  # drafts are cheap and animated: update often
-GROUP_PARTIAL_S = 1.0  # edits count against the group's 20/minute
-TYPING_AFTER_S = 0.25  # no "typing…" for answers faster than this
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +69,12 @@ class TelegramResponder:
         self.bot = bot
         self.sender = sender
         self.target = target
-        self.partial_interval_s = PRIVATE_PARTIAL_S if target.private else GROUP_PARTIAL_S
+        self.limits = limits(group=not target.private)
+        self.partial_interval_s = self.limits.partial_interval_s
         self._sent: list[_Sent] = []  # the answer's messages, in order
         self._drafts: dict[int, str] = {}  # part index -> text last drafted
-        self._preview: asyncio.Task[None] | None = None
-        self._streaming_since: float | None = None  # first partial() call
-        self._typed = False
+        self._preview = ShieldedPreview(self.limits.quiet_s)  # quiet from the first text on
+        self._typing = TypingDelay(self.limits.typing_after_s)
 
     @property
     def _group(self) -> bool:
@@ -89,34 +84,26 @@ class TelegramResponder:
 
     async def typing(self) -> None:
         t = self.target
-        if not self._typed:
-            # Only a wait the user would notice deserves "typing…": a quick answer cancels
-            # this sleep (the router stops the pump) and saves the call.
-            self._typed = True
-            await asyncio.sleep(TYPING_AFTER_S)
-        await self.sender.preview(
-            t.chat_id,
-            self._group,
-            lambda: self.bot.send_chat_action(t.chat_id, ChatAction.TYPING, message_thread_id=t.thread_id),
-            paced=False,
+        await self._typing.show(
+            lambda: self.sender.preview(
+                t.chat_id,
+                self._group,
+                lambda: self.bot.send_chat_action(
+                    t.chat_id, ChatAction.TYPING, message_thread_id=t.thread_id
+                ),
+                paced=False,
+            )
         )
 
     async def partial(self, text: str) -> None:
-        # An answer that is complete within one interval needs no preview: skipping the
-        # first one saves a draft (private) or a send plus an edit (groups) per quick answer.
-        now = time.monotonic()
-        if self._streaming_since is None:
-            self._streaming_since = now
-        if now - self._streaming_since < self.partial_interval_s * 0.9:
-            return
-        if self._preview is not None and not self._preview.done():
-            return  # the previous preview is still on its way; the next call brings newer text
-        self._preview = asyncio.ensure_future(self._show_partial(text))
-        await asyncio.shield(self._preview)
+        # Skipping the quiet period's previews saves a draft (private) or a send plus an
+        # edit (groups) per quick answer.
+        await self._preview.show(lambda: self._show_partial(text))
 
     async def final(self, text: str) -> None:
-        await self._settle_preview()
-        parts = render_parts(text) or render_parts("…")
+        await self._preview.settle()
+        limit = self.limits.message_length
+        parts = render_parts(text, limit) or render_parts("…", limit)
         for index, part in enumerate(parts):
             await self._put(index, part)
         for extra in self._sent[len(parts) :]:  # the preview ran longer than the answer
@@ -124,7 +111,7 @@ class TelegramResponder:
         del self._sent[len(parts) :]
 
     async def notice(self, text: str) -> None:
-        await self._settle_preview()
+        await self._preview.settle()
         try:
             await self._send(text, None, first=not self._sent)
         except TelegramBadRequest as e:
@@ -139,15 +126,9 @@ class TelegramResponder:
                 chat_id, self._group, lambda: self.bot.delete_message(chat_id, message_id), paced=False
             )
 
-    async def _settle_preview(self) -> None:
-        if self._preview is not None:
-            with contextlib.suppress(Exception):
-                await self._preview
-            self._preview = None
-
     async def _show_partial(self, text: str) -> None:
         try:
-            parts = render_parts(text)
+            parts = render_parts(text, self.limits.message_length)
             if not parts:
                 return
             *done, current = parts

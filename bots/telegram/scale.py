@@ -20,25 +20,27 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
-from bots.delivery.claims import Claim, SeenKeys
+from bots.delivery.claims import Claim
 from bots.delivery.inbox import Inbox
-from bots.delivery.leases import Lease, token_lease
-from engine.cluster.link import SharedState
 
 log = logging.getLogger("chatgate.bots.telegram")
 
 SWEEP_EVERY_S = 2.0
 
 
-def poll_lease(shared: SharedState, token: str) -> Lease:
-    """The lease on polling this token (whatever the bot is called in each config)."""
-    return token_lease(shared, "telegram-poll", token)
+POLL_LEASE = "telegram-poll"  # the lease on polling a token (whatever the bot is called in each config)
 
 
-async def claim_all(seen: SeenKeys, source: str, update_ids: list[int]) -> dict[int, Claim]:
-    return {uid: await seen.claim(source, str(uid)) for uid in update_ids}
+class Claimer(Protocol):
+    """`bots.router.ChatRouter.claim`: claims an update of this bot for this process."""
+
+    async def __call__(self, key: str, *, strict: bool = False) -> Claim: ...
+
+
+async def claim_all(claim: Claimer, update_ids: list[int]) -> dict[int, Claim]:
+    return {uid: await claim(str(uid)) for uid in update_ids}
 
 
 @contextlib.asynccontextmanager
@@ -64,14 +66,14 @@ class OrphanSweeper:
 
     def __init__(
         self,
-        seen: SeenKeys,
+        claim: Claimer,
         inbox: Inbox,
         source: str,
         *,
         known: set[int],
         adopt: Callable[[int, dict[str, Any]], Awaitable[None]],
     ) -> None:
-        self.seen = seen
+        self.claim = claim
         self.inbox = inbox
         self.source = source
         self.known = known  # queued or being answered here
@@ -90,7 +92,7 @@ class OrphanSweeper:
         for update_id, data in await self.inbox.pending():
             if update_id in self.known:
                 continue
-            claim = await self.seen.claim(self.source, str(update_id), strict=True)
+            claim = await self.claim(str(update_id), strict=True)
             if claim is Claim.DONE:
                 self.inbox.done(update_id)  # answered; only its row was left behind
             elif claim is Claim.MINE:

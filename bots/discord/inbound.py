@@ -1,4 +1,5 @@
-"""Which Discord messages are meant for the bot, what they say, and whose session they belong to.
+"""Which Discord messages are meant for the bot, what they say, whose session they belong
+to, and the `Incoming` they become (messages and slash commands alike).
 
 Pure decisions on discord.py objects (no I/O), so the adapter stays about wiring.
 """
@@ -7,9 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import discord
+
+from bots.base import Incoming, incoming
 
 # Message types a person writes; joins, pins, thread-created notices and the like are not questions.
 _USER_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
@@ -115,3 +118,42 @@ def thread_name(text: str) -> str:
     if len(first) > 80:
         first = first[:79].rstrip() + "…"
     return first or "Conversation"
+
+
+def message_incoming(message: discord.Message, trigger: Trigger, *, bot: str) -> Incoming:
+    return incoming(
+        "discord",
+        bot=bot,
+        session_id=trigger.session_id,
+        user_id=message.author.id,
+        place=f"channel:{message.channel.id}",
+        text=trigger.text,
+        dedup_key=str(message.id),
+        private=message.guild is None,
+        sent_at=message.created_at.timestamp(),
+    )
+
+
+def command_session(
+    interaction: discord.Interaction[Any], *, bot: str, scope: Literal["chat", "user"]
+) -> str:
+    return session_id(
+        bot, interaction.channel, interaction.user.id, scope, in_guild=interaction.guild_id is not None
+    )
+
+
+def command_incoming(
+    interaction: discord.Interaction[Any], text: str, *, bot: str, scope: Literal["chat", "user"]
+) -> Incoming:
+    """A slash command's question; not ``private``, so it is never taken for an admin command."""
+    return incoming(
+        "discord",
+        bot=bot,
+        session_id=command_session(interaction, bot=bot, scope=scope),
+        user_id=interaction.user.id,
+        place=f"channel:{interaction.channel_id}",
+        text=text.strip(),
+        dedup_key=f"interaction:{interaction.id}",
+        private=False,
+        sent_at=interaction.created_at.timestamp(),
+    )
