@@ -18,6 +18,7 @@ from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
+from engine.cluster import keys
 from engine.cluster.link import bounded_pool
 from engine.errors import RateLimited, Unavailable
 
@@ -133,6 +134,7 @@ class RateLimiter:
                 "async+" + redis_url,
                 implementation="redispy",
                 connection_pool=pool,  # type: ignore[arg-type]  # limits passes it on to redis-py
+                key_prefix=keys.RATE_LIMITS,
             )
             self._strategy = MovingWindowRateLimiter(storage)
         self.tiers: dict[str, RateLimitItem] = {}

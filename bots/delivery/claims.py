@@ -29,11 +29,12 @@ from collections import OrderedDict
 
 from redis.exceptions import RedisError
 
+from engine.cluster import keys
 from engine.cluster.link import ALIVE_PREFIX, SharedState
 from engine.store.answered import Answered
 from engine.store.writer import Storage
 
-CLAIM_PREFIX = "chatgate:claim:"
+CLAIM_PREFIX = keys.CLAIM
 CLOCK_SLACK_S = 10.0  # the platforms' clocks and ours may disagree by this much
 FRESH_WINDOW_S = 120.0  # recent enough that memory (cache_size keys) still holds it
 CLAIM_TTL_MS = 86_400_000  # a live process's claim: as long as an update may wait in its queue

@@ -23,6 +23,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from engine.cluster import keys
 from engine.cluster.link import SharedState
 
 log = logging.getLogger("chatgate.shared")
@@ -59,7 +60,7 @@ class Lease:
     def __init__(self, shared: SharedState, name: str, *, ttl_ms: int = LEASE_TTL_MS) -> None:
         self.shared = shared
         self.name = name
-        self.key = f"chatgate:lease:{name}"
+        self.key = keys.LEASE + name
         self.ttl_ms = ttl_ms
         self.held = False
         self.holder: str | None = None  # as last seen: us, another process, or nobody

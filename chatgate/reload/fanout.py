@@ -24,11 +24,12 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
+from engine.cluster import keys
 from engine.cluster.link import SharedState
 
 log = logging.getLogger("chatgate.config")
 
-CHANNEL = "chatgate:config-reload"
+CHANNEL = keys.RELOAD
 PEER_TRIGGER = "peer"  # the trigger of a reload another process asked for starts with this
 RESUBSCRIBE_S = 1.0
 

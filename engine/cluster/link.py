@@ -28,9 +28,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from engine.cluster import keys
+
 log = logging.getLogger("chatgate.shared")
 
-ALIVE_PREFIX = "chatgate:alive:"
+ALIVE_PREFIX = keys.ALIVE
 # A process silent for this long is taken for dead. Shorter than a lease (bots.delivery.leases):
 # whoever takes a lease over from a dead process finds its claims free already.
 ALIVE_TTL_MS = 4_000

@@ -28,6 +28,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from engine.cluster import keys
 from engine.cluster.link import ALIVE_PREFIX, bounded_pool
 from engine.errors import Unavailable
 
@@ -92,7 +93,7 @@ _holding: ContextVar[str | None] = ContextVar("chatgate_turn_held", default=None
 
 
 class RedisOrdering:
-    def __init__(self, redis_url: str, owner: str, *, prefix: str = "chatgate:turns") -> None:
+    def __init__(self, redis_url: str, owner: str, *, prefix: str = keys.TURNS) -> None:
         # Its own bounded pool, on which a burst waits rather than fails: waiters hold a
         # connection in BLPOP, which must not starve the short commands of other parts.
         self.redis = aioredis.Redis.from_pool(bounded_pool(redis_url, size=POOL_SIZE, wait_s=10, socket_s=5))
