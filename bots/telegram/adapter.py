@@ -388,7 +388,27 @@ class TelegramAdapter:
 
     async def _take(self, updates: list[Update]) -> None:
         """Keep new updates durably, then queue them. Returning means Telegram may forget them."""
-        assert self._inbox is not None and self.me is not None
+        assert self._inbox is not None
+        jobs = self._new_jobs(updates)
+        if not jobs:
+            return
+        keep_only: set[int] = set()
+        if self._clustered:
+            jobs, keep_only = await self._claim(jobs)
+        try:
+            await self._inbox.add(
+                [(job.update_id, u.model_dump_json(exclude_none=True, by_alias=True)) for job, u in jobs]
+            )
+        except BaseException:
+            self._forget(jobs)
+            raise
+        for job, _ in jobs:
+            if job.update_id not in keep_only:
+                await self._queue_job(job, known=True)
+
+    def _new_jobs(self, updates: list[Update]) -> list[tuple[Job, Update]]:
+        """The updates not queued already, addressed to the bot and not stale backlog."""
+        assert self.me is not None
         jobs: list[tuple[Job, Update]] = []
         stale = 0
         for update in updates:
@@ -410,32 +430,23 @@ class TelegramAdapter:
                 stale,
                 self.settings.backlog_max_age_s,
             )
-        if not jobs:
-            return
-        keep_only: set[int] = set()
-        if self._clustered:
-            # Another process may have this update already (a retried webhook call, a new
-            # poller refetching): claim first; then the inbox keeps it whoever answers it.
-            try:
-                claims = await claim_all(self.router.claim, [job.update_id for job, _ in jobs])
-            except BaseException:
-                self._forget(jobs)
-                raise
-            for job, _ in jobs:
-                if not claims[job.update_id].ours:
-                    self._known.discard(job.update_id)
-                    keep_only.add(job.update_id)
-            jobs = [(j, u) for j, u in jobs if claims[j.update_id] is not Claim.DONE]
+        return jobs
+
+    async def _claim(self, jobs: list[tuple[Job, Update]]) -> tuple[list[tuple[Job, Update]], set[int]]:
+        """Another process may have these updates already (a retried webhook call, a new poller
+        refetching): claim first; then the inbox keeps each whoever answers it. Returns the
+        jobs to keep, and the ids of those to keep without queueing here (another's claim)."""
         try:
-            await self._inbox.add(
-                [(job.update_id, u.model_dump_json(exclude_none=True, by_alias=True)) for job, u in jobs]
-            )
+            claims = await claim_all(self.router.claim, [job.update_id for job, _ in jobs])
         except BaseException:
             self._forget(jobs)
             raise
+        keep_only: set[int] = set()
         for job, _ in jobs:
-            if job.update_id not in keep_only:
-                await self._queue_job(job, known=True)
+            if not claims[job.update_id].ours:
+                self._known.discard(job.update_id)
+                keep_only.add(job.update_id)
+        return [(j, u) for j, u in jobs if claims[j.update_id] is not Claim.DONE], keep_only
 
     def _forget(self, jobs: list[tuple[Job, Update]]) -> None:
         """Not taken after all: a redelivery of these must be taken again."""

@@ -72,33 +72,15 @@ def read_update(update: Update, me: Me, settings: TelegramBotSettings) -> Job | 
     msg = update.message
     if msg is None or msg.chat.type not in ("private", "group", "supergroup"):
         return None
-    sender = msg.from_user
-    if msg.sender_chat is not None:
-        user_id = msg.sender_chat.id  # an anonymous admin or a channel speaking in the group
-    elif sender is not None and not sender.is_bot:
-        user_id = sender.id
-    else:
-        return None  # other bots: answering them invites loops
+    user_id = _speaker(msg)
+    if user_id is None:
+        return None
     private = msg.chat.type == "private"
     text, entities = (msg.text, msg.entities) if msg.text is not None else (msg.caption, msg.caption_entities)
-
-    kind: Kind | None
-    if text is not None and text.startswith("/"):
-        kind, text = _command(text, me, private)
-    elif private:
-        kind = "ask" if text else None
-    elif _addressed(msg, entities, me):
-        text = _strip_mentions(text or "", entities, me) if text else text
-        kind = "ask" if text else ("start" if msg.text is not None or msg.caption is not None else None)
-    else:
+    read = _kind(msg, text, entities, me, private)
+    if read is None:
         return None
-    if kind is None:
-        if msg.content_type in _USER_CONTENT and (private or _replies_to_me(msg, me)):
-            kind = "non_text"
-        else:
-            return None
-    if kind == "ask" and not text:
-        kind = "ask_usage"
+    kind, text = read
 
     thread_id = msg.message_thread_id if msg.is_topic_message else None
     session = f"telegram:{settings.name}:{msg.chat.id}"
@@ -126,6 +108,40 @@ def read_update(update: Update, me: Me, settings: TelegramBotSettings) -> Job | 
         draft_id=(msg.message_id % 100_000_000) * 16 + 1,
     )
     return Job(update.update_id, kind, message, target, msg.date.timestamp())
+
+
+def _speaker(msg: Message) -> int | None:
+    """Who speaks: a person, an anonymous admin or a channel; None for other bots (answering
+    them invites loops)."""
+    if msg.sender_chat is not None:
+        return msg.sender_chat.id
+    sender = msg.from_user
+    if sender is not None and not sender.is_bot:
+        return sender.id
+    return None
+
+
+def _kind(
+    msg: Message, text: str | None, entities: list[MessageEntity] | None, me: Me, private: bool
+) -> tuple[Kind, str | None] | None:
+    """What the message asks of the bot, and its text as the bot reads it; None: not for us."""
+    kind: Kind | None
+    if text is not None and text.startswith("/"):
+        kind, text = _command(text, me, private)
+    elif private:
+        kind = "ask" if text else None
+    elif _addressed(msg, entities, me):
+        text = _strip_mentions(text or "", entities, me) if text else text
+        kind = "ask" if text else ("start" if msg.text is not None or msg.caption is not None else None)
+    else:
+        return None
+    if kind is None:
+        if msg.content_type in _USER_CONTENT and (private or _replies_to_me(msg, me)):
+            return "non_text", text
+        return None
+    if kind == "ask" and not text:
+        return "ask_usage", text
+    return kind, text
 
 
 def _command(text: str, me: Me, private: bool) -> tuple[Kind | None, str]:

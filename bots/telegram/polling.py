@@ -74,11 +74,11 @@ class Poller:
         self.last_error: str | None = None
         self.failures = 0
         self._acknowledged: int | None = None
+        self._failing_since: float | None = None  # monotonic time of the first failure in a row
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Poll until ``stopping`` is set. Raises `TokenRejected` on 401."""
         delay = BACKOFF_S[0]
-        failing_since: float | None = None
         while not stopping.is_set():
             await until(self.wait_room(), stopping)
             if stopping.is_set():
@@ -88,60 +88,71 @@ class Poller:
             except TelegramUnauthorizedError:
                 raise TokenRejected(token_rejected(self.name)) from None
             except TelegramConflictError as e:
-                if "webhook" in e.message:
-                    log.warning(
-                        "bot %s: a webhook is set for this token; removing it, since this bot polls",
-                        self.name,
-                    )
-                    with contextlib.suppress(TelegramAPIError):
-                        await self.bot.delete_webhook(drop_pending_updates=False)
+                if await self._conflict(e):
                     continue
-                self._failed("conflict", e)
-                if self.failures == 1 or self.failures % 10 == 0:
-                    log.warning(
-                        "bot %s: another process is receiving updates with this bot token "
-                        "(Telegram: 409 %s). Only one consumer per token works: stop the other instance.",
-                        self.name,
-                        e.message,
-                    )
             except TelegramRetryAfter as e:
                 self._failed("backoff", e)
                 await _sleep(e.retry_after, stopping)
                 continue
             except (TelegramAPIError, ClientDecodeError, OSError, TimeoutError) as e:  # network, 5xx, garbage
                 self._failed("backoff", e)
-                if failing_since is None:
-                    failing_since = time.monotonic()
-                    log.warning(
-                        "bot %s: cannot reach the Telegram Bot API (%s); retrying with backoff",
-                        self.name,
-                        self.last_error,
-                    )
-                elif self.failures % 20 == 0:
-                    log.warning(
-                        "bot %s: Telegram still unreachable after %.0fs (%s)",
-                        self.name,
-                        time.monotonic() - failing_since,
-                        self.last_error,
-                    )
+                self._log_unreachable()
             else:
                 if updates is None:
                     break  # stopping
-                if failing_since is not None:
-                    log.info(
-                        "bot %s: Telegram reachable again after %.0fs",
-                        self.name,
-                        time.monotonic() - failing_since,
-                    )
-                failing_since = None
+                self._succeeded()
                 delay = BACKOFF_S[0]
-                self.state, self.failures, self.last_success = "polling", 0, time.time()
                 if updates:
                     await self.on_batch(updates)  # never interrupted: it records what we acknowledge next
                     self.offset = updates[-1].update_id + 1
                 continue
             await _sleep(delay * random.uniform(0.8, 1.2), stopping)
             delay = min(delay * 2, BACKOFF_S[1])
+
+    async def _conflict(self, e: TelegramConflictError) -> bool:
+        """409: a webhook is set (removed, poll again at once: True) or another consumer polls."""
+        if "webhook" in e.message:
+            log.warning(
+                "bot %s: a webhook is set for this token; removing it, since this bot polls", self.name
+            )
+            with contextlib.suppress(TelegramAPIError):
+                await self.bot.delete_webhook(drop_pending_updates=False)
+            return True
+        self._failed("conflict", e)
+        if self.failures == 1 or self.failures % 10 == 0:
+            log.warning(
+                "bot %s: another process is receiving updates with this bot token "
+                "(Telegram: 409 %s). Only one consumer per token works: stop the other instance.",
+                self.name,
+                e.message,
+            )
+        return False
+
+    def _log_unreachable(self) -> None:
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
+            log.warning(
+                "bot %s: cannot reach the Telegram Bot API (%s); retrying with backoff",
+                self.name,
+                self.last_error,
+            )
+        elif self.failures % 20 == 0:
+            log.warning(
+                "bot %s: Telegram still unreachable after %.0fs (%s)",
+                self.name,
+                time.monotonic() - self._failing_since,
+                self.last_error,
+            )
+
+    def _succeeded(self) -> None:
+        if self._failing_since is not None:
+            log.info(
+                "bot %s: Telegram reachable again after %.0fs",
+                self.name,
+                time.monotonic() - self._failing_since,
+            )
+        self._failing_since = None
+        self.state, self.failures, self.last_success = "polling", 0, time.time()
 
     async def _fetch(self) -> list[Update]:
         # The first poll does not wait: it proves the connection (last_success) at once.

@@ -141,6 +141,22 @@ def _operation(path: str, op: Operation, operation_id: str, ref: Any) -> dict[st
         out["description"] = op.description
     if op.public:
         out["security"] = [{"telegramSecret": []}] if op.tag == "telegram" else []
+    params = _parameters(path, op)
+    if params:
+        out["parameters"] = params
+    if op.body is not None:
+        media: dict[str, Any] = {"schema": ref(op.body, "validation")}
+        if op.examples:
+            media["examples"] = {name: {"value": value} for name, value in op.examples}
+        out["requestBody"] = {"required": True, "content": {"application/json": media}}
+    headers = {} if op.public else _RATE_HEADERS
+    responses = {str(reply.status): _reply(reply, ref, headers) for reply in op.replies}
+    responses.update(_error_responses(op, ref))
+    out["responses"] = responses
+    return out
+
+
+def _parameters(path: str, op: Operation) -> list[dict[str, Any]]:
     params = [
         {
             "name": name,
@@ -160,21 +176,16 @@ def _operation(path: str, op: Operation, operation_id: str, ref: Any) -> dict[st
             params.append(
                 {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
             )
-    if params:
-        out["parameters"] = params
-    if op.body is not None:
-        media: dict[str, Any] = {"schema": ref(op.body, "validation")}
-        if op.examples:
-            media["examples"] = {name: {"value": value} for name, value in op.examples}
-        out["requestBody"] = {"required": True, "content": {"application/json": media}}
-    responses: dict[str, Any] = {}
-    headers = {} if op.public else _RATE_HEADERS
-    for reply in op.replies:
-        responses[str(reply.status)] = _reply(reply, ref, headers)
+    return params
+
+
+def _error_responses(op: Operation, ref: Any) -> dict[str, Any]:
+    """Every error the operation can meet, one response per status (several codes: oneOf)."""
     by_status: dict[int, list[type[schemas.Shape]]] = {}
     for model in _error_models(op):
         for status in sorted(statuses_of(model)):
             by_status.setdefault(status, []).append(model)
+    responses: dict[str, Any] = {}
     for status, models in sorted(by_status.items()):
         refs = [ref(m, "serialization") for m in models]
         error = refs[0] if len(refs) == 1 else {"oneOf": refs}
@@ -185,8 +196,7 @@ def _operation(path: str, op: Operation, operation_id: str, ref: Any) -> dict[st
         if status == 429:
             response["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
         responses[str(status)] = response
-    out["responses"] = responses
-    return out
+    return responses
 
 
 def _reply(reply: Reply, ref: Any, headers: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from chatgate.http.errors import unexpected
 from engine.catalog import StoredWorkflow
 from engine.errors import ChatgateError
 from engine.run.events import Event, MessageDelta, NodeFinished, NodeStarted
-from engine.run.executor import ExecutionRecord, Executor
+from engine.run.executor import Executor
+from engine.run.record import ExecutionRecord
 
 PING = b": ping\n\n"  # a comment line: keeps proxies from closing a quiet stream
 

@@ -6,8 +6,6 @@ import asyncio
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from config.schema import EngineSettings
@@ -15,7 +13,7 @@ from engine.clock import new_id, utcnow
 from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, ExecutionTimeout
 from engine.llm.client import LLM
 from engine.run.deadlines import Deadlines
-from engine.run.record_cap import cap_record
+from engine.run.record import ExecutionRecord
 from engine.run.runner import Run, Sink
 from engine.sessions import Sessions
 from engine.store.executions import Executions
@@ -23,40 +21,6 @@ from engine.store.writer import Storage, TableRows
 from engine.workflow.graph import CompiledWorkflow
 
 log = logging.getLogger("chatgate.executor")
-
-
-@dataclass(slots=True)
-class ExecutionRecord:
-    execution_id: str
-    workflow_id: str
-    owner: str
-    session_id: str | None
-    inputs: dict[str, Any]
-    start_time: datetime
-    status: str = "running"
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    result: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-    end_time: datetime | None = None
-    truncated: bool = False  # the stored outputs/result were cut to engine.max_record_bytes
-
-    def row(self, max_record_bytes: int) -> dict[str, Any]:
-        """The record as stored: outputs and result cut to ``max_record_bytes``, each cut
-        noted (``truncated`` says whether there was one)."""
-        outputs, result, self.truncated = cap_record(self.outputs, self.result, max_record_bytes)
-        return {
-            "id": self.execution_id,
-            "workflow_id": self.workflow_id,
-            "owner": self.owner,
-            "session_id": self.session_id,
-            "status": self.status,
-            "inputs": self.inputs,
-            "outputs": outputs,
-            "result": result,
-            "error": self.error,
-            "start_time": self.start_time,
-            "end_time": self.end_time,
-        }
 
 
 class Executor:
@@ -176,7 +140,7 @@ class Executor:
         if live is not None:
             return live
         stored = await self.records.get(execution_id)
-        return ExecutionRecord(**stored) if stored is not None else None
+        return stored
 
 
 def _user_text(workflow: CompiledWorkflow, inputs: dict[str, Any]) -> str:

@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any
 
 import sqlalchemy as sa
 
 from engine.clock import as_utc
+from engine.run.record import ExecutionRecord
 from engine.run.record_cap import is_capped
 from engine.store.tables import executions
 from engine.store.writer import Storage, TableRows
-
-
-class StoredExecution(TypedDict):
-    """A record as read back: the fields of `engine.run.executor.ExecutionRecord`."""
-
-    execution_id: str
-    workflow_id: str
-    owner: str
-    session_id: str | None
-    inputs: dict[str, Any]
-    start_time: datetime
-    status: str
-    outputs: dict[str, dict[str, Any]]
-    result: dict[str, Any] | None
-    error: dict[str, Any] | None
-    end_time: datetime | None
-    truncated: bool
 
 
 class Executions:
@@ -41,11 +24,11 @@ class Executions:
         pays for one queued write."""
         return self.storage.queue_inserts([(executions, [row]), *others])
 
-    async def get(self, execution_id: str) -> StoredExecution | None:
+    async def get(self, execution_id: str) -> ExecutionRecord | None:
         r = await self.storage.fetch_one(sa.select(executions).where(executions.c.id == execution_id))
         if r is None:
             return None
-        return StoredExecution(
+        return ExecutionRecord(
             execution_id=r.id,
             workflow_id=r.workflow_id,
             owner=r.owner,
