@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import Load, Process, have_wrk, machine, start_chatgate, wait_http, wrk
-from tests.services import PostgresServer, RedisServer
+from tests.support.services import PostgresServer, RedisServer
 
 EXECUTE = "/api/v1/workflows/support_bot/execute"
 TICKS = os.sysconf("SC_CLK_TCK")

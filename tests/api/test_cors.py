@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from config.loader import ConfigError, parse_settings
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 from tests.api.support import assert_error
-from tests.conftest import API_KEY, StartChatgate, base_config
+from tests.support.chatgate import API_KEY, StartChatgate, base_config
 
 APP = "https://app.example.com"
 PREFLIGHT = {

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -27,11 +27,11 @@ from chatgate.gateway import Gateway
 from chatgate.http.app import create_app
 from config.loader import parse_settings
 from engine.nodes import REGISTRY
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 from tests.api.support import assert_error, create_workflow, wait_until
-from tests.conftest import API_KEY, StartChatgate, base_config
 from tests.engine.buggy_nodes import BuggyNode
-from tests.net import free_port
+from tests.support.chatgate import API_KEY, StartChatgate, base_config
+from tests.support.net import free_port
 
 
 def ident(i: int) -> str:

@@ -9,10 +9,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 from tests.api.support import MODEL, assert_error, chat_workflow, create_workflow, execute, use_emulator
-from tests.conftest import StartChatgate, seed_workflow
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import StartChatgate, seed_workflow
 
 # -- invalid_request -----------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import StartChatgate
+from tests.support.chatgate import StartChatgate
 
 
 async def test_executing_the_seed_workflow_by_name_answers_with_the_offline_model(

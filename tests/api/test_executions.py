@@ -13,8 +13,8 @@ from tests.api.support import (
     execute,
     use_emulator,
 )
-from tests.conftest import OTHER_KEY, StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import OTHER_KEY, StartChatgate
 
 
 def two_step_workflow() -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from tests.api.support import assert_error, chat_workflow, create_workflow, execute, wait_until
 from tests.config.reload_support import run_cli
-from tests.conftest import API_KEY, OTHER_KEY, ChatgateProcess, StartChatgate
+from tests.support.chatgate import API_KEY, OTHER_KEY, ChatgateProcess, StartChatgate
 
 
 def admin_tester(config: dict[str, Any]) -> None:

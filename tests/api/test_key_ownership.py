@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from tests.api.support import assert_error, chat_workflow, create_workflow, execute, wait_until
 from tests.config.reload_support import run_cli
-from tests.conftest import API_KEY, OTHER_KEY, StartChatgate
+from tests.support.chatgate import API_KEY, OTHER_KEY, StartChatgate
 
 
 def no_keys(config: dict[str, Any]) -> None:

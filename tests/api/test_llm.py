@@ -15,8 +15,8 @@ from tests.api.support import (
     in_flight,
     use_emulator,
 )
-from tests.conftest import StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import StartChatgate
 
 
 async def test_a_response_node_answers_with_the_configured_server(

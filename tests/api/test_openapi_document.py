@@ -20,10 +20,11 @@ from chatgate.http.app import API_PREFIX, PUBLIC, create_app
 from chatgate.http.openapi import document
 from chatgate.http.routes import admin, executions, health, metrics, workflows
 from config.loader import parse_settings
-from tests.api.conftest import SharedServer
 from tests.api.openapi_check import Document, Seen
+from tests.api.shared_server import SharedServer
 from tests.api.support import create_workflow
-from tests.conftest import base_config, free_port, seed_workflow
+from tests.support.chatgate import base_config, seed_workflow
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.timeout(60)
 

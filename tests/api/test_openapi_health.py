@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 
 EXPECTED = {
     "/api/v1/workflows": {"get", "post"},

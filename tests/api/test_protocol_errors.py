@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 from tests.api.support import assert_error, raw_request
-from tests.conftest import API_KEY, StartChatgate
+from tests.support.chatgate import API_KEY, StartChatgate
 
 
 def port_of(server: SharedServer) -> int:

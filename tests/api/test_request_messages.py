@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 from tests.api.support import assert_error
-from tests.conftest import seed_workflow
+from tests.support.chatgate import seed_workflow
 
 EXECUTE = "/api/v1/workflows/support_bot/execute"
 

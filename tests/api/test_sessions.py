@@ -14,8 +14,8 @@ from tests.api.support import (
     use_emulator,
     wait_until,
 )
-from tests.conftest import OTHER_KEY, StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import OTHER_KEY, StartChatgate
 
 SYSTEM = {"role": "system", "content": "Be brief."}
 

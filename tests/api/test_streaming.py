@@ -18,8 +18,8 @@ from tests.api.support import (
     use_emulator,
     wait_until,
 )
-from tests.conftest import StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import StartChatgate
 
 
 async def stream(

@@ -10,7 +10,7 @@ import yaml
 
 from tests.api.support import execute
 from tests.config.reload_support import fast_reload, health, metrics, write_text
-from tests.conftest import ChatgateProcess, StartChatgate, seed_workflow
+from tests.support.chatgate import ChatgateProcess, StartChatgate, seed_workflow
 
 
 async def test_a_bad_workflow_file_is_reported_and_the_others_still_load(

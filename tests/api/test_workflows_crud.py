@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 from tests.api.support import ISO_Z, assert_error, chat_workflow, create_workflow
-from tests.conftest import seed_workflow
+from tests.support.chatgate import seed_workflow
 
 
 def echo_workflow(name: str, prompt: str | None = None) -> dict[str, Any]:

@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.bots.conftest import chat_workflow, model_config, telegram_bot, wait_polling_started
-from tests.conftest import SEED_WORKFLOW, ChatgateProcess, base_config, free_port
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.emulators.telegram.server import TelegramEmulator
+from tests.support.chatgate import SEED_WORKFLOW, ChatgateProcess, base_config
+from tests.support.net import free_port
+from tests.support.telegram import chat_workflow, model_config, telegram_bot, wait_polling_started
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -5,17 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.bots.conftest_discord import (
-    ALICE,
-    BOB,
-    CHANNEL,
-    StartDiscordBot,
-    discord_bot,
-    discord_emu,
-    dm_channel,
-)
-
-__all__ = ["discord_bot", "discord_emu"]  # fixtures used by name
+from tests.support.discord import ALICE, BOB, CHANNEL, StartDiscordBot, dm_channel
 
 
 def rules(config: dict[str, Any]) -> None:

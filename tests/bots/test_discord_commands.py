@@ -5,21 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bots.messages import RESET_DONE
-from tests.bots.conftest_discord import (
-    BOT_ID,
-    CHANNEL,
-    GUILD,
-    DiscordBot,
-    StartDiscordBot,
-    discord_bot,
-    discord_emu,
-    use_model,
-    user_turns,
-)
 from tests.emulators.discord.server import DiscordEmulator
 from tests.emulators.openai_server import OpenAIEmulator
-
-__all__ = ["discord_bot", "discord_emu"]  # fixtures used by name
+from tests.support.discord import BOT_ID, CHANNEL, GUILD, DiscordBot, StartDiscordBot, use_model, user_turns
 
 DEFERRED = 5  # interaction callback type: "thinking…", answer follows
 

@@ -8,18 +8,9 @@ from typing import Any
 
 from bots.messages import chat_message
 from engine.errors import ExecutionFailed
-from tests.bots.conftest_discord import (
-    CHANNEL,
-    StartDiscordBot,
-    discord_bot,
-    discord_bot_config,
-    discord_emu,
-    use_model,
-)
 from tests.emulators.discord.server import DiscordEmulator
 from tests.emulators.openai_server import OpenAIEmulator
-
-__all__ = ["discord_bot", "discord_emu"]  # fixtures used by name
+from tests.support.discord import CHANNEL, StartDiscordBot, discord_bot_config, use_model
 
 MESSAGE_CONTENT = 1 << 15  # gateway intent bit
 

@@ -5,20 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.bots.conftest_discord import (
+from tests.emulators.discord.server import DiscordEmulator
+from tests.support.discord import (
     ALICE,
     CHANNEL,
     OTHER_CHANNEL,
     TOKEN,
     StartDiscordBot,
-    discord_bot,
     discord_bot_config,
-    discord_emu,
     dm_channel,
 )
-from tests.emulators.discord.server import DiscordEmulator
-
-__all__ = ["discord_bot", "discord_emu"]  # fixtures used by name
 
 
 async def test_messages_sent_while_the_gateway_is_down_are_answered_once_after_resume(

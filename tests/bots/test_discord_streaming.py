@@ -7,17 +7,9 @@ import itertools
 import re
 
 from bots.split import _open_fence
-from tests.bots.conftest_discord import (
-    CHANNEL,
-    StartDiscordBot,
-    discord_bot,
-    discord_emu,
-    use_model,
-)
 from tests.emulators.discord.server import DiscordEmulator, iter_calls
 from tests.emulators.openai_server import OpenAIEmulator
-
-__all__ = ["discord_bot", "discord_emu"]  # fixtures used by name
+from tests.support.discord import CHANNEL, StartDiscordBot, use_model
 
 
 async def test_a_slow_answer_shows_typing_then_a_preview_edited_until_complete(

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from bots.messages import HELP, NON_TEXT, RESET_DONE
-from tests.bots.conftest import Shared
 from tests.emulators.telegram.text import MAX_TEXT_UTF16, utf16_len
+from tests.support.telegram import Shared
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bots.messages import HELP, NON_TEXT
-from tests.bots.conftest import Shared
+from tests.support.telegram import Shared
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

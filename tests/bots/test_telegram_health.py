@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bots.conftest import SHARED_TOKENS, Shared, health, wait_until
+from tests.support.telegram import SHARED_TOKENS, Shared, health, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -7,7 +7,8 @@ import contextlib
 
 import aiohttp
 
-from tests.bots.conftest import (
+from tests.emulators.telegram.server import TelegramEmulator
+from tests.support.telegram import (
     OTHER_TOKEN,
     TOKEN,
     StartTelegram,
@@ -17,7 +18,6 @@ from tests.bots.conftest import (
     wait_texts,
     wait_until,
 )
-from tests.emulators.telegram.server import TelegramEmulator
 
 
 async def test_a_second_consumer_of_the_token_is_reported_and_polling_resumes_when_it_leaves(

@@ -6,8 +6,8 @@ from typing import Any
 
 import aiohttp
 
-from tests.bots.conftest import OTHER_TOKEN, TOKEN, StartTelegram, health, telegram_bot, texts, wait_texts
 from tests.emulators.telegram.server import TelegramEmulator
+from tests.support.telegram import OTHER_TOKEN, TOKEN, StartTelegram, health, telegram_bot, texts, wait_texts
 
 SECRET = "hook-secret-0123456789"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"

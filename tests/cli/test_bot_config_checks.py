@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 from tests.cli.test_cli import CHATGATE, check_config, clean_env
-from tests.conftest import ROOT, SEED_WORKFLOW, base_config, free_port
+from tests.support.chatgate import ROOT, SEED_WORKFLOW, base_config
+from tests.support.net import free_port
 
 SHIPPED = ROOT / "config" / "chatgate.yaml"
 

@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 from tests.api.support import LLM_SECRET, chat_workflow, create_workflow, use_emulator
-from tests.conftest import API_KEY, ROOT, SEED_WORKFLOW, base_config, free_port
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import API_KEY, ROOT, SEED_WORKFLOW, base_config
+from tests.support.net import free_port
 
 CHATGATE = Path(sys.executable).parent / "chatgate"  # the installed console script
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import yaml
 
 from tests.cli.test_cli import CHATGATE, clean_env
-from tests.conftest import API_KEY, base_config, free_port
+from tests.support.chatgate import API_KEY, base_config
+from tests.support.net import free_port
 
 SUBCOMMANDS = ["serve", "check-config", "migrate", "reload", "keys", "workflows"]
 NESTED = [["keys", "create"], ["keys", "list"], ["keys", "revoke"], ["workflows", "reassign"]]

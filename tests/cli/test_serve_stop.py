@@ -15,13 +15,13 @@ from typing import Any
 
 import aiohttp
 
-from tests.bots.conftest import TOKEN, telegram_bot
-from tests.bots.conftest_discord import TOKEN as DISCORD_TOKEN
-from tests.bots.conftest_discord import discord_bot_config
-from tests.conftest import StartChatgate
 from tests.emulators.discord.server import DiscordEmulator
 from tests.emulators.telegram.server import TelegramEmulator
-from tests.net import free_port
+from tests.support.chatgate import StartChatgate
+from tests.support.discord import TOKEN as DISCORD_TOKEN
+from tests.support.discord import discord_bot_config
+from tests.support.net import free_port
+from tests.support.telegram import TOKEN, telegram_bot
 
 STOP_WITHIN_S = 10.0
 UNKNOWN_TELEGRAM_TOKEN = "999999:AAH-nobody-knows-this-token-0123"

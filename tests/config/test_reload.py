@@ -24,8 +24,8 @@ from tests.config.reload_support import (
     wait_version,
     write_text,
 )
-from tests.conftest import API_KEY, OTHER_KEY, StartChatgate, seed_workflow
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import API_KEY, OTHER_KEY, StartChatgate, seed_workflow
 
 NEW_KEY = "new-key-0123456789"
 

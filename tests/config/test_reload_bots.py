@@ -12,7 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.bots.conftest import (
+from tests.config.reload_support import edit, fast_reload, health, wait_version
+from tests.emulators.openai_server import OpenAIEmulator
+from tests.emulators.telegram.server import TelegramEmulator
+from tests.support.chatgate import SEED_WORKFLOW, ChatgateProcess, StartChatgate
+from tests.support.telegram import (
     OTHER_TOKEN,
     TOKEN,
     chat_workflow,
@@ -21,10 +25,6 @@ from tests.bots.conftest import (
     wait_polling_started,
     wait_texts,
 )
-from tests.config.reload_support import edit, fast_reload, health, wait_version
-from tests.conftest import SEED_WORKFLOW, ChatgateProcess, StartChatgate
-from tests.emulators.openai_server import OpenAIEmulator
-from tests.emulators.telegram.server import TelegramEmulator
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from tests.config.reload_support import (
     wait_version,
     write_text,
 )
-from tests.conftest import API_KEY, OTHER_KEY, ChatgateProcess, StartChatgate
+from tests.support.chatgate import API_KEY, OTHER_KEY, ChatgateProcess, StartChatgate
 
 NEW_KEY = "new-key-0123456789"
 UNSET_KEY = {"key": "${NOT_SET_ANYWHERE}", "name": "unset"}

@@ -15,8 +15,8 @@ from engine.errors import ExecutionCrashed
 from engine.nodes import REGISTRY, NodeContext
 from engine.run.record_cap import MARK, cap_record
 from tests.engine.buggy_nodes import BuggyNode
-from tests.engine.conftest import MakeExecutor
-from tests.engine.test_graph import compile_doc, link, response
+from tests.engine.executors import MakeExecutor
+from tests.support.workflow_docs import compile_doc, link, response
 
 
 def start_with(*params: dict[str, Any]) -> dict[str, Any]:

@@ -14,12 +14,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.bots.conftest import TOKEN, chat_workflow, model_config, telegram_bot, texts, wait_texts
-from tests.conftest import ChatgateProcess, StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.emulators.telegram.server import TelegramEmulator
 from tests.scale.support import eventually, logs_on_failure, shared
-from tests.services import PostgresServer
+from tests.support.chatgate import ChatgateProcess, StartChatgate
+from tests.support.services import PostgresServer
+from tests.support.telegram import TOKEN, chat_workflow, model_config, telegram_bot, texts, wait_texts
 
 SECRET = "hook-secret-0123456789"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -11,11 +11,11 @@ import time
 
 from bots.messages import chat_message
 from engine.errors import Unavailable
-from tests.bots.conftest import TOKEN, telegram_bot, texts, wait_texts
-from tests.conftest import StartChatgate
 from tests.emulators.telegram.server import TelegramEmulator
 from tests.scale.support import eventually, health, logs_on_failure, shared
-from tests.services import PostgresServer, RedisServer
+from tests.support.chatgate import StartChatgate
+from tests.support.services import PostgresServer, RedisServer
+from tests.support.telegram import TOKEN, telegram_bot, texts, wait_texts
 
 NEW_KEY = "added-while-redis-was-away-0123"
 BRIEFLY_UNAVAILABLE = chat_message(Unavailable("", None))

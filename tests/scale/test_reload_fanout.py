@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from tests.conftest import API_KEY, StartChatgate
 from tests.scale.support import eventually, health, shared
+from tests.support.chatgate import API_KEY, StartChatgate
 
 NEW_KEY = "fanned-out-key-0123456789"
 LATER_KEY = "later-key-0123456789"

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEED_WORKFLOW, ChatgateProcess, base_config, free_port
-from tests.processes import child_pids
+from tests.support.chatgate import SEED_WORKFLOW, ChatgateProcess, base_config
+from tests.support.net import free_port
+from tests.support.processes import child_pids
 
 
 class InItsOwnTerminal(ChatgateProcess):

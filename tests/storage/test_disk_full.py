@@ -24,7 +24,8 @@ from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 
 from engine.store.writer import out_of_space
 from tests.api.support import assert_error
-from tests.conftest import SEED_WORKFLOW, ChatgateProcess, base_config, free_port
+from tests.support.chatgate import SEED_WORKFLOW, ChatgateProcess, base_config
+from tests.support.net import free_port
 
 DISK = "768k"
 MARKER = "users-own-words-5be0"

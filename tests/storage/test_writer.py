@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from engine.clock import as_utc, utcnow
 from engine.store.writer import Storage, executions, session_turns
-from tests.processes import child_pids
+from tests.support.processes import child_pids
 
 
 def turn(session_id: str, n: int, **override: object) -> dict[str, object]:
