@@ -36,8 +36,10 @@ services:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else echo "note:$$missing not installed; their tests will be skipped (apt-get install$$missing)"; fi
 
+# Both cores: each xdist worker starts its own session servers (PostgreSQL, Redis, the shared
+# chatgates) on free ports in temporary directories; loadgroup keeps an xdist_group on one worker.
 test: lint services
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.api_execute

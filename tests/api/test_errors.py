@@ -86,7 +86,8 @@ async def test_an_input_of_the_wrong_type_or_undeclared_is_named(shared_server: 
         )
         extra_error = assert_error(await extra.json(), "invalid_request")
     assert (wrong.status, extra.status) == (400, 400)
-    assert "user_input" in wrong_error["message"] and "string" in wrong_error["message"]
+    assert "user_input" in wrong_error["message"]
+    assert "string" in wrong_error["message"]
     assert "colour" in extra_error["message"]
 
 
@@ -285,7 +286,8 @@ async def test_a_model_failing_after_retries_is_a_502_with_the_execution(
     error = assert_error(body, "execution_failed")
     assert body["status"] == "failed"
     assert body["execution_id"].startswith("exec_")
-    assert MODEL in error["message"] and "500" in error["message"]
+    assert MODEL in error["message"]
+    assert "500" in error["message"]
     assert len(openai_emu.requests) == 2  # the first try and one retry
 
 
@@ -299,5 +301,7 @@ async def test_a_timed_out_execution_is_a_504_with_the_execution(
         status, body = await execute(http, wid, "hi", within_s=10)
     assert status == 504, body
     error = assert_error(body, "execution_failed")
-    assert body["status"] == "failed" and body["execution_id"].startswith("exec_")
-    assert "response_node" in error["message"] and "timed out" in error["message"]
+    assert body["status"] == "failed"
+    assert body["execution_id"].startswith("exec_")
+    assert "response_node" in error["message"]
+    assert "timed out" in error["message"]

@@ -148,4 +148,5 @@ async def test_a_key_resetting_its_session_never_touches_another_keys_session(
     gw.write_config(config)
     done = run_cli("check-config", str(gw.config_path), cwd=gw.workdir)
     assert done.returncode == 1
-    assert "api_keys.2.name" in done.stderr and "without ':'" in done.stderr
+    assert "api_keys.2.name" in done.stderr
+    assert "without ':'" in done.stderr

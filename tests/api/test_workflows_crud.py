@@ -177,5 +177,6 @@ async def test_a_file_workflow_cannot_be_replaced_or_deleted_over_the_api(
         still = await http.get("/api/v1/workflows/support_bot")
         body = await still.json()
     assert (put.status, delete.status, still.status) == (403, 403, 200)
-    assert "support_bot.json" in put_error["message"] and "support_bot.json" in delete_error["message"]
+    assert "support_bot.json" in put_error["message"]
+    assert "support_bot.json" in delete_error["message"]
     assert body["nodes"] == seed_workflow()["nodes"]

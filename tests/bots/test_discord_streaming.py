@@ -55,7 +55,8 @@ async def test_a_long_answer_arrives_whole_in_parts_with_code_blocks_closed_and_
     await bot.emu.wait_for(lambda: any(m["content"].endswith("Thanks!") for m in bot.bot_messages(CHANNEL)))
     contents = [m["content"] for m in bot.bot_messages(CHANNEL)]
 
-    assert len(contents) >= 4 and all(len(c) <= 2000 for c in contents)
+    assert len(contents) >= 4
+    assert all(len(c) <= 2000 for c in contents)
     assert all(_open_fence(c) is None for c in contents)  # every part renders its code as code
     assert all(c.startswith("```python\n") for c in contents[1:-1])  # reopened with its language
     assert contents[0].startswith("(echo) Why does this fail?")

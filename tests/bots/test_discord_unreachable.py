@@ -31,7 +31,8 @@ async def test_discord_unreachable_at_start_is_one_line_per_attempt_and_the_bot_
     async with gw.client() as http, http.get("/healthz") as r:
         health = await r.json()
     bot = health["bots"]["dc-test"]
-    assert bot["state"] == "failed" and "cannot reach Discord" in bot["reason"]
+    assert bot["state"] == "failed"
+    assert "cannot reach Discord" in bot["reason"]
     assert health["status"] == "degraded"
 
 

@@ -41,7 +41,8 @@ async def test_independent_branches_call_the_model_at_the_same_time(
     assert not run.done()  # both calls are out, and neither has come back
     started = {e.node_id for e in events if isinstance(e, NodeStarted)}
     finished = {e.node_id for e in events if isinstance(e, NodeFinished)}
-    assert {"left", "right"} <= started and not {"left", "right"} & finished
+    assert {"left", "right"} <= started
+    assert not {"left", "right"} & finished
     record = await run
     assert {r.body["model"] for r in openai_emu.requests} == {"gpt-left", "gpt-right"}
     assert record.outputs["left"] == {"text": "echo: left: hi"}
@@ -86,7 +87,8 @@ async def test_a_node_timeout_cancels_the_node_not_just_reports_it(
     assert caught.value.details == {"node": "slow", "timeout_s": 0.2}
     assert ex.running == {}
     record = await ex.get(caught.value.execution_id or "")
-    assert record is not None and record.status == "failed"
+    assert record is not None
+    assert record.status == "failed"
 
 
 async def test_the_whole_execution_has_a_time_limit(

@@ -87,7 +87,8 @@ async def test_a_full_disk_refuses_executions_with_503_and_loses_nothing_acknowl
             acknowledged.append(body["execution_id"])
         assert r.status == 503, body
         error = assert_error(body, "service_unavailable")
-        assert "no space" in error["message"] and "nothing was stored" in error["message"]
+        assert "no space" in error["message"]
+        assert "nothing was stored" in error["message"]
         assert acknowledged, "the disk filled before the first execution: make DISK larger"
         for execution_id in acknowledged:  # every one answered 200 is stored
             stored = await http.get(f"/api/v1/executions/{execution_id}")

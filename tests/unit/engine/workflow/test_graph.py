@@ -23,7 +23,8 @@ from tests.support.workflow_docs import (
 
 def test_a_diamond_compiles_in_dependency_order() -> None:
     wf = compile_doc(DIAMOND_NODES, DIAMOND_LINKS)
-    assert wf.order[0] == "start" and wf.order[-1] == "join"
+    assert wf.order[0] == "start"
+    assert wf.order[-1] == "join"
     assert set(wf.order[1:3]) == {"left", "right"}
     assert wf.predecessors["join"] == ("left", "right")
     assert wf.terminals == ("join",)
@@ -40,7 +41,8 @@ def test_a_connection_to_a_missing_node_is_named() -> None:
 
 def test_a_cycle_is_named() -> None:
     details = refused([start(), response("a"), response("b")], link("start>a", "a>b", "b>a"))
-    assert "cycle" in details and ("'a'" in details or "'b'" in details)
+    assert "cycle" in details
+    assert "'a'" in details or "'b'" in details
 
 
 def test_an_edge_into_the_start_node_is_refused() -> None:
@@ -53,7 +55,8 @@ def test_no_start_node_is_refused() -> None:
 
 def test_two_start_nodes_are_named() -> None:
     details = refused([start("s1"), start("s2"), response("a")], link("s1>a", "s2>a"))
-    assert "s1" in details and "s2" in details
+    assert "s1" in details
+    assert "s2" in details
 
 
 def test_an_empty_workflow_is_refused() -> None:
@@ -62,13 +65,17 @@ def test_an_empty_workflow_is_refused() -> None:
 
 def test_an_unknown_node_type_is_named_with_the_known_ones() -> None:
     details = refused([start(), {"id": "magic", "type": "wizard", "config": {}}], link("start>magic"))
-    assert "magic" in details and "wizard" in details and "response" in details
+    assert "magic" in details
+    assert "wizard" in details
+    assert "response" in details
 
 
 def test_missing_required_config_is_named() -> None:
     bad_start = {"id": "start", "type": "start", "config": {"input_params": [{"type": "string"}]}}
     details = refused([bad_start, response("a")], link("start>a"))
-    assert "'start'" in details and "missing required config" in details and "name" in details
+    assert "'start'" in details
+    assert "missing required config" in details
+    assert "name" in details
 
 
 def test_a_bad_config_value_or_unknown_config_key_is_named() -> None:
@@ -79,7 +86,8 @@ def test_a_bad_config_value_or_unknown_config_key_is_named() -> None:
 
 def test_an_unreachable_node_is_named() -> None:
     details = refused([start(), response("a"), response("island")], link("start>a"))
-    assert "island" in details and "unreachable" in details
+    assert "island" in details
+    assert "unreachable" in details
 
 
 def test_a_duplicate_connection_is_refused() -> None:
@@ -110,7 +118,8 @@ def test_a_template_that_cannot_resolve_is_an_invalid_workflow(node: str, prompt
 
 def test_templates_in_system_prompts_are_checked_too() -> None:
     details = refused([start(), response("a", system_prompt="You are {{persona.name}}")], link("start>a"))
-    assert "persona" in details and "'a'" in details
+    assert "persona" in details
+    assert "'a'" in details
 
 
 def test_the_body_must_be_a_workflow_object() -> None:
