@@ -9,9 +9,7 @@ import pytest
 
 from config import ConfigError, Settings, load_settings, parse_settings
 from engine.llm.client import LLM
-from tests.config.reload_support import run_cli
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.chatgate import ROOT
 
 
 def parse(text: str, env: dict[str, str] | None = None) -> Settings:
@@ -338,15 +336,3 @@ def test_a_yaml_merge_key_is_not_a_key_written_twice() -> None:
 
 def test_an_alias_inside_what_it_names_is_a_config_error() -> None:
     assert "alias" in str(refused(lines("admins: &a [*a]")))
-
-
-def test_a_file_not_in_utf8_is_named_with_its_line_and_serve_refuses_it_in_one_line(tmp_path: Path) -> None:
-    path = tmp_path / "chatgate.yaml"
-    path.write_bytes(b"server: {port: 8080}\nllm: {default_model: caf\xe9}\n")
-    with pytest.raises(ConfigError) as caught:
-        load_settings(path, env={})
-    assert str(caught.value) == f"{path}:2: not UTF-8 text (byte 0xe9); save the file as UTF-8"
-    served = run_cli("serve", "--config", str(path), cwd=tmp_path)
-    assert served.returncode == 2
-    assert "Traceback" not in served.stderr
-    assert served.stderr.strip().endswith(f"cannot start: {caught.value}")
