@@ -37,9 +37,10 @@ services:
 	else echo "note:$$missing not installed; their tests will be skipped (apt-get install$$missing)"; fi
 
 # Both cores: each xdist worker starts its own session servers (PostgreSQL, Redis, the shared
-# chatgates) on free ports in temporary directories; loadgroup keeps an xdist_group on one worker.
+# chatgates) on free ports in temporary directories. loadfile keeps a file on one worker, so a
+# module's shared chatgate (tests/bots/test_access.py, tests/api/test_connections.py) starts once.
 test: lint services
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.api_execute

@@ -22,9 +22,7 @@ from tests.support.chatgate import SEED_WORKFLOW, ChatgateProcess, base_config
 from tests.support.net import free_port
 from tests.support.telegram import chat_workflow, model_config, telegram_bot, wait_polling_started
 
-# The stories share one module-scoped chatgate and event loop: under xdist they stay on one
-# worker (`--dist loadgroup`), so that chatgate starts once rather than once per worker.
-pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.xdist_group("access")]
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 OPEN = "700001:AAH-access-open-SECRET-0123456789"  # everyone may talk; tier "tiny"
 CLUB = "700002:AAH-access-club-SECRET-0123456789"  # members only
