@@ -36,8 +36,11 @@ services:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else echo "note:$$missing not installed; their tests will be skipped (apt-get install$$missing)"; fi
 
+# Both cores: each xdist worker starts its own session servers (PostgreSQL, Redis, the shared
+# chatgates) on free ports in temporary directories. loadfile keeps a file on one worker, so a
+# module's shared chatgate (tests/bots/test_access.py, tests/api/test_connections.py) starts once.
 test: lint services
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.api_execute

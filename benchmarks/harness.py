@@ -19,8 +19,8 @@ from typing import Any
 import aiohttp
 import yaml
 
-from tests.net import free_port
-from tests.processes import child_pids
+from tests.support.net import free_port
+from tests.support.processes import child_pids
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_KEY = "bench-key-0123456789"

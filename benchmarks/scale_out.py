@@ -4,7 +4,7 @@ beside one process on SQLite, all in the same run on the offline (echo) model.
     python -m benchmarks.scale_out [--seconds 10] [--connections 64]
 
 PostgreSQL and Redis are started from Debian's packages exactly as the tests start
-them (tests/services.py). Load comes from wrk (one per chatgate process, the
+them (tests/support/services.py). Load comes from wrk (one per chatgate process, the
 connections split between them; every request in a session of its own out of
 1000, as in benchmarks/api_execute.py). For each scenario it also reads, from
 /proc, the CPU seconds every program used while measured, to show where the time
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import Load, Process, have_wrk, machine, start_chatgate, wait_http, wrk
-from tests.services import PostgresServer, RedisServer
+from tests.support.services import PostgresServer, RedisServer
 
 EXECUTE = "/api/v1/workflows/support_bot/execute"
 TICKS = os.sysconf("SC_CLK_TCK")

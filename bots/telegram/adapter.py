@@ -250,7 +250,8 @@ class TelegramAdapter:
 
     async def _resume(self, bot: Bot) -> None:
         """Answer what a previous run received but did not finish (see telegram_inbox)."""
-        assert self._inbox is not None and self.me is not None
+        assert self._inbox is not None
+        assert self.me is not None
         resumed = 0
         for update_id, data in await self._inbox.pending():
             job = self._read_kept(data, bot)
@@ -275,7 +276,8 @@ class TelegramAdapter:
 
     async def _adopt_orphan(self, update_id: int, data: dict[str, Any]) -> None:
         """Answer an update another process took in but could not finish."""
-        assert self._inbox is not None and self._bot is not None
+        assert self._inbox is not None
+        assert self._bot is not None
         job = self._read_kept(data, self._bot)
         if job is None or self._stale(job) or job.update_id in self._known:
             self._inbox.done(update_id)
@@ -466,7 +468,8 @@ class TelegramAdapter:
             await self._progress.wait()
 
     async def _handle(self, job: Job) -> None:
-        assert self._bot is not None and self._inbox is not None
+        assert self._bot is not None
+        assert self._inbox is not None
         responder = TelegramResponder(self._bot, self._sender, job.target)
         try:
             if job.kind == "ask":

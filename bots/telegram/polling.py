@@ -106,7 +106,7 @@ class Poller:
                     await self.on_batch(updates)  # never interrupted: it records what we acknowledge next
                     self.offset = updates[-1].update_id + 1
                 continue
-            await _sleep(delay * random.uniform(0.8, 1.2), stopping)
+            await _sleep(delay * random.uniform(0.8, 1.2), stopping)  # noqa: S311 -- jitter, not a secret
             delay = min(delay * 2, BACKOFF_S[1])
 
     async def _conflict(self, e: TelegramConflictError) -> bool:

@@ -51,7 +51,7 @@ def locate(config: Path, env: Mapping[str, str], url: str | None = None, key: st
     server = server if isinstance(server, dict) else {}
     host = env.get("CHATGATE_SERVER__HOST") or _value(server.get("host"), env) or "127.0.0.1"
     port = env.get("CHATGATE_SERVER__PORT") or _value(server.get("port"), env) or 8080
-    if str(host) in ("0.0.0.0", "", "::"):
+    if str(host) in ("0.0.0.0", "", "::"):  # noqa: S104 -- compared, not bound
         host = "127.0.0.1"  # listening everywhere: talk to it locally
     if ":" in str(host):
         host = f"[{host}]"
@@ -87,14 +87,16 @@ def request_reload(target: Target) -> tuple[int, str]:
             'config as admins: ["key:<name>"] or made with `chatgate keys create --admin` '
             "(or send the server SIGHUP instead)"
         )
-    request = urllib.request.Request(
+    if not target.url.startswith(("http://", "https://")):
+        return 2, f"--url must be an http:// or https:// address of chatgate, not {target.url!r}"
+    request = urllib.request.Request(  # noqa: S310 -- http(s) checked above
         target.url + "/api/v1/admin/reload",
         data=b"",
         method="POST",
         headers={"Authorization": f"Bearer {target.key}"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 -- http(s) checked above
             body = json.loads(response.read())
             return 0, str(body.get("summary") or body)
     except urllib.error.HTTPError as e:

@@ -55,7 +55,7 @@ return {ticket, tonumber(redis.call('GET', KEYS[2]))}
 # taken by a process whose heartbeat is gone) and wake the first live one.
 # KEYS: serving, owners, next, wake prefix; ARGV: heartbeat prefix, wake TTL (ms), mark, ticket,
 # let go. Returns {serving, 1 if the mark still holds the ticket}.
-_PASS = """
+_HAND_ON = """
 local owners, ticket = KEYS[2], ARGV[4]
 if ARGV[5] == '1' then
   if ticket == '0' then
@@ -101,7 +101,7 @@ class RedisOrdering:
         self.owner = owner  # this process's name: its heartbeat vouches for its tickets
         self._marks = itertools.count(1)
         self._take = self.redis.register_script(_TAKE)
-        self._pass = self.redis.register_script(_PASS)
+        self._pass = self.redis.register_script(_HAND_ON)
         self._unreleased: dict[tuple[str, str], int] = {}  # (session, mark) -> ticket, 0 if unknown
         self._releasing: asyncio.Task[None] | None = None
 

@@ -81,11 +81,13 @@ async def execute(
 
 def assert_error(body: Any, code: str) -> dict[str, Any]:
     """The envelope ``{"error": {code, message, details}}``; returns the inner error."""
-    assert isinstance(body, dict) and "error" in body, body
+    assert isinstance(body, dict), body
+    assert "error" in body, body
     error: dict[str, Any] = body["error"]
     assert set(error) == {"code", "message", "details"}, error
     assert error["code"] == code, error
-    assert isinstance(error["message"], str) and error["message"], error
+    assert isinstance(error["message"], str), error
+    assert error["message"], error
     return error
 
 

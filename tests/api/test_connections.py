@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from chatgate.http.server import derived_connection_cap
-from tests.api.conftest import SharedServer, serving
+from tests.api.shared_server import SharedServer, serving
 from tests.api.support import RawResponse, assert_error
-from tests.conftest import API_KEY, ChatgateProcess, StartChatgate, base_config
-from tests.net import free_port
+from tests.support.chatgate import API_KEY, ChatgateProcess, StartChatgate, base_config
+from tests.support.net import free_port
 
 
 def limits(**server: Any) -> Any:

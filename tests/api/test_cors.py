@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from config.loader import ConfigError, parse_settings
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 from tests.api.support import assert_error
-from tests.conftest import API_KEY, StartChatgate, base_config
+from tests.support.chatgate import API_KEY, StartChatgate, base_config
 
 APP = "https://app.example.com"
 PREFLIGHT = {
@@ -66,7 +66,8 @@ async def test_a_listed_origin_reads_answers_and_errors_and_others_get_no_cors_h
     assert "X-Rate-Limit-Remaining" in ok.headers["Access-Control-Expose-Headers"]
     assert "Origin" in ok.headers.getall("Vary")
     # The app can read why it was refused.
-    assert refused.status == 401 and refused.headers["Access-Control-Allow-Origin"] == APP
+    assert refused.status == 401
+    assert refused.headers["Access-Control-Allow-Origin"] == APP
     assert_error(refused_body, "unauthorized")
     for r in (other, prefix, evil_preflight):
         assert "Access-Control-Allow-Origin" not in r.headers
@@ -82,7 +83,8 @@ async def test_without_cors_origins_no_browser_origin_is_allowed(shared_server: 
         preflight = await http.options("/api/v1/workflows", headers=PREFLIGHT)
         body = await preflight.json()
     assert r.status == 200
-    assert "Access-Control-Allow-Origin" not in r.headers and "Vary" not in r.headers
+    assert "Access-Control-Allow-Origin" not in r.headers
+    assert "Vary" not in r.headers
     assert preflight.status == 403
     assert "Access-Control-Allow-Origin" not in preflight.headers
     assert_error(body, "forbidden")

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import pytest
 
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -49,7 +49,8 @@ async def test_the_docs_page_shows_the_operations_from_chatgate_alone(shared_ser
             page = await browser.new_page()
             page.on("request", lambda r: requested.append(r.url))
             response = await page.goto(f"{shared_server.base_url}/docs", wait_until="networkidle")
-            assert response is not None and response.status == 200
+            assert response is not None
+            assert response.status == 200
             execute = page.locator("#operations-executions-executeWorkflow")
             await execute.wait_for(state="visible", timeout=30_000)
             text = await page.locator("#swagger-ui").inner_text()
@@ -80,12 +81,17 @@ async def test_the_docs_page_and_its_files_need_no_key_and_unknown_files_are_not
         await missing.read()
         unknown = await http.get("/docs/index.j2")
         unknown_body = await unknown.json()
-    assert page.status == 200 and page.content_type == "text/html"
-    assert "/api/v1/openapi.json" in html and "http" not in html.replace("http-equiv", "")
-    assert script.status == 200 and script.content_type == "application/javascript"
-    assert css.status == 200 and css.content_type == "text/css"
+    assert page.status == 200
+    assert page.content_type == "text/html"
+    assert "/api/v1/openapi.json" in html
+    assert "http" not in html.replace("http-equiv", "")
+    assert script.status == 200
+    assert script.content_type == "application/javascript"
+    assert css.status == 200
+    assert css.content_type == "text/css"
     assert missing.status == 404
-    assert unknown.status == 404 and unknown_body["error"]["code"] == "not_found"
+    assert unknown.status == 404
+    assert unknown_body["error"]["code"] == "not_found"
 
 
 def test_the_start_up_line_says_where_the_docs_are(shared_server: SharedServer) -> None:

@@ -27,11 +27,11 @@ from chatgate.gateway import Gateway
 from chatgate.http.app import create_app
 from config.loader import parse_settings
 from engine.nodes import REGISTRY
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 from tests.api.support import assert_error, create_workflow, wait_until
-from tests.conftest import API_KEY, StartChatgate, base_config
 from tests.engine.buggy_nodes import BuggyNode
-from tests.net import free_port
+from tests.support.chatgate import API_KEY, StartChatgate, base_config
+from tests.support.net import free_port
 
 
 def ident(i: int) -> str:
@@ -171,9 +171,8 @@ async def test_an_input_storage_could_not_hold_is_refused_before_the_model_runs(
         )
         error = assert_error(await r.json(), "invalid_request")
         assert r.status == 400
-        assert (
-            error["message"].startswith(f"input '{name}' cannot be stored: ") and problem in error["message"]
-        )
+        assert error["message"].startswith(f"input '{name}' cannot be stored: ")
+        assert problem in error["message"]
         assert error["details"][0]["loc"] == ["body", "inputs", name]
         # Nothing ran, so nothing is counted (it used to be counted completed, then fail to save).
         assert await executions_counted(http) == before
@@ -189,7 +188,8 @@ async def test_an_optional_input_left_out_is_empty_in_the_prompt(shared_server: 
             r = await http.post(f"/api/v1/workflows/{wid}/execute", json={"inputs": inputs})
             body = await r.json()
             assert r.status == 200, body
-            assert body["status"] == "completed" and body["result"] == {"content": "(echo) hi[]"}
+            assert body["status"] == "completed"
+            assert body["result"] == {"content": "(echo) hi[]"}
 
 
 async def test_a_long_chain_is_answered_in_full_and_stored_capped(start_chatgate: StartChatgate) -> None:
@@ -207,8 +207,10 @@ async def test_a_long_chain_is_answered_in_full_and_stored_capped(start_chatgate
         assert body["result"] == {"content": full}  # the caller gets all of it
         async with http.get(f"/api/v1/executions/{body['execution_id']}") as got:
             stored = await got.json()
-    assert stored["status"] == "completed" and stored["truncated"] is True
-    assert full.startswith(stored["result"]["content"]) and len(stored["result"]["content"]) < len(full)
+    assert stored["status"] == "completed"
+    assert stored["truncated"] is True
+    assert full.startswith(stored["result"]["content"])
+    assert len(stored["result"]["content"]) < len(full)
     assert stored["result"]["_truncated"] == {"content": len(full) + 2}
     nodes = [ident(i) for i in range(1, 31)]
     assert set(stored["outputs"]) == {"_s", *nodes}
@@ -257,12 +259,16 @@ async def test_a_node_bug_is_a_500_internal_error_naming_the_execution(
             "message": "node 'oops' stopped on an internal error",
             "details": {"node": "oops"},
         }
-        assert body["status"] == "failed" and body["execution_id"].startswith("exec_")
+        assert body["status"] == "failed"
+        assert body["execution_id"].startswith("exec_")
         async with http.get(f"/api/v1/executions/{body['execution_id']}") as got:
             record = await got.json()
-        assert record["status"] == "failed" and record["error"]["code"] == "internal_error"
-    assert gw.executor.finished["failed"] == 1 and not gw.executor.finished["completed"]
+        assert record["status"] == "failed"
+        assert record["error"]["code"] == "internal_error"
+    assert gw.executor.finished["failed"] == 1
+    assert not gw.executor.finished["completed"]
     # The traceback is in the server's log, once, and only there.
     traced = [rec for rec in caplog.records if rec.exc_info and rec.exc_info[0] is KeyError]
-    assert len(traced) == 1 and body["execution_id"] in traced[0].getMessage()
+    assert len(traced) == 1
+    assert body["execution_id"] in traced[0].getMessage()
     assert "KeyError" not in str(body)

@@ -9,10 +9,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 from tests.api.support import MODEL, assert_error, chat_workflow, create_workflow, execute, use_emulator
-from tests.conftest import StartChatgate, seed_workflow
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import StartChatgate, seed_workflow
 
 # -- invalid_request -----------------------------------------------------------
 
@@ -86,7 +86,8 @@ async def test_an_input_of_the_wrong_type_or_undeclared_is_named(shared_server: 
         )
         extra_error = assert_error(await extra.json(), "invalid_request")
     assert (wrong.status, extra.status) == (400, 400)
-    assert "user_input" in wrong_error["message"] and "string" in wrong_error["message"]
+    assert "user_input" in wrong_error["message"]
+    assert "string" in wrong_error["message"]
     assert "colour" in extra_error["message"]
 
 
@@ -285,7 +286,8 @@ async def test_a_model_failing_after_retries_is_a_502_with_the_execution(
     error = assert_error(body, "execution_failed")
     assert body["status"] == "failed"
     assert body["execution_id"].startswith("exec_")
-    assert MODEL in error["message"] and "500" in error["message"]
+    assert MODEL in error["message"]
+    assert "500" in error["message"]
     assert len(openai_emu.requests) == 2  # the first try and one retry
 
 
@@ -299,5 +301,7 @@ async def test_a_timed_out_execution_is_a_504_with_the_execution(
         status, body = await execute(http, wid, "hi", within_s=10)
     assert status == 504, body
     error = assert_error(body, "execution_failed")
-    assert body["status"] == "failed" and body["execution_id"].startswith("exec_")
-    assert "response_node" in error["message"] and "timed out" in error["message"]
+    assert body["status"] == "failed"
+    assert body["execution_id"].startswith("exec_")
+    assert "response_node" in error["message"]
+    assert "timed out" in error["message"]

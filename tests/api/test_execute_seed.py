@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import StartChatgate
+from tests.support.chatgate import StartChatgate
 
 
 async def test_executing_the_seed_workflow_by_name_answers_with_the_offline_model(
@@ -18,4 +18,5 @@ async def test_executing_the_seed_workflow_by_name_answers_with_the_offline_mode
     assert body["status"] == "completed"
     assert body["result"] == {"content": "(echo) hi there"}
     assert body["execution_id"].startswith("exec_")
-    assert body["start_time"].endswith("Z") and body["end_time"].endswith("Z")
+    assert body["start_time"].endswith("Z")
+    assert body["end_time"].endswith("Z")

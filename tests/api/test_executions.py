@@ -13,8 +13,8 @@ from tests.api.support import (
     execute,
     use_emulator,
 )
-from tests.conftest import OTHER_KEY, StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import OTHER_KEY, StartChatgate
 
 
 def two_step_workflow() -> dict[str, Any]:
@@ -69,7 +69,8 @@ async def test_an_execution_record_has_every_nodes_outputs(start_chatgate: Start
         "polish": {"text": "(echo) polish: (echo) 3 on tea"},
     }
     assert record["result"] == {"content": "(echo) polish: (echo) 3 on tea"}
-    assert ISO_Z.match(record["start_time"]) and ISO_Z.match(record["end_time"])
+    assert ISO_Z.match(record["start_time"])
+    assert ISO_Z.match(record["end_time"])
     assert record["start_time"] <= record["end_time"]
 
 

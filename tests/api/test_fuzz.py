@@ -31,8 +31,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api.conftest import serving
-from tests.conftest import SEED_WORKFLOW, base_config, free_port
+from tests.api.shared_server import serving
+from tests.support.chatgate import SEED_WORKFLOW, base_config
+from tests.support.net import free_port
 
 KEY = "fuzz-key-0123456789abcdef"
 # Per operation and mode: about two minutes for all of them on two cores. More, for a deeper

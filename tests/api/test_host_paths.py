@@ -10,7 +10,7 @@ import json
 
 from tests.api.support import assert_error
 from tests.config.reload_support import edit, fast_reload, health, wait_config, wait_rejected
-from tests.conftest import StartChatgate, seed_workflow
+from tests.support.chatgate import StartChatgate, seed_workflow
 
 
 async def test_a_403_for_a_file_workflow_names_the_file_but_not_the_host_path(

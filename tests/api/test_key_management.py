@@ -12,7 +12,7 @@ from typing import Any
 
 from tests.api.support import assert_error, chat_workflow, create_workflow, execute, wait_until
 from tests.config.reload_support import run_cli
-from tests.conftest import API_KEY, OTHER_KEY, ChatgateProcess, StartChatgate
+from tests.support.chatgate import API_KEY, OTHER_KEY, ChatgateProcess, StartChatgate
 
 
 def admin_tester(config: dict[str, Any]) -> None:
@@ -37,8 +37,10 @@ async def test_an_admin_makes_a_key_that_works_at_once_and_is_stored_only_as_a_d
     gw = await start_chatgate(admin_tester)
     created = await create_key(gw, name="ci", tier="free")
     key = created["key"]
-    assert key.startswith("cg_") and len(key) > 40
-    assert created["source"] == "database" and created["admin"] is False
+    assert key.startswith("cg_")
+    assert len(key) > 40
+    assert created["source"] == "database"
+    assert created["admin"] is False
     async with gw.client(key) as ci:
         wid = await create_workflow(ci, chat_workflow("ci-flow", model="echo"))
         status_code, body = await execute(ci, wid, "hi")
@@ -48,7 +50,8 @@ async def test_an_admin_makes_a_key_that_works_at_once_and_is_stored_only_as_a_d
         r = await admin.get("/api/v1/admin/keys")
         listing = await r.json()
     by_name = {k["name"]: k for k in listing["keys"]}
-    assert by_name["ci"]["workflows_owned"] == 1 and by_name["tester"]["source"] == "file"
+    assert by_name["ci"]["workflows_owned"] == 1
+    assert by_name["tester"]["source"] == "file"
     assert key not in str(listing)
     stored = b"".join(p.read_bytes() for p in (gw.workdir / "data").glob("chatgate.db*"))
     assert key.encode() not in stored
@@ -152,7 +155,8 @@ async def test_keys_made_and_revoked_by_the_cli_take_effect_in_the_running_serve
     )
     assert made.returncode == 0, made.stderr
     key = made.stdout.strip()
-    assert key.startswith("cg_") and key not in made.stderr
+    assert key.startswith("cg_")
+    assert key not in made.stderr
 
     async def works() -> bool:
         return await status(gw, key, "GET", "/api/v1/admin/keys") == 200  # an admin key, too

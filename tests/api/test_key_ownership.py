@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from tests.api.support import assert_error, chat_workflow, create_workflow, execute, wait_until
 from tests.config.reload_support import run_cli
-from tests.conftest import API_KEY, OTHER_KEY, StartChatgate
+from tests.support.chatgate import API_KEY, OTHER_KEY, StartChatgate
 
 
 def no_keys(config: dict[str, Any]) -> None:
@@ -148,4 +148,5 @@ async def test_a_key_resetting_its_session_never_touches_another_keys_session(
     gw.write_config(config)
     done = run_cli("check-config", str(gw.config_path), cwd=gw.workdir)
     assert done.returncode == 1
-    assert "api_keys.2.name" in done.stderr and "without ':'" in done.stderr
+    assert "api_keys.2.name" in done.stderr
+    assert "without ':'" in done.stderr

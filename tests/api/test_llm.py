@@ -15,8 +15,8 @@ from tests.api.support import (
     in_flight,
     use_emulator,
 )
-from tests.conftest import StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import StartChatgate
 
 
 async def test_a_response_node_answers_with_the_configured_server(
@@ -82,7 +82,8 @@ async def test_a_model_that_keeps_failing_fails_the_execution_and_the_server_kee
     assert status == 200, again
     assert again["result"] == {"content": "echo: recovered"}
     assert health.status == 200
-    assert gw.proc is not None and gw.proc.returncode is None
+    assert gw.proc is not None
+    assert gw.proc.returncode is None
 
 
 async def test_an_unreachable_server_fails_cleanly(
@@ -109,8 +110,10 @@ async def test_a_real_model_without_a_configured_server_fails_and_says_how_to_co
     assert status == 502, body
     error = assert_error(body, "execution_failed")
     assert "gpt-4" in error["message"]
-    assert "llm.base_url" in error["details"]["hint"] and "OPENAI_API_KEY" in error["details"]["hint"]
-    assert "(echo)" not in str(body) and record["result"] is None  # never a silent fallback
+    assert "llm.base_url" in error["details"]["hint"]
+    assert "OPENAI_API_KEY" in error["details"]["hint"]
+    assert "(echo)" not in str(body)
+    assert record["result"] is None
     assert record["status"] == "failed"
 
 

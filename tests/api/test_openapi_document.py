@@ -20,10 +20,11 @@ from chatgate.http.app import API_PREFIX, PUBLIC, create_app
 from chatgate.http.openapi import document
 from chatgate.http.routes import admin, executions, health, metrics, workflows
 from config.loader import parse_settings
-from tests.api.conftest import SharedServer
 from tests.api.openapi_check import Document, Seen
+from tests.api.shared_server import SharedServer
 from tests.api.support import create_workflow
-from tests.conftest import base_config, free_port, seed_workflow
+from tests.support.chatgate import base_config, seed_workflow
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -71,7 +72,8 @@ async def test_every_route_of_the_server_is_in_the_document_and_nothing_else(tmp
         await gw.close()
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
     assert routed == documented
-    assert ("/hooks/{bot}", "post") in documented and ("/telegram/{bot}", "post") in documented
+    assert ("/hooks/{bot}", "post") in documented
+    assert ("/telegram/{bot}", "post") in documented
     assert ("/api/v1/workflows/{workflow_id}/execute", "post") in documented
     assert ("/docs", "get") in documented
     # What the document calls keyless under /api/v1 is what the front door lets through.
@@ -92,7 +94,8 @@ async def test_each_operation_has_an_id_a_tag_and_documents_its_errors_in_the_en
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             where = f"{method} {path}"
-            assert op["tags"] and set(op["tags"]) <= tags, where
+            assert op["tags"], where
+            assert set(op["tags"]) <= tags, where
             assert op["summary"], where
             assert "500" in op["responses"], where
             for status, response in op["responses"].items():
@@ -110,7 +113,8 @@ async def test_each_operation_has_an_id_a_tag_and_documents_its_errors_in_the_en
     }
     # The seed's examples are in the document.
     created = doc["components"]["schemas"]["WorkflowCreated"]["examples"][0]
-    assert created["workflow_id"] == "wf_123456" and created["status"] == "created"
+    assert created["workflow_id"] == "wf_123456"
+    assert created["status"] == "created"
     assert "invalid_request" in doc["info"]["description"]
 
 
@@ -165,6 +169,9 @@ def test_the_check_itself_catches_a_response_the_document_does_not_allow() -> No
     bare = b'{"workflow_id": "wf_1", "name": "x"}'
     assert any("required" in p for p in doc.problems(Seen("GET", url, 200, "application/json", bare)))
     teapot = doc.problems(Seen("GET", url, 418, "application/json", good))
-    assert teapot and "status 418 not documented" in teapot[0] and "'404'" in teapot[0]
+    assert teapot
+    assert "status 418 not documented" in teapot[0]
+    assert "'404'" in teapot[0]
     plain = doc.problems(Seen("GET", url, 404, "text/plain", b"404: Not Found"))
-    assert plain and "content type text/plain" in plain[0]
+    assert plain
+    assert "content type text/plain" in plain[0]

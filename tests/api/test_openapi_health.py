@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 
 EXPECTED = {
     "/api/v1/workflows": {"get", "post"},
@@ -29,7 +29,8 @@ async def test_the_openapi_document_lists_every_endpoint(shared_server: SharedSe
     assert {"200", "400", "401", "404", "413", "429", "502", "504"} <= set(execute["responses"])
     assert "text/event-stream" in execute["responses"]["200"]["content"]
     workflow = doc["paths"]["/api/v1/workflows/{workflow_id}"]
-    assert "403" in workflow["put"]["responses"] and "403" in workflow["delete"]["responses"]
+    assert "403" in workflow["put"]["responses"]
+    assert "403" in workflow["delete"]["responses"]
     assert {"WorkflowSpec", "ExecuteRequest", "Error"} <= set(doc["components"]["schemas"])
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
@@ -66,6 +67,7 @@ async def test_healthz_is_open_and_tells_the_state_without_secrets(shared_server
         body = await r.json()
     assert r.status == 200
     assert body["status"] == "ok"
-    assert body["workflows"]["files"] == 1 and body["workflows"]["problems"] == []
+    assert body["workflows"]["files"] == 1
+    assert body["workflows"]["problems"] == []
     assert isinstance(body["executions_in_flight"], int)
     assert "key-000" not in text

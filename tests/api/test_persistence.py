@@ -9,8 +9,8 @@ import asyncio
 import signal
 
 from tests.api.support import chat_workflow, configured, create_workflow, execute, use_emulator, wait_until
-from tests.conftest import ChatgateProcess, StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import ChatgateProcess, StartChatgate
 
 
 async def _write_everything(gw: ChatgateProcess) -> dict[str, str]:

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 from tests.api.support import assert_error, raw_request
-from tests.conftest import API_KEY, StartChatgate
+from tests.support.chatgate import API_KEY, StartChatgate
 
 
 def port_of(server: SharedServer) -> int:
@@ -90,7 +90,8 @@ async def test_an_unknown_expectation_is_refused_in_the_envelope(shared_server: 
     )
     assert r.status == 417, (r.status, r.body)
     error = assert_error(r.json(), "invalid_request")
-    assert "bogus" in error["message"] and "100-continue" in error["message"]
+    assert "bogus" in error["message"]
+    assert "100-continue" in error["message"]
 
 
 async def test_a_wrong_method_says_which_are_allowed(shared_server: SharedServer) -> None:

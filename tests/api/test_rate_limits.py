@@ -7,7 +7,7 @@ import time
 
 import aiohttp
 
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 from tests.api.support import SSE, assert_error
 
 

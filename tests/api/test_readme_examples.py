@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 from tests.api.support import execute
 
 ROOT = Path(__file__).resolve().parents[2]

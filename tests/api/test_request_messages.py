@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 from tests.api.support import assert_error
-from tests.conftest import seed_workflow
+from tests.support.chatgate import seed_workflow
 
 EXECUTE = "/api/v1/workflows/support_bot/execute"
 
@@ -73,6 +73,7 @@ async def test_input_problems_and_bad_json_and_bad_query_have_the_same_details_s
         bad_json = assert_error(await r.json(), "invalid_request")
         q = await http.get("/api/v1/workflows?page_size=500")
         bad_query = assert_error(await q.json(), "invalid_request")
-    assert bad_json["details"][0]["loc"] == ["body"] and "not valid JSON" in bad_json["message"]
+    assert bad_json["details"][0]["loc"] == ["body"]
+    assert "not valid JSON" in bad_json["message"]
     assert bad_query["details"] == [{"loc": ["query", "page_size"], "msg": "must be at most 100"}]
     assert bad_query["message"] == "query parameter 'page_size' must be at most 100"

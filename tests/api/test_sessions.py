@@ -14,8 +14,8 @@ from tests.api.support import (
     use_emulator,
     wait_until,
 )
-from tests.conftest import OTHER_KEY, StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import OTHER_KEY, StartChatgate
 
 SYSTEM = {"role": "system", "content": "Be brief."}
 
@@ -168,7 +168,8 @@ async def test_different_sessions_run_in_parallel(
         b = asyncio.create_task(execute(http, wid, "from b", session_id="session-b"))
         # Both model calls are in flight at once: neither session waited for the other.
         await wait_until(lambda: len(openai_emu.requests) == 2)
-        assert not a.done() and not b.done()
+        assert not a.done()
+        assert not b.done()
         results = await asyncio.gather(a, b)
     assert [status for status, _ in results] == [200, 200]
     assert {r.body["messages"][-1]["content"] for r in openai_emu.requests} == {"from a", "from b"}

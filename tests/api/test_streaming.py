@@ -18,8 +18,8 @@ from tests.api.support import (
     use_emulator,
     wait_until,
 )
-from tests.conftest import StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import StartChatgate
 
 
 async def stream(
@@ -60,7 +60,8 @@ async def test_a_streamed_execution_reports_nodes_and_every_model_chunk_in_order
     assert set(finished) == set(plain)
     assert finished["status"] == "completed"
     assert finished["result"] == {"content": "".join(deltas)}
-    assert finished["execution_id"].startswith("exec_") and finished["execution_id"] != plain["execution_id"]
+    assert finished["execution_id"].startswith("exec_")
+    assert finished["execution_id"] != plain["execution_id"]
 
 
 async def test_chunks_reach_the_client_while_the_model_is_still_writing(
@@ -94,7 +95,8 @@ async def test_a_quiet_stream_gets_comment_pings(
         async with http.post(f"/api/v1/workflows/{wid}/execute", json=payload) as r:
             sse = SSE(r)
             events = await sse.all()
-    assert sse.comments and all(c == ": ping" for c in sse.comments)
+    assert sse.comments
+    assert all(c == ": ping" for c in sse.comments)
     assert events[-1][0] == "execution_finished"
 
 
@@ -129,7 +131,8 @@ async def test_a_timeout_mid_answer_ends_the_stream_with_an_error_after_the_firs
     assert names[-1] == "error"
     body = events[-1][1]
     error = assert_error(body, "execution_failed")
-    assert "timed out" in error["message"] and body["status"] == "failed"
+    assert "timed out" in error["message"]
+    assert body["status"] == "failed"
 
 
 async def test_bad_inputs_are_refused_before_the_stream_opens(start_chatgate: StartChatgate) -> None:
@@ -204,5 +207,7 @@ async def test_a_failure_outside_the_workflow_still_ends_the_stream(start_chatga
     assert_error(body, "internal_error")
     logs = gw.logs()
     # Logged once, server side, with its traceback.
-    assert logs.count(" ERROR ") == 1 and "Traceback" in logs and "injected by the test" in logs
+    assert logs.count(" ERROR ") == 1
+    assert "Traceback" in logs
+    assert "injected by the test" in logs
     assert marker not in logs  # the failed statement's parameters (the user's text) are not

@@ -10,7 +10,7 @@ import yaml
 
 from tests.api.support import execute
 from tests.config.reload_support import fast_reload, health, metrics, write_text
-from tests.conftest import ChatgateProcess, StartChatgate, seed_workflow
+from tests.support.chatgate import ChatgateProcess, StartChatgate, seed_workflow
 
 
 async def test_a_bad_workflow_file_is_reported_and_the_others_still_load(
@@ -30,14 +30,14 @@ async def test_a_bad_workflow_file_is_reported_and_the_others_still_load(
         missing = await http.get("/api/v1/workflows/broken_bot")
     problems = {p["path"].rsplit("/", 1)[-1]: p for p in health["workflows"]["problems"]}
     assert set(problems) == {"bad.json", "garbled.yml"}
-    assert "ghost" in str(problems["bad.json"]["details"]) and "response_node" in str(
-        problems["bad.json"]["details"]
-    )
+    assert "ghost" in str(problems["bad.json"]["details"])
+    assert "response_node" in str(problems["bad.json"]["details"])
     assert health["workflows"]["files"] == 2
     assert (good_status, yaml_status, missing.status) == (200, 200, 404)
     assert good["result"] == {"content": "(echo) hi"}
     log = gw.logs()
-    assert "bad.json" in log and "garbled.yml" in log
+    assert "bad.json" in log
+    assert "garbled.yml" in log
 
 
 async def test_two_files_with_the_same_workflow_name_load_only_one(start_chatgate: StartChatgate) -> None:
@@ -50,7 +50,8 @@ async def test_two_files_with_the_same_workflow_name_load_only_one(start_chatgat
     assert status == 200
     assert health["workflows"]["files"] == 1
     [problem] = health["workflows"]["problems"]
-    assert problem["path"].endswith("b.json") and "twin" in problem["message"]
+    assert problem["path"].endswith("b.json")
+    assert "twin" in problem["message"]
 
 
 async def problems_once(gw: ChatgateProcess, count: int) -> list[dict[str, object]]:
@@ -84,7 +85,8 @@ async def test_a_fixed_workflow_file_says_so_in_the_log_and_leaves_health_and_me
         status, body = await execute(http, "late_bot", "hi")
     assert (status, body["result"]) == (200, {"content": "(echo) hi"})
     fixed = [line for line in gw.logs().splitlines() if "is fixed" in line]
-    assert len(fixed) == 1 and f"workflow file {path} is fixed: workflow late_bot loaded" in fixed[0]
+    assert len(fixed) == 1
+    assert f"workflow file {path} is fixed: workflow late_bot loaded" in fixed[0]
 
 
 async def test_a_file_broken_and_restored_says_its_last_good_version_stayed_and_then_that_it_is_fixed(

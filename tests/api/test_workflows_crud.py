@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.conftest import SharedServer
+from tests.api.shared_server import SharedServer
 from tests.api.support import ISO_Z, assert_error, chat_workflow, create_workflow
-from tests.conftest import seed_workflow
+from tests.support.chatgate import seed_workflow
 
 
 def echo_workflow(name: str, prompt: str | None = None) -> dict[str, Any]:
@@ -177,5 +177,6 @@ async def test_a_file_workflow_cannot_be_replaced_or_deleted_over_the_api(
         still = await http.get("/api/v1/workflows/support_bot")
         body = await still.json()
     assert (put.status, delete.status, still.status) == (403, 403, 200)
-    assert "support_bot.json" in put_error["message"] and "support_bot.json" in delete_error["message"]
+    assert "support_bot.json" in put_error["message"]
+    assert "support_bot.json" in delete_error["message"]
     assert body["nodes"] == seed_workflow()["nodes"]

@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.bots.conftest import chat_workflow, model_config, telegram_bot, wait_polling_started
-from tests.conftest import SEED_WORKFLOW, ChatgateProcess, base_config, free_port
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.emulators.telegram.server import TelegramEmulator
+from tests.support.chatgate import SEED_WORKFLOW, ChatgateProcess, base_config
+from tests.support.net import free_port
+from tests.support.telegram import chat_workflow, model_config, telegram_bot, wait_polling_started
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -124,7 +125,8 @@ async def test_a_members_only_bot_answers_listed_users_and_chats(access: Access)
     access.say(CLUB, group, 702, "please?")
     access.say(CLUB, group, MEMBER, "I am a member")  # allowed by user id, in any chat
     assert await access.wait_texts(CLUB, group, 2) == ["Members only.", "echo: I am a member"]
-    assert not access.asked("am I in") and not access.asked("please?")
+    assert not access.asked("am I in")
+    assert not access.asked("please?")
 
     access.say(CLUB, MEMBERS_CHAT, 703, "hi from the members' chat")  # allowed by chat
     assert await access.wait_texts(CLUB, MEMBERS_CHAT, 1) == ["echo: hi from the members' chat"]
@@ -153,9 +155,11 @@ async def test_admins_get_status_in_a_private_chat_others_just_chat(access: Acce
     mine, theirs, group = access.chat(), access.chat(), access.chat(group=True)
     access.say(OPEN, mine, ADMIN, "/status")
     [status] = await access.wait_texts(OPEN, mine, 1)
-    assert "Config version 1" in status and "Last reload error: none" in status
+    assert "Config version 1" in status
+    assert "Last reload error: none" in status
     assert "Executions in flight:" in status
-    assert "- open: telegram, polling" in status and "- club: telegram" in status
+    assert "- open: telegram, polling" in status
+    assert "- club: telegram" in status
     assert "Bots (4 configured, 3 running):" in status
     assert "- later: telegram, no token set (not started)" in status
     assert not access.asked("/status")
@@ -187,7 +191,8 @@ async def test_an_admin_reloads_the_config_from_a_private_chat(access: Access) -
     access.say(OPEN, chat, ADMIN, "/reload")
     rejected = (await access.wait_texts(OPEN, chat, 2))[1]
     assert rejected.startswith("Rejected, still running version 2:")
-    assert "users.2.id" in rejected and "telegram:@someone" in rejected
+    assert "users.2.id" in rejected
+    assert "telegram:@someone" in rejected
 
     gw.write_config(config)  # put right again
     access.say(OPEN, chat, ADMIN, "/reload")

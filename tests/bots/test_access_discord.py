@@ -5,17 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.bots.conftest_discord import (
-    ALICE,
-    BOB,
-    CHANNEL,
-    StartDiscordBot,
-    discord_bot,
-    discord_emu,
-    dm_channel,
-)
-
-__all__ = ["discord_bot", "discord_emu"]  # fixtures used by name
+from tests.support.discord import ALICE, BOB, CHANNEL, StartDiscordBot, dm_channel
 
 
 def rules(config: dict[str, Any]) -> None:
@@ -29,7 +19,8 @@ async def test_an_admin_gets_status_in_a_dm_and_a_blocked_user_is_refused_once(
     bot = await discord_bot(configure=rules)
     asked = bot.dm("/status")
     status = await bot.answer_to(dm_channel(ALICE), asked)
-    assert "Config version 1" in status and "- dc-test: discord" in status
+    assert "Config version 1" in status
+    assert "- dc-test: discord" in status
 
     bot.say(CHANNEL, "let me in", user_id=BOB)
     bot.say(CHANNEL, "please", user_id=BOB)

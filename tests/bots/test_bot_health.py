@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import StartChatgate
+from tests.support.chatgate import StartChatgate
 
 
 async def test_bots_configured_without_a_token_are_listed_as_no_token(start_chatgate: StartChatgate) -> None:

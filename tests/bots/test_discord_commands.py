@@ -5,21 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bots.messages import RESET_DONE
-from tests.bots.conftest_discord import (
-    BOT_ID,
-    CHANNEL,
-    GUILD,
-    DiscordBot,
-    StartDiscordBot,
-    discord_bot,
-    discord_emu,
-    use_model,
-    user_turns,
-)
 from tests.emulators.discord.server import DiscordEmulator
 from tests.emulators.openai_server import OpenAIEmulator
-
-__all__ = ["discord_bot", "discord_emu"]  # fixtures used by name
+from tests.support.discord import BOT_ID, CHANNEL, GUILD, DiscordBot, StartDiscordBot, use_model, user_turns
 
 DEFERRED = 5  # interaction callback type: "thinking…", answer follows
 
@@ -35,7 +23,8 @@ async def test_the_commands_are_registered_globally_at_startup(discord_bot: Star
     commands = {c["name"]: c for c in await bot.commands_synced()}
     assert sorted(commands) == ["ask", "help", "reset"]
     [text] = commands["ask"]["options"]
-    assert text["name"] == "text" and text["required"] is True
+    assert text["name"] == "text"
+    assert text["required"] is True
 
 
 async def test_with_command_guilds_the_commands_are_registered_in_those_guilds_only(
@@ -54,8 +43,11 @@ async def test_ask_thinks_then_answers_in_the_channel(
     question = {"text": "what is chatgate?"}
     interaction = discord_emu.slash_command(name="ask", options=question, channel_id=CHANNEL)
     callback, answer = await _responses(bot, interaction, 2)
-    assert callback["kind"] == "callback" and callback["type"] == DEFERRED and not callback["ephemeral"]
-    assert answer["kind"] == "followup" and answer["content"] == "(echo) what is chatgate?"
+    assert callback["kind"] == "callback"
+    assert callback["type"] == DEFERRED
+    assert not callback["ephemeral"]
+    assert answer["kind"] == "followup"
+    assert answer["content"] == "(echo) what is chatgate?"
     [shown] = bot.bot_messages(CHANNEL)  # the follow-up replaced the "thinking…" message
     assert shown["content"] == "(echo) what is chatgate?"
 
@@ -82,7 +74,9 @@ async def test_help_explains_how_to_talk_to_the_bot_privately(
     interaction = discord_emu.slash_command(name="help", channel_id=CHANNEL)
     [reply] = await _responses(bot, interaction, 1)
     assert reply["ephemeral"] is True
-    assert "/ask" in reply["content"] and "/reset" in reply["content"] and "mention me" in reply["content"]
+    assert "/ask" in reply["content"]
+    assert "/reset" in reply["content"]
+    assert "mention me" in reply["content"]
     assert bot.bot_messages(CHANNEL) == []  # nothing in the channel for everyone
 
 
@@ -102,7 +96,8 @@ async def test_ask_over_the_rate_limit_gets_a_private_notice_and_the_model_is_no
     first = [(await _responses(bot, ask, 1))[0] for ask in asks]
     answered = [ask for ask, r in zip(asks, first, strict=True) if r["type"] == DEFERRED]
     notices = [r for r in first if r["type"] != DEFERRED]
-    assert len(answered) == 2 and len(notices) == 2
+    assert len(answered) == 2
+    assert len(notices) == 2
     for ask in answered:
         answer = (await _responses(bot, ask, 2))[1]
         assert answer["content"] == "echo: " + ask["data"]["options"][0]["value"]

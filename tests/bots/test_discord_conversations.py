@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.bots.conftest_discord import (
+from tests.emulators.discord.server import DiscordEmulator, iter_calls
+from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.discord import (
     ALICE,
     BOB,
     BOT_ID,
@@ -10,16 +12,10 @@ from tests.bots.conftest_discord import (
     GUILD,
     OTHER_CHANNEL,
     StartDiscordBot,
-    discord_bot,
-    discord_emu,
     dm_channel,
     use_model,
     user_turns,
 )
-from tests.emulators.discord.server import DiscordEmulator, iter_calls
-from tests.emulators.openai_server import OpenAIEmulator
-
-__all__ = ["discord_bot", "discord_emu"]  # fixtures used by name
 
 
 async def test_a_direct_message_is_answered_with_a_reply_to_it(discord_bot: StartDiscordBot) -> None:

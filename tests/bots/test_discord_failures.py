@@ -8,18 +8,9 @@ from typing import Any
 
 from bots.messages import chat_message
 from engine.errors import ExecutionFailed
-from tests.bots.conftest_discord import (
-    CHANNEL,
-    StartDiscordBot,
-    discord_bot,
-    discord_bot_config,
-    discord_emu,
-    use_model,
-)
 from tests.emulators.discord.server import DiscordEmulator
 from tests.emulators.openai_server import OpenAIEmulator
-
-__all__ = ["discord_bot", "discord_emu"]  # fixtures used by name
+from tests.support.discord import CHANNEL, StartDiscordBot, discord_bot_config, use_model
 
 MESSAGE_CONTENT = 1 << 15  # gateway intent bit
 
@@ -32,7 +23,8 @@ async def test_a_failing_model_gets_a_short_apology_and_a_log_line_with_the_exec
     asked = bot.say(CHANNEL, "will this work?")
     apology = await bot.answer_to(CHANNEL, asked)
     assert apology == chat_message(ExecutionFailed("x"))
-    assert "Traceback" not in apology and "500" not in apology
+    assert "Traceback" not in apology
+    assert "500" not in apology
     assert bot.log_lines(r"could not answer discord:dc-test:501 \(execution exec_\w+\)")
 
     retry = bot.say(CHANNEL, "and now?")  # the next message is answered normally
@@ -65,7 +57,8 @@ async def test_without_the_message_content_intent_the_admin_is_told_how_to_fix_i
     bot = await discord_bot()
     await bot.emu.wait_for(lambda: bool(bot.log_lines("Message Content intent is not enabled")))
     [warning] = bot.log_lines("Message Content intent is not enabled")
-    assert "WARNING" in warning and "Privileged Gateway Intents" in warning
+    assert "WARNING" in warning
+    assert "Privileged Gateway Intents" in warning
 
     bot.say(CHANNEL, "chatter the bot cannot read", mention=False)
     asked = bot.say(CHANNEL, "can you read this?")
@@ -93,7 +86,8 @@ async def test_when_discord_refuses_the_content_intent_the_bot_connects_without_
     asked = bot.say(CHANNEL, "hello?")
     assert await bot.answer_to(CHANNEL, asked) == "(echo) hello?"
     health = await bot.health()
-    assert health["restarts"] == 0 and health["message_content_intent"] is False
+    assert health["restarts"] == 0
+    assert health["message_content_intent"] is False
 
 
 async def test_a_second_bot_on_another_api_base_is_refused_and_the_first_keeps_working(
@@ -110,6 +104,7 @@ async def test_a_second_bot_on_another_api_base_is_refused_and_the_first_keeps_w
         await discord_emu.wait_for(lambda: bool(bot.log_lines("dc-elsewhere wants api_base")))
         async with http.get("/healthz") as r:
             refused = (await r.json())["bots"]["dc-elsewhere"]
-    assert refused["connected"] is False and "process-wide" in (refused["last_crash"] or "")
+    assert refused["connected"] is False
+    assert "process-wide" in (refused["last_crash"] or "")
     asked = bot.say(CHANNEL, "still fine?")
     assert await bot.answer_to(CHANNEL, asked) == "(echo) still fine?"

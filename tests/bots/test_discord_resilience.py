@@ -5,20 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.bots.conftest_discord import (
+from tests.emulators.discord.server import DiscordEmulator
+from tests.support.discord import (
     ALICE,
     CHANNEL,
     OTHER_CHANNEL,
     TOKEN,
     StartDiscordBot,
-    discord_bot,
     discord_bot_config,
-    discord_emu,
     dm_channel,
 )
-from tests.emulators.discord.server import DiscordEmulator
-
-__all__ = ["discord_bot", "discord_emu"]  # fixtures used by name
 
 
 async def test_messages_sent_while_the_gateway_is_down_are_answered_once_after_resume(
@@ -33,7 +29,8 @@ async def test_messages_sent_while_the_gateway_is_down_are_answered_once_after_r
     channels = [CHANNEL, CHANNEL, CHANNEL, dm_channel(ALICE)]
     for channel, asked in zip(channels, during, strict=True):
         await bot.answer_to(channel, asked)
-    assert len(discord_emu.resume_payloads) == 1 and len(discord_emu.identify_payloads) == 1
+    assert len(discord_emu.resume_payloads) == 1
+    assert len(discord_emu.identify_payloads) == 1
     after = bot.say(CHANNEL, "after the outage")
     await bot.answer_to(CHANNEL, after)
     for channel, asked in zip([CHANNEL, *channels, CHANNEL], [before, *during, after], strict=True):
@@ -98,9 +95,13 @@ async def test_a_crashed_bot_is_restarted_and_the_other_bot_keeps_running(
     assert await bot.answer_to(OTHER_CHANNEL, asked) == "(echo) are you back?"
 
     health = await bot.health()
-    assert health["restarts"] == 1 and "4004" in (health["last_crash"] or "")
+    assert health["restarts"] == 1
+    assert "4004" in (health["last_crash"] or "")
     async with bot.gw.client() as http, http.get("/healthz") as r:
         second = (await r.json())["bots"]["dc-second"]
-    assert second["restarts"] == 0 and second["connected"] is True and second["disconnects"] == 0
+    assert second["restarts"] == 0
+    assert second["connected"] is True
+    assert second["disconnects"] == 0
     assert sum(p["token"] == other_token for p in discord_emu.identify_payloads) == 1
-    assert TOKEN not in bot.gw.logs() and other_token not in bot.gw.logs()
+    assert TOKEN not in bot.gw.logs()
+    assert other_token not in bot.gw.logs()

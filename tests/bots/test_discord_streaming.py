@@ -7,17 +7,9 @@ import itertools
 import re
 
 from bots.split import _open_fence
-from tests.bots.conftest_discord import (
-    CHANNEL,
-    StartDiscordBot,
-    discord_bot,
-    discord_emu,
-    use_model,
-)
 from tests.emulators.discord.server import DiscordEmulator, iter_calls
 from tests.emulators.openai_server import OpenAIEmulator
-
-__all__ = ["discord_bot", "discord_emu"]  # fixtures used by name
+from tests.support.discord import CHANNEL, StartDiscordBot, use_model
 
 
 async def test_a_slow_answer_shows_typing_then_a_preview_edited_until_complete(
@@ -63,7 +55,8 @@ async def test_a_long_answer_arrives_whole_in_parts_with_code_blocks_closed_and_
     await bot.emu.wait_for(lambda: any(m["content"].endswith("Thanks!") for m in bot.bot_messages(CHANNEL)))
     contents = [m["content"] for m in bot.bot_messages(CHANNEL)]
 
-    assert len(contents) >= 4 and all(len(c) <= 2000 for c in contents)
+    assert len(contents) >= 4
+    assert all(len(c) <= 2000 for c in contents)
     assert all(_open_fence(c) is None for c in contents)  # every part renders its code as code
     assert all(c.startswith("```python\n") for c in contents[1:-1])  # reopened with its language
     assert contents[0].startswith("(echo) Why does this fail?")

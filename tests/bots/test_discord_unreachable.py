@@ -10,18 +10,10 @@ import signal
 import time
 from typing import Any
 
-from tests.bots.conftest_discord import (
-    CHANNEL,
-    StartDiscordBot,
-    discord_bot,
-    discord_bot_config,
-    discord_emu,
-)
-from tests.conftest import StartChatgate
 from tests.emulators.discord.server import DiscordEmulator
-from tests.net import free_port
-
-__all__ = ["discord_bot", "discord_emu"]  # fixtures used by name
+from tests.support.chatgate import StartChatgate
+from tests.support.discord import CHANNEL, StartDiscordBot, discord_bot_config
+from tests.support.net import free_port
 
 
 async def test_discord_unreachable_at_start_is_one_line_per_attempt_and_the_bot_shows_failed(
@@ -39,7 +31,8 @@ async def test_discord_unreachable_at_start_is_one_line_per_attempt_and_the_bot_
     async with gw.client() as http, http.get("/healthz") as r:
         health = await r.json()
     bot = health["bots"]["dc-test"]
-    assert bot["state"] == "failed" and "cannot reach Discord" in bot["reason"]
+    assert bot["state"] == "failed"
+    assert "cannot reach Discord" in bot["reason"]
     assert health["status"] == "degraded"
 
 

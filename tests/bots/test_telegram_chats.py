@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from bots.messages import HELP, NON_TEXT, RESET_DONE
-from tests.bots.conftest import Shared
 from tests.emulators.telegram.text import MAX_TEXT_UTF16, utf16_len
+from tests.support.telegram import Shared
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -195,5 +195,6 @@ async def test_a_user_over_the_rate_limit_gets_one_notice_and_no_model_call(shar
     texts = s.texts(s.limited, group)
     notices = [t for t in texts if t.startswith("You're sending messages too fast")]
     assert texts[:2] == ["(echo) q0", "(echo) q1"]
-    assert len(notices) == 1 and "Please wait" in notices[0]
+    assert len(notices) == 1
+    assert "Please wait" in notices[0]
     assert texts[2:] == [notices[0], "(echo) other"]  # q2..q4: no answer, one notice

@@ -8,7 +8,9 @@ import signal
 import time
 from typing import Any
 
-from tests.bots.conftest import (
+from tests.emulators.openai_server import OpenAIEmulator
+from tests.emulators.telegram.server import TelegramEmulator
+from tests.support.telegram import (
     TOKEN,
     StartTelegram,
     chat_workflow,
@@ -18,8 +20,6 @@ from tests.bots.conftest import (
     wait_texts,
     wait_until,
 )
-from tests.emulators.openai_server import OpenAIEmulator
-from tests.emulators.telegram.server import TelegramEmulator
 
 
 async def test_sigterm_finishes_answers_in_flight_and_acknowledges_them(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bots.messages import HELP, NON_TEXT
-from tests.bots.conftest import Shared
+from tests.support.telegram import Shared
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -84,7 +84,8 @@ async def test_forum_topics_are_separate_conversations(shared: Shared) -> None:
     await s.wait_texts(s.model, group, 3)
 
     seen = history(s, "which colour?")
-    assert "my colour is red" in seen and "my colour is blue" not in seen
+    assert "my colour is red" in seen
+    assert "my colour is blue" not in seen
     threads = {m["text"]: m.get("message_thread_id") for m in s.tg.chat_messages(s.model, group)}
     assert threads == {  # each answer lands in its topic
         "echo: my colour is red": 10,
@@ -102,7 +103,8 @@ async def test_per_member_sessions_keep_group_members_apart(shared: Shared) -> N
     await s.wait_texts(s.per_user, group, 3)
 
     seen = history(s, "who am I?")
-    assert "I am number one" in seen and "I am number two" not in seen
+    assert "I am number one" in seen
+    assert "I am number two" not in seen
 
 
 async def test_group_answers_grow_in_one_edited_message(shared: Shared) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bots.conftest import SHARED_TOKENS, Shared, health, wait_until
+from tests.support.telegram import SHARED_TOKENS, Shared, health, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -13,8 +13,10 @@ async def test_healthz_shows_each_bot_polling_with_its_last_successful_poll(shar
     bots = (await health(shared.gw))["bots"]
     assert set(bots) == set(SHARED_TOKENS)
     tg = bots["tg"]
-    assert tg["platform"] == "telegram" and tg["mode"] == "polling"
-    assert tg["state"] == "polling" and tg["username"] == "chatgate_bot"
+    assert tg["platform"] == "telegram"
+    assert tg["mode"] == "polling"
+    assert tg["state"] == "polling"
+    assert tg["username"] == "chatgate_bot"
     assert tg["last_successful_poll"].endswith("Z")
     assert tg["restarts"] == 0
 
@@ -45,7 +47,8 @@ async def test_when_the_bot_api_is_down_polling_backs_off_and_resumes_by_itself(
     texts = await s.wait_texts(s.echo, chat, 2, within=15)
     assert texts == ["(echo) during the outage", "(echo) after the outage"]  # nothing was lost either
     up = (await health(s.gw))["bots"]["tg"]
-    assert up["state"] == "polling" and up["consecutive_failures"] == 0
+    assert up["state"] == "polling"
+    assert up["consecutive_failures"] == 0
     assert up["last_successful_poll"] > before
     assert "Telegram reachable again" in s.gw.logs()
 

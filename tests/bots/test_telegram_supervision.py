@@ -7,7 +7,8 @@ import contextlib
 
 import aiohttp
 
-from tests.bots.conftest import (
+from tests.emulators.telegram.server import TelegramEmulator
+from tests.support.telegram import (
     OTHER_TOKEN,
     TOKEN,
     StartTelegram,
@@ -17,7 +18,6 @@ from tests.bots.conftest import (
     wait_texts,
     wait_until,
 )
-from tests.emulators.telegram.server import TelegramEmulator
 
 
 async def test_a_second_consumer_of_the_token_is_reported_and_polling_resumes_when_it_leaves(
@@ -60,11 +60,14 @@ async def test_a_crashed_bot_is_restarted_without_touching_the_others(
 
     await wait_until(restarted)
     bots = (await health(gw))["bots"]
-    assert "401" in bots["tg"]["last_crash"] and TOKEN not in str(bots)
+    assert "401" in bots["tg"]["last_crash"]
+    assert TOKEN not in str(bots)
     assert bots["tg2"]["restarts"] == 0
     tg_emu.push_message(TOKEN, chat_id=7002, text="back again?")
     assert await wait_texts(tg_emu, 7002, 1, within=10) == ["(echo) back again?"]
     assert texts(tg_emu, 7001, OTHER_TOKEN) == ["(echo) still there?"]
     recovered = await health(gw)  # serving again: no longer failed, the server ok
-    assert recovered["status"] == "ok" and recovered["bots"]["tg"]["state"] == "polling"
-    assert "reason" not in recovered["bots"]["tg"] and "401" in recovered["bots"]["tg"]["last_crash"]
+    assert recovered["status"] == "ok"
+    assert recovered["bots"]["tg"]["state"] == "polling"
+    assert "reason" not in recovered["bots"]["tg"]
+    assert "401" in recovered["bots"]["tg"]["last_crash"]

@@ -6,8 +6,8 @@ from typing import Any
 
 import aiohttp
 
-from tests.bots.conftest import OTHER_TOKEN, TOKEN, StartTelegram, health, telegram_bot, texts, wait_texts
 from tests.emulators.telegram.server import TelegramEmulator
+from tests.support.telegram import OTHER_TOKEN, TOKEN, StartTelegram, health, telegram_bot, texts, wait_texts
 
 SECRET = "hook-secret-0123456789"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -31,7 +31,8 @@ async def test_webhook_updates_are_checked_answered_and_never_answered_twice(
     assert hooks[TOKEN]["secret_token"] == SECRET
     assert hooks[TOKEN]["allowed_updates"] == ["message"]
     derived = hooks[OTHER_TOKEN]["secret_token"]  # none configured: chatgate made one up
-    assert derived and OTHER_TOKEN.partition(":")[2] not in derived
+    assert derived
+    assert OTHER_TOKEN.partition(":")[2] not in derived
 
     update = tg_emu.push_message(TOKEN, chat_id=8001, text="via webhook")
     async with aiohttp.ClientSession(base_url=gw.base_url) as http:
@@ -42,7 +43,8 @@ async def test_webhook_updates_are_checked_answered_and_never_answered_twice(
                 return r.status, await r.json()
 
         status, body = await post("/telegram/tg", update, "wrong-secret")
-        assert status == 401 and body["error"]["code"] == "unauthorized"
+        assert status == 401
+        assert body["error"]["code"] == "unauthorized"
         assert (await post("/telegram/tg", update, None))[0] == 401
         assert (await post("/telegram/tg", update, derived))[0] == 401  # another bot's secret
         assert (await post("/telegram/nobody", update, SECRET))[0] == 404
@@ -64,6 +66,8 @@ async def test_webhook_updates_are_checked_answered_and_never_answered_twice(
 
     assert tg_emu.calls_to("getUpdates") == []  # webhook bots never poll
     bots = (await health(gw))["bots"]
-    assert bots["tg"]["mode"] == "webhook" and bots["tg"]["state"] == "webhook"
+    assert bots["tg"]["mode"] == "webhook"
+    assert bots["tg"]["state"] == "webhook"
     assert bots["tg"]["last_update_at"].endswith("Z")
-    assert SECRET not in gw.logs() and TOKEN not in gw.logs()
+    assert SECRET not in gw.logs()
+    assert TOKEN not in gw.logs()

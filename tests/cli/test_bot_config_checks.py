@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 from tests.cli.test_cli import CHATGATE, check_config, clean_env
-from tests.conftest import ROOT, SEED_WORKFLOW, base_config, free_port
+from tests.support.chatgate import ROOT, SEED_WORKFLOW, base_config
+from tests.support.net import free_port
 
 SHIPPED = ROOT / "config" / "chatgate.yaml"
 
@@ -19,7 +20,8 @@ def test_check_config_refuses_a_malformed_telegram_token_naming_the_key_not_the_
     done = check_config(SHIPPED, TELEGRAM_BOT_TOKEN="fake")
     assert done.returncode == 1
     [line] = done.stderr.strip().splitlines()
-    assert "bots.0.token: not a Telegram bot token" in line and f"{SHIPPED}:" in line
+    assert "bots.0.token: not a Telegram bot token" in line
+    assert f"{SHIPPED}:" in line
     assert "fake" not in done.stdout + done.stderr
 
 
@@ -79,7 +81,8 @@ async def test_serve_refuses_to_start_a_bot_naming_a_missing_workflow(tmp_path: 
     path = bot_naming(tmp_path, "support_bto")
     code, out = await serve_once(path)
     assert code == 2, out
-    assert "cannot start:" in out and "bots.0.workflow: unknown workflow 'support_bto'" in out
+    assert "cannot start:" in out
+    assert "bots.0.workflow: unknown workflow 'support_bto'" in out
     assert "Traceback" not in out
     offline = check_config(path).stderr.strip().removeprefix("invalid: ")
     assert f"cannot start: {offline}" in out  # the same verdict

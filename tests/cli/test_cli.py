@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 from tests.api.support import LLM_SECRET, chat_workflow, create_workflow, use_emulator
-from tests.conftest import API_KEY, ROOT, SEED_WORKFLOW, base_config, free_port
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import API_KEY, ROOT, SEED_WORKFLOW, base_config
+from tests.support.net import free_port
 
 CHATGATE = Path(sys.executable).parent / "chatgate"  # the installed console script
 
@@ -52,7 +53,8 @@ def test_check_config_names_an_unknown_key_in_one_line(tmp_path: Path) -> None:
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert "llm.default_modle" in lines[0] and f"{path}:3" in lines[0]
+    assert "llm.default_modle" in lines[0]
+    assert f"{path}:3" in lines[0]
     assert "Traceback" not in done.stderr
 
 
@@ -61,7 +63,8 @@ def test_check_config_names_an_unset_variable(tmp_path: Path) -> None:
     path.write_text('api_keys: [{key: "${MY_ADMIN_KEY}", name: admin}]\n')
     failed = check_config(path)
     assert failed.returncode != 0
-    assert "MY_ADMIN_KEY" in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
+    assert "MY_ADMIN_KEY" in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1
     passed = check_config(path, MY_ADMIN_KEY="a-long-enough-admin-key")
     assert passed.returncode == 0, passed.stderr
     assert "a-long-enough-admin-key" not in passed.stdout + passed.stderr
@@ -78,7 +81,8 @@ def test_check_config_defaults_to_chatgate_config(tmp_path: Path) -> None:
     path.write_text("rate_limits: {free: sometimes}\n")
     done = check_config(None, CHATGATE_CONFIG=str(path))
     assert done.returncode != 0
-    assert "elsewhere.yaml" in done.stderr and "rate_limits.free" in done.stderr
+    assert "elsewhere.yaml" in done.stderr
+    assert "rate_limits.free" in done.stderr
 
 
 # -- serve -------------------------------------------------------------------
@@ -164,7 +168,8 @@ async def test_serve_refuses_a_bad_config_with_the_reason(tmp_path: Path) -> Non
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode != 0
-    assert b"server.prot" in out and b"Traceback" not in out
+    assert b"server.prot" in out
+    assert b"Traceback" not in out
 
 
 async def test_serve_reads_chatgate_config_when_no_path_is_given(

@@ -12,7 +12,8 @@ from pathlib import Path
 import yaml
 
 from tests.cli.test_cli import CHATGATE, clean_env
-from tests.conftest import API_KEY, base_config, free_port
+from tests.support.chatgate import API_KEY, base_config
+from tests.support.net import free_port
 
 SUBCOMMANDS = ["serve", "check-config", "migrate", "reload", "keys", "workflows"]
 NESTED = [["keys", "create"], ["keys", "list"], ["keys", "revoke"], ["workflows", "reassign"]]
@@ -56,8 +57,10 @@ def test_each_subcommand_says_what_it_does_with_an_example_and_takes_config_and_
     for args, done in zip([[s] for s in SUBCOMMANDS] + NESTED, helps, strict=True):
         assert done.returncode == 0, (args, done.stderr)
         text = done.stdout
-        assert "example" in text and f"chatgate {' '.join(args)}" in text, (args, text)
-        assert "--config PATH" in text and "{DEBUG,INFO,WARNING,ERROR}" in text, (args, text)
+        assert "example" in text, (args, text)
+        assert f"chatgate {' '.join(args)}" in text, (args, text)
+        assert "--config PATH" in text, (args, text)
+        assert "{DEBUG,INFO,WARNING,ERROR}" in text, (args, text)
 
 
 def test_check_config_takes_the_file_as_config_or_positionally(tmp_path: Path) -> None:
@@ -71,15 +74,19 @@ def test_check_config_takes_the_file_as_config_or_positionally(tmp_path: Path) -
                 ["check-config", str(path), "--config", str(tmp_path / "other.yaml")],
             ],
         )
-    assert by_option.returncode == 0 and by_option.stdout.startswith("ok"), by_option.stderr
+    assert by_option.returncode == 0, by_option.stderr
+    assert by_option.stdout.startswith("ok"), by_option.stderr
     assert positional.stdout == by_option.stdout
-    assert both.returncode != 0 and "once" in both.stderr
+    assert both.returncode != 0
+    assert "once" in both.stderr
 
 
 def test_a_wrong_log_level_names_the_choices() -> None:
     done = chatgate("serve", "--log-level", "loud")
     assert done.returncode == 2
-    assert "DEBUG" in done.stderr and "loud" in done.stderr.lower() and "Traceback" not in done.stderr
+    assert "DEBUG" in done.stderr
+    assert "loud" in done.stderr.lower()
+    assert "Traceback" not in done.stderr
 
 
 def test_an_occupied_port_is_one_line_before_anything_slow(tmp_path: Path) -> None:
@@ -118,11 +125,14 @@ def test_keys_are_made_listed_and_revoked_from_the_shell_without_a_server(tmp_pa
     )
     assert made.returncode == 0, made.stderr
     key = made.stdout.strip()
-    assert key.startswith("cg_") and "\n" not in key and key not in made.stderr
+    assert key.startswith("cg_")
+    assert "\n" not in key
+    assert key not in made.stderr
     assert "shown this once" in made.stderr
 
     taken = chatgate("keys", "create", "--config", str(path), "--name", "tester", "--tier", "free")
-    assert taken.returncode == 1 and "already has a key named 'tester'" in taken.stderr
+    assert taken.returncode == 1
+    assert "already has a key named 'tester'" in taken.stderr
 
     # a workflow whose key is gone from the file: listed with the way to move it
     with sqlite3.connect(tmp_path / "data" / "chatgate.db") as db:
@@ -135,14 +145,20 @@ def test_keys_are_made_listed_and_revoked_from_the_shell_without_a_server(tmp_pa
         "no key is named 'gone', which owns 1 workflow(s): chatgate workflows reassign --from gone --to NAME"
     )
     rows = {line.split()[0]: line for line in table[1:]}
-    assert "database" in rows["reader"] and "read-only" in rows["reader"] and "support_bot" in rows["reader"]
-    assert "file" in rows["tester"] and "admin" in rows["tester"]
-    assert key not in listed.stdout and API_KEY not in listed.stdout
+    assert "database" in rows["reader"]
+    assert "read-only" in rows["reader"]
+    assert "support_bot" in rows["reader"]
+    assert "file" in rows["tester"]
+    assert "admin" in rows["tester"]
+    assert key not in listed.stdout
+    assert API_KEY not in listed.stdout
 
     gone = chatgate("keys", "revoke", "reader", "--config", str(path))
-    assert gone.returncode == 0 and "revoked" in gone.stdout
+    assert gone.returncode == 0
+    assert "revoked" in gone.stdout
     again = chatgate("keys", "revoke", "reader", "--config", str(path))
-    assert again.returncode == 1 and "no key named 'reader'" in again.stderr
+    assert again.returncode == 1
+    assert "no key named 'reader'" in again.stderr
 
 
 def test_revoking_admin_deletes_the_generated_key_file(tmp_path: Path) -> None:
@@ -152,7 +168,8 @@ def test_revoking_admin_deletes_the_generated_key_file(tmp_path: Path) -> None:
     key_file.write_text("cg_generated-0123456789\n")
     done = chatgate("keys", "revoke", "admin", "--config", str(path))
     assert done.returncode == 0, done.stderr
-    assert "admin_key" in done.stdout and not key_file.exists()
+    assert "admin_key" in done.stdout
+    assert not key_file.exists()
 
 
 def test_a_file_key_with_a_database_keys_name_stops_the_start_naming_file_and_key(tmp_path: Path) -> None:
@@ -169,4 +186,5 @@ def test_a_file_key_with_a_database_keys_name_stops_the_start_naming_file_and_ke
     assert "chatgate keys revoke ci" in done.stderr
     # which does it: the database's key goes (the file's is the file's business)
     fixed = chatgate("keys", "revoke", "ci", "--config", str(path))
-    assert fixed.returncode == 0 and "removed from the database" in fixed.stdout, fixed.stderr
+    assert fixed.returncode == 0, fixed.stderr
+    assert "removed from the database" in fixed.stdout, fixed.stderr

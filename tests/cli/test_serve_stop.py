@@ -15,13 +15,13 @@ from typing import Any
 
 import aiohttp
 
-from tests.bots.conftest import TOKEN, telegram_bot
-from tests.bots.conftest_discord import TOKEN as DISCORD_TOKEN
-from tests.bots.conftest_discord import discord_bot_config
-from tests.conftest import StartChatgate
 from tests.emulators.discord.server import DiscordEmulator
 from tests.emulators.telegram.server import TelegramEmulator
-from tests.net import free_port
+from tests.support.chatgate import StartChatgate
+from tests.support.discord import TOKEN as DISCORD_TOKEN
+from tests.support.discord import discord_bot_config
+from tests.support.net import free_port
+from tests.support.telegram import TOKEN, telegram_bot
 
 STOP_WITHIN_S = 10.0
 UNKNOWN_TELEGRAM_TOKEN = "999999:AAH-nobody-knows-this-token-0123"
@@ -102,9 +102,11 @@ async def test_sigterm_ends_serve_within_seconds_whatever_state_each_bot_is_in(
 
         assert health["status"] == "degraded"
         tg_failed, dc_failed = health["bots"]["tg-failed"], health["bots"]["dc-failed"]
-        assert "401" in tg_failed["reason"] and tg_failed["retry_at"].endswith("Z")
+        assert "401" in tg_failed["reason"]
+        assert tg_failed["retry_at"].endswith("Z")
         assert "rejected the bot token" in dc_failed["reason"]
-        assert UNKNOWN_TELEGRAM_TOKEN not in str(health) and UNKNOWN_DISCORD_TOKEN not in str(health)
+        assert UNKNOWN_TELEGRAM_TOKEN not in str(health)
+        assert UNKNOWN_DISCORD_TOKEN not in str(health)
 
         started = time.monotonic()
         code = await gw.stop(signal.SIGTERM, timeout=STOP_WITHIN_S)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import aiohttp
 import yaml
 
-from tests.conftest import ChatgateProcess
+from tests.support.chatgate import ChatgateProcess
 
 CHATGATE = Path(sys.executable).parent / "chatgate"  # the installed console script
 Save = Literal["rename", "in_place"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.api.support import create_workflow
 from tests.config.reload_support import edit, fast_reload, health, wait_config, wait_rejected
-from tests.conftest import API_KEY, StartChatgate, seed_workflow
+from tests.support.chatgate import API_KEY, StartChatgate, seed_workflow
 
 
 def bot(workflow: str) -> dict[str, Any]:

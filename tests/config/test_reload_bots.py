@@ -12,7 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.bots.conftest import (
+from tests.config.reload_support import edit, fast_reload, health, wait_version
+from tests.emulators.openai_server import OpenAIEmulator
+from tests.emulators.telegram.server import TelegramEmulator
+from tests.support.chatgate import SEED_WORKFLOW, ChatgateProcess, StartChatgate
+from tests.support.telegram import (
     OTHER_TOKEN,
     TOKEN,
     chat_workflow,
@@ -21,10 +25,6 @@ from tests.bots.conftest import (
     wait_polling_started,
     wait_texts,
 )
-from tests.config.reload_support import edit, fast_reload, health, wait_version
-from tests.conftest import SEED_WORKFLOW, ChatgateProcess, StartChatgate
-from tests.emulators.openai_server import OpenAIEmulator
-from tests.emulators.telegram.server import TelegramEmulator
 
 
 @pytest.fixture
@@ -85,7 +85,8 @@ async def test_a_greeting_change_applies_in_place_and_a_token_change_reconnects(
     await wait_polling_started(telegram, OTHER_TOKEN)
     telegram.push_message(OTHER_TOKEN, chat_id=4, text="hello")
     assert await wait_texts(telegram, 4, 1, token=OTHER_TOKEN) == ["(echo) hello"]
-    assert OTHER_TOKEN not in gw.logs() and TOKEN not in gw.logs()
+    assert OTHER_TOKEN not in gw.logs()
+    assert TOKEN not in gw.logs()
 
 
 async def test_a_removed_bot_finishes_the_answer_it_was_giving(

@@ -25,7 +25,7 @@ from tests.config.reload_support import (
     wait_version,
     write_text,
 )
-from tests.conftest import API_KEY, OTHER_KEY, ChatgateProcess, StartChatgate
+from tests.support.chatgate import API_KEY, OTHER_KEY, ChatgateProcess, StartChatgate
 
 NEW_KEY = "new-key-0123456789"
 UNSET_KEY = {"key": "${NOT_SET_ANYWHERE}", "name": "unset"}
@@ -94,7 +94,8 @@ async def test_a_rejected_edit_keeps_the_old_config_serving_until_a_good_one(
     error = await wait_rejected(gw)
     assert error["file"] == "chatgate.yaml"  # /healthz: relative to chatgate's working directory
     assert error["key"] == key
-    assert isinstance(error["line"], int) and error["line"] > 1
+    assert isinstance(error["line"], int)
+    assert error["line"] > 1
     assert reason in error["message"]
     assert error["message"].startswith(f"chatgate.yaml:{error['line']}: ")
     # Still the old config: its keys work, the edit's new key does not.
@@ -104,7 +105,8 @@ async def test_a_rejected_edit_keeps_the_old_config_serving_until_a_good_one(
     # One clear line in the log.
     logged = [line for line in gw.logs().splitlines() if " ERROR " in line]
     assert len(logged) == 1, logged
-    assert error["message"] in logged[0] and "still running version 1" in logged[0]
+    assert error["message"] in logged[0]
+    assert "still running version 1" in logged[0]
     counts = await metrics(gw)
     assert counts["chatgate_config_last_reload_failed"] == 1
     assert counts['chatgate_config_reloads_total{result="rejected"}'] == 1
@@ -149,7 +151,8 @@ async def test_a_file_saved_in_another_encoding_is_a_rejected_edit_and_the_next_
     args = ("reload", "--config", str(gw.config_path), "--key", API_KEY)
     reloaded = await asyncio.to_thread(run_cli, *args, cwd=gw.workdir)
     assert reloaded.returncode == 1, reloaded.stderr
-    assert "not UTF-8 text" in reloaded.stderr and "Traceback" not in reloaded.stderr
+    assert "not UTF-8 text" in reloaded.stderr
+    assert "Traceback" not in reloaded.stderr
 
     edit(gw, add_new_key)  # saved as UTF-8 again: the watch is still there and applies it
     state = await wait_version(gw, 2)
@@ -193,7 +196,8 @@ async def test_chatgate_reload_prints_the_servers_verdict(start_chatgate: StartC
 
     done = await asyncio.to_thread(run_cli, "reload", "--config", path, "--key", OTHER_KEY, cwd=gw.workdir)
     assert done.returncode == 2
-    assert "403" in done.stderr and 'admins: ["key:other"]' in done.stderr
+    assert "403" in done.stderr
+    assert 'admins: ["key:other"]' in done.stderr
 
 
 async def test_chatgate_reload_finds_the_generated_admin_key(start_chatgate: StartChatgate) -> None:
@@ -258,6 +262,8 @@ bots:
         "chatgate.yaml",
         {},
     )
-    assert settings.users[0].tier == "paid" and settings.users[1].blocked
+    assert settings.users[0].tier == "paid"
+    assert settings.users[1].blocked
     assert settings.access.allow == ["telegram:chat:-100123"]
-    assert settings.bots[0].access is not None and settings.bots[0].access.refusal == ""
+    assert settings.bots[0].access is not None
+    assert settings.bots[0].access.refusal == ""

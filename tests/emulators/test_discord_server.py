@@ -115,12 +115,15 @@ def channel_of(bot: Bot, channel_id: int) -> discord.abc.Messageable:
 @pytest.mark.asyncio
 async def test_login_ready_and_guild_visible(emu: DiscordEmulator, run_bot: RunBot) -> None:
     async with run_bot() as bot:
-        assert bot.user is not None and bot.user.id == BOT_ID
+        assert bot.user is not None
+        assert bot.user.id == BOT_ID
         assert bot.application_id == APP_ID
         guild = bot.get_guild(GUILD)
-        assert guild is not None and guild.name == "Test Guild"
+        assert guild is not None
+        assert guild.name == "Test Guild"
         assert isinstance(guild.get_channel(CHANNEL), discord.TextChannel)
-        assert guild.me is not None and guild.me.id == BOT_ID
+        assert guild.me is not None
+        assert guild.me.id == BOT_ID
         assert guild.get_thread(THREAD) is not None
         startup = [(c.method, c.path) for c in emu.calls]
         assert startup[:2] == [("GET", "/users/@me"), ("GET", "/oauth2/applications/@me")]
@@ -135,8 +138,10 @@ async def test_dm_reaches_on_message_and_reply_is_recorded(emu: DiscordEmulator,
         emu.user_message(channel_id=DM, content="ping")
         await emu.wait_for(lambda: len(emu.channel_messages(DM)) == 2)
         incoming, reply = emu.channel_messages(DM)
-        assert incoming["content"] == "ping" and incoming["author"]["id"] == str(ALICE)
-        assert reply["content"] == "pong: ping" and reply["author"]["id"] == str(BOT_ID)
+        assert incoming["content"] == "ping"
+        assert incoming["author"]["id"] == str(ALICE)
+        assert reply["content"] == "pong: ping"
+        assert reply["author"]["id"] == str(BOT_ID)
         assert isinstance(bot.received("ping")[0].channel, discord.DMChannel)
         # Like Discord, the bot also receives its own message over the gateway.
         await emu.wait_for(lambda: any(m.author == bot.user for m in bot.messages))
@@ -150,12 +155,13 @@ async def test_guild_mention_arrives_with_content(emu: DiscordEmulator, run_bot:
         message = bot.messages[0]
         assert message.content == f"<@{BOT_ID}> hello"
         assert bot.user in message.mentions
-        assert message.guild is not None and message.guild.id == GUILD
+        assert message.guild is not None
+        assert message.guild.id == GUILD
         assert isinstance(message.author, discord.Member)
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("requested, granted", [(False, True), (True, False)])
+@pytest.mark.parametrize(("requested", "granted"), [(False, True), (True, False)])
 async def test_message_content_is_withheld_without_the_intent(
     emu: DiscordEmulator, run_bot: RunBot, requested: bool, granted: bool
 ) -> None:
@@ -174,7 +180,8 @@ async def test_message_over_2000_characters_is_rejected(emu: DiscordEmulator, ru
     async with run_bot() as bot:
         with pytest.raises(discord.HTTPException) as excinfo:
             await channel_of(bot, CHANNEL).send("x" * 2001)
-        assert excinfo.value.status == 400 and excinfo.value.code == 50035
+        assert excinfo.value.status == 400
+        assert excinfo.value.code == 50035
         assert emu.channel_messages(CHANNEL) == []
         await channel_of(bot, CHANNEL).send("x" * 2000)
         assert len(emu.channel_messages(CHANNEL)) == 1
@@ -211,7 +218,8 @@ async def test_disconnect_resumes_and_delivers_outage_messages_once(
         # READY, GUILD_CREATE and "before" had been received: seq 3.
         assert resume["seq"] == 3
         assert resume["token"] == TOKEN
-        assert len(emu.identify_payloads) == 1 and emu.connections == 2
+        assert len(emu.identify_payloads) == 1
+        assert emu.connections == 2
 
 
 @pytest.mark.asyncio
@@ -219,7 +227,8 @@ async def test_reconnect_opcode_resumes(emu: DiscordEmulator, run_bot: RunBot) -
     async with run_bot() as bot:
         await emu.send_reconnect()
         await emu.wait_for(lambda: bot.resumed == 1)
-        assert len(emu.resume_payloads) == 1 and len(emu.identify_payloads) == 1
+        assert len(emu.resume_payloads) == 1
+        assert len(emu.identify_payloads) == 1
         emu.user_message(channel_id=CHANNEL, content="after reconnect")
         await emu.wait_for(lambda: bool(bot.received("after reconnect")))
 
@@ -242,8 +251,10 @@ async def test_command_tree_sync_records_commands(emu: DiscordEmulator, run_bot:
         synced = await bot.tree.sync()
         assert [c.name for c in synced] == ["ask"]
         (command,) = emu.commands(APP_ID)
-        assert command["name"] == "ask" and command["id"] == str(synced[0].id)
-        assert command["options"][0]["name"] == "question" and command["options"][0]["type"] == 3
+        assert command["name"] == "ask"
+        assert command["id"] == str(synced[0].id)
+        assert command["options"][0]["name"] == "question"
+        assert command["options"][0]["type"] == 3
         bot.tree.copy_global_to(guild=discord.Object(GUILD))
         await bot.tree.sync(guild=discord.Object(GUILD))
         assert [c["name"] for c in emu.commands(APP_ID, GUILD)] == ["ask"]
@@ -260,12 +271,16 @@ async def test_slash_command_defer_and_followup(emu: DiscordEmulator, run_bot: R
         iid = int(interaction["id"])
         await emu.wait_for(lambda: len(emu.interaction_responses(iid)) == 2)
         callback, followup = emu.interaction_responses(iid)
-        assert callback["kind"] == "callback" and callback["type"] == 5
-        assert followup["kind"] == "followup" and followup["content"] == "answer: why"
+        assert callback["kind"] == "callback"
+        assert callback["type"] == 5
+        assert followup["kind"] == "followup"
+        assert followup["content"] == "answer: why"
         # The first follow-up after a defer fills the "thinking" message.
         (message,) = emu.channel_messages(CHANNEL)
-        assert message["content"] == "answer: why" and message["id"] == followup["message_id"]
-        assert message["flags"] == 0 and message["edits"] == 0
+        assert message["content"] == "answer: why"
+        assert message["id"] == followup["message_id"]
+        assert message["flags"] == 0
+        assert message["edits"] == 0
 
 
 @pytest.mark.asyncio
@@ -279,7 +294,9 @@ async def test_ephemeral_reply_and_late_ack(emu: DiscordEmulator, run_bot: RunBo
         interaction = emu.slash_command(name="secret", channel_id=DM)
         await emu.wait_for(lambda: bool(emu.interaction_responses(int(interaction["id"]))))
         (callback,) = emu.interaction_responses(int(interaction["id"]))
-        assert callback["type"] == 4 and callback["ephemeral"] and callback["content"] == "psst"
+        assert callback["type"] == 4
+        assert callback["ephemeral"]
+        assert callback["content"] == "psst"
         assert not [m for m in bot.messages if m.content == "psst"]  # ephemeral: never on the gateway
 
         emu.interaction_ack_timeout = 0.0
@@ -301,7 +318,8 @@ async def test_edit_updates_content_and_count(emu: DiscordEmulator, run_bot: Run
         message = await channel_of(bot, CHANNEL).send("draft")
         await message.edit(content="final")
         (stored,) = emu.channel_messages(CHANNEL)
-        assert stored["content"] == "final" and stored["edits"] == 1
+        assert stored["content"] == "final"
+        assert stored["edits"] == 1
         await emu.wait_for(lambda: [m.content for m in bot.edited] == ["final"])
         with pytest.raises(discord.HTTPException) as excinfo:
             await message.edit(content="y" * 2001)
@@ -320,7 +338,8 @@ async def test_edit_limit_paces_edits(emu: DiscordEmulator, run_bot: RunBot) -> 
         assert time.monotonic() - started >= 0.4
         assert emu.channel_messages(CHANNEL)[0]["edits"] == 3
         patches = [c for c in emu.calls if c.method == "PATCH"]
-        assert {c.status for c in patches} <= {200, 429} and patches[-1].status == 200
+        assert {c.status for c in patches} <= {200, 429}
+        assert patches[-1].status == 200
 
 
 @pytest.mark.asyncio
@@ -329,11 +348,13 @@ async def test_thread_messages_and_thread_creation(emu: DiscordEmulator, run_bot
         emu.user_message(channel_id=THREAD, content="in a thread")
         await emu.wait_for(lambda: bool(bot.received("in a thread")))
         channel = bot.received("in a thread")[0].channel
-        assert isinstance(channel, discord.Thread) and channel.parent_id == CHANNEL
+        assert isinstance(channel, discord.Thread)
+        assert channel.parent_id == CHANNEL
 
         starter = await channel_of(bot, CHANNEL).send("topic")
         thread = await starter.create_thread(name="discussion")
-        assert thread.id == starter.id and thread.parent_id == CHANNEL
+        assert thread.id == starter.id
+        assert thread.parent_id == CHANNEL
         await emu.wait_for(lambda: [t.name for t in bot.threads] == ["discussion"])
         await thread.send("first reply")
         assert [m["content"] for m in emu.channel_messages(thread.id)] == ["first reply"]
@@ -347,7 +368,8 @@ async def test_typing_history_and_reply(emu: DiscordEmulator, run_bot: RunBot) -
         async with channel_of(bot, CHANNEL).typing():
             reply = await bot.received("question")[0].reply("an answer")
         assert emu.typing_calls(CHANNEL) >= 1
-        assert reply.reference is not None and reply.reference.message_id == int(incoming["id"])
+        assert reply.reference is not None
+        assert reply.reference.message_id == int(incoming["id"])
         history = [m.content async for m in channel_of(bot, CHANNEL).history(limit=10)]
         assert history == ["an answer", "question"]
 
@@ -356,15 +378,18 @@ async def test_typing_history_and_reply(emu: DiscordEmulator, run_bot: RunBot) -
 async def test_raw_rest_errors(emu: DiscordEmulator, run_bot: RunBot) -> None:
     async with aiohttp.ClientSession(headers={"Authorization": f"Bot {TOKEN}"}) as http:
         async with http.get(f"{emu.api_base}/nope") as resp:
-            assert resp.status == 404 and resp.headers["Content-Type"] == "application/json"
+            assert resp.status == 404
+            assert resp.headers["Content-Type"] == "application/json"
             assert await resp.json() == {"message": "404: Not Found", "code": 0}
         async with http.get(f"{emu.api_base}/users/@me", headers={"Authorization": "Bot wrong"}) as resp:
             assert resp.status == 401
         async with http.get(f"{emu.api_base}/gateway/bot") as resp:
             body = await resp.json()
-            assert body["url"] == emu.gateway_url and body["shards"] == 1
+            assert body["url"] == emu.gateway_url
+            assert body["shards"] == 1
         async with http.post(f"{emu.api_base}/channels/{CHANNEL}/messages", json={"content": ""}) as resp:
-            assert resp.status == 400 and (await resp.json())["code"] == 50006
+            assert resp.status == 400
+            assert (await resp.json())["code"] == 50006
     bot = Bot()
     try:
         with pytest.raises(discord.LoginFailure):

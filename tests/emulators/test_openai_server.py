@@ -96,7 +96,8 @@ async def test_stream_with_fixed_chunk_size_and_usage(
     assert all(len(p) == 4 for p in pieces[:-1])
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == []
-    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.total_tokens > 0
 
 
 @pytest.mark.asyncio

@@ -71,7 +71,8 @@ async def test_get_me_describes_the_bot(emu: TelegramEmulator, bot: Bot) -> None
     me = await bot.get_me()
 
     assert me.id == 123456
-    assert me.is_bot and me.username == "chatgate_bot"
+    assert me.is_bot
+    assert me.username == "chatgate_bot"
     assert me.can_join_groups is True
     assert me.can_read_all_group_messages is False
     assert me.supports_inline_queries is False
@@ -96,10 +97,12 @@ async def test_polling_delivers_a_private_message_and_records_the_answer(
 
     [sent] = emu.chat_messages(TOKEN, USER_CHAT)
     assert sent["text"] == "echo: hello"
-    assert sent["from"]["id"] == 123456 and sent["from"]["is_bot"] is True
+    assert sent["from"]["id"] == 123456
+    assert sent["from"]["is_bot"] is True
     assert sent["chat"] == {"id": USER_CHAT, "type": "private", "first_name": "Alice"}
     assert sent["message_id"] == 2  # the pushed message was 1 in this chat
-    assert sent["edits"] == 0 and sent["parse_mode"] is None
+    assert sent["edits"] == 0
+    assert sent["parse_mode"] is None
     assert emu.calls[0].method == "getMe"
     assert emu.calls_to("getupdates")[0].params["allowed_updates"] == ["message"]
 
@@ -141,7 +144,8 @@ async def test_long_poll_waits_for_an_update_and_a_second_poller_gets_409(
     emu.push_message(TOKEN, chat_id=USER_CHAT, text="wake up")
     updates = await asyncio.wait_for(waiting, 2)
     assert time.monotonic() - started < 1
-    assert updates[0].message is not None and updates[0].message.text == "wake up"
+    assert updates[0].message is not None
+    assert updates[0].message.text == "wake up"
 
 
 @pytest.mark.asyncio
@@ -232,10 +236,12 @@ async def test_edit_message_text(emu: TelegramEmulator, bot: Bot) -> None:
     edited = await bot.edit_message_text(
         "<i>hello</i> world", chat_id=USER_CHAT, message_id=sent.message_id, parse_mode="HTML"
     )
-    assert isinstance(edited, Message) and edited.edit_date is not None
+    assert isinstance(edited, Message)
+    assert edited.edit_date is not None
     [stored] = emu.chat_messages(TOKEN, USER_CHAT)
     assert stored["text"] == "hello world"
-    assert stored["edits"] == 1 and stored["parse_mode"] == "HTML"
+    assert stored["edits"] == 1
+    assert stored["parse_mode"] == "HTML"
 
     with pytest.raises(TelegramBadRequest, match="message to edit not found"):
         await bot.edit_message_text("x", chat_id=USER_CHAT, message_id=999)
@@ -247,7 +253,8 @@ async def test_replies_embed_the_replied_message(emu: TelegramEmulator, bot: Bot
     reply = await bot.send_message(
         USER_CHAT, "answer", reply_parameters=ReplyParameters(message_id=incoming["message_id"])
     )
-    assert reply.reply_to_message is not None and reply.reply_to_message.text == "question"
+    assert reply.reply_to_message is not None
+    assert reply.reply_to_message.text == "question"
     with pytest.raises(TelegramBadRequest, match="message to be replied not found"):
         await bot.send_message(USER_CHAT, "lost", reply_parameters=ReplyParameters(message_id=404))
 
@@ -394,9 +401,12 @@ async def test_supergroup_topic_message_with_mention(emu: TelegramEmulator, bot:
         await emu.wait_for(lambda: len(emu.chat_messages(TOKEN, group)) == 2)
 
     first = received[0]
-    assert first.chat.type == "supergroup" and first.chat.is_forum
-    assert first.message_thread_id == 5 and first.is_topic_message
-    assert first.entities is not None and first.entities[0].type == "mention"
+    assert first.chat.type == "supergroup"
+    assert first.chat.is_forum
+    assert first.message_thread_id == 5
+    assert first.is_topic_message
+    assert first.entities is not None
+    assert first.entities[0].type == "mention"
     assert emu.chat_messages(TOKEN, group)[0]["message_thread_id"] == 5
 
 
@@ -430,7 +440,8 @@ async def test_protocol_edges(emu: TelegramEmulator, bot: Bot) -> None:
         }
         async with http.post(f"{emu.base_url}/bot{TOKEN}/SENDMESSAGE", json=body) as resp:
             answer = await resp.json()
-            assert resp.status == 200 and answer["ok"] is True
+            assert resp.status == 200
+            assert answer["ok"] is True
             assert answer["result"]["text"] == "json body"
     assert emu.calls_to("sendmessage")[0].method == "SENDMESSAGE"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,7 @@ from engine.run.executor import Executor
 from engine.sessions import Sessions
 from engine.store.writer import Storage
 from tests.emulators.openai_server import OpenAIEmulator
-
-MakeExecutor = Callable[..., Executor]
+from tests.engine.executors import MakeExecutor
 
 
 @pytest.fixture

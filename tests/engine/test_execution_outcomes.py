@@ -16,8 +16,8 @@ from engine.errors import ExecutionCrashed
 from engine.nodes import REGISTRY, NodeContext
 from engine.run.record_cap import MARK, cap_record
 from tests.engine.buggy_nodes import BuggyNode
-from tests.engine.conftest import MakeExecutor
-from tests.engine.test_graph import compile_doc, link, response
+from tests.engine.executors import MakeExecutor
+from tests.support.workflow_docs import compile_doc, link, response
 
 
 def start_with(*params: dict[str, Any]) -> dict[str, Any]:
@@ -73,11 +73,15 @@ async def test_a_node_bug_is_an_internal_error_logged_once_with_its_traceback(
     }
     assert "KeyError" not in error.message  # the caller is not shown our insides
     logged = [r for r in caplog.records if error.execution_id and error.execution_id in r.getMessage()]
-    assert len(logged) == 1 and logged[0].levelno == logging.ERROR
-    assert logged[0].exc_info is not None and logged[0].exc_info[0] is KeyError
+    assert len(logged) == 1
+    assert logged[0].levelno == logging.ERROR
+    assert logged[0].exc_info is not None
+    assert logged[0].exc_info[0] is KeyError
     record = await ex.get(error.execution_id or "")
-    assert record is not None and record.status == "failed"
-    assert record.error is not None and record.error["code"] == "internal_error"
+    assert record is not None
+    assert record.status == "failed"
+    assert record.error is not None
+    assert record.error["code"] == "internal_error"
     assert ex.finished == {"failed": 1}
 
 
@@ -103,7 +107,9 @@ async def test_a_node_output_storage_could_not_hold_fails_the_run_and_is_recorde
         await ex.execute("wf_huge", wf, {"user_input": "hi"}, owner="t")
     assert caught.value.details == {"node": "big"}
     record = await ex.get(caught.value.execution_id or "")
-    assert record is not None and record.status == "failed" and set(record.outputs) == {"start"}
+    assert record is not None
+    assert record.status == "failed"
+    assert set(record.outputs) == {"start"}
     assert ex.finished == {"failed": 1}
 
 
@@ -139,29 +145,39 @@ async def test_a_long_chain_stores_a_capped_record_and_says_so(executor: MakeExe
     assert record.truncated
     # ...the stored record is cut to fit, every node still there, each cut noted with its size.
     stored = await ex.get(record.execution_id)
-    assert stored is not None and stored.truncated and stored.status == "completed"
+    assert stored is not None
+    assert stored.truncated
+    assert stored.status == "completed"
     assert len(orjson.dumps(stored.outputs)) + len(orjson.dumps(stored.result)) <= 8192
     assert set(stored.outputs) == {"start", *(f"r{i}" for i in range(n))}
     assert stored.result is not None
     assert stored.result[MARK] == {"content": len(orjson.dumps(full))}
-    assert full.startswith(stored.result["content"]) and len(stored.result["content"]) > 40
+    assert full.startswith(stored.result["content"])
+    assert len(stored.result["content"]) > 40
     for i in range(n):
         kept, real = stored.outputs[f"r{i}"], record.outputs[f"r{i}"]["text"]
-        assert real.startswith(kept["text"]) and kept[MARK] == {"text": len(orjson.dumps(real))}
+        assert real.startswith(kept["text"])
+        assert kept[MARK] == {"text": len(orjson.dumps(real))}
     assert execution_detail(stored)["truncated"] is True
     # A record that fits is stored as it is.
     small = await executor().execute("wf_long", wf, {"user_input": "hi"}, owner="t")
     again = await ex.get(small.execution_id)
-    assert again is not None and not again.truncated and again.result == small.result
+    assert again is not None
+    assert not again.truncated
+    assert again.result == small.result
 
 
 def test_capping_cuts_only_the_values_too_long_to_share_the_room() -> None:
     outputs = {"a": {"text": "x" * 10}, "b": {"text": "y" * 5000, "n": 7}, "c": {"text": "z" * 9000}}
     stored, result, cut = cap_record(outputs, {"content": "z" * 9000}, 4096)
-    assert cut and len(orjson.dumps(stored)) + len(orjson.dumps(result)) <= 4096
+    assert cut
+    assert len(orjson.dumps(stored)) + len(orjson.dumps(result)) <= 4096
     assert stored["a"] == {"text": "x" * 10}  # short ones stay whole
-    assert stored["b"]["n"] == 7 and stored["b"][MARK] == {"text": 5002}
-    assert stored["c"][MARK] == {"text": 9002} and result is not None and result[MARK] == {"content": 9002}
+    assert stored["b"]["n"] == 7
+    assert stored["b"][MARK] == {"text": 5002}
+    assert stored["c"][MARK] == {"text": 9002}
+    assert result is not None
+    assert result[MARK] == {"content": 9002}
     # The long ones share what is left equally.
     assert len(stored["b"]["text"]) == len(stored["c"]["text"]) == len(result["content"]) > 1000
     assert outputs["b"]["text"] == "y" * 5000  # the run's own values are untouched

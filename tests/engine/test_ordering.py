@@ -24,7 +24,8 @@ async def test_places_given_up_before_their_turn_are_passed_by_when_the_turn_mov
     (ordering,) = await _alive("proc", redis_url=redis_url)
     try:
         first, second, third, fourth = [await ordering.arrive("s") for _ in range(4)]
-        assert first.ready and not second.ready
+        assert first.ready
+        assert not second.ready
         await second.release()  # a bot stopping with the message still queued
         # One whose ticket number never came back (taking it was cut short) is found by its mark.
         assert await ordering.check("s", third.mark, 0, let_go=True) == (0, False)

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.conftest import ChatgateProcess
+from tests.support.chatgate import ChatgateProcess
 
 
 def shared(redis_url: str, storage_url: str, **extra: Any) -> Callable[[dict[str, Any]], None]:

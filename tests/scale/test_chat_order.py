@@ -8,18 +8,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import signal
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.bots.conftest import TOKEN, chat_workflow, model_config, telegram_bot, texts, wait_texts
-from tests.conftest import ChatgateProcess, StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.emulators.telegram.server import TelegramEmulator
 from tests.scale.support import eventually, logs_on_failure, shared
-from tests.services import PostgresServer
+from tests.support.chatgate import ChatgateProcess, StartChatgate
+from tests.support.services import PostgresServer
+from tests.support.telegram import TOKEN, chat_workflow, model_config, telegram_bot, texts, wait_texts
 
 SECRET = "hook-secret-0123456789"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -33,7 +32,7 @@ async def pair(
     openai_emu: OpenAIEmulator,
     redis_url: str,
     postgres: PostgresServer,
-) -> AsyncIterator[tuple[ChatgateProcess, ChatgateProcess]]:
+) -> tuple[ChatgateProcess, ChatgateProcess]:
     """Two processes in webhook mode on one Redis and one database, each answering one message
     at a time (a second chat's message waits in the local queue)."""
     bot = telegram_bot(
@@ -53,7 +52,7 @@ async def pair(
         start_chatgate(configure, workflows=workflows), start_chatgate(configure, workflows=workflows)
     )
     await tg_emu.wait_for(lambda: len(tg_emu.calls_to("setWebhook")) == 2, timeout=15)
-    yield one, two
+    return one, two
 
 
 _databases = itertools.count()

@@ -8,13 +8,11 @@ import asyncio
 import signal
 from typing import Any
 
-from tests.bots.conftest_discord import ALICE, TOKEN, DiscordBot, discord_bot_config, discord_emu, dm_channel
-from tests.conftest import ChatgateProcess, StartChatgate
 from tests.emulators.discord.server import DiscordEmulator
 from tests.scale.support import eventually, health, logs_on_failure, shared
-from tests.services import PostgresServer
-
-__all__ = ["discord_emu"]  # a fixture, used by name
+from tests.support.chatgate import ChatgateProcess, StartChatgate
+from tests.support.discord import ALICE, TOKEN, DiscordBot, discord_bot_config, dm_channel
+from tests.support.services import PostgresServer
 
 
 async def test_one_process_holds_the_gateway_and_another_takes_over_when_it_is_killed(

@@ -11,11 +11,11 @@ import time
 
 from bots.messages import chat_message
 from engine.errors import Unavailable
-from tests.bots.conftest import TOKEN, telegram_bot, texts, wait_texts
-from tests.conftest import StartChatgate
 from tests.emulators.telegram.server import TelegramEmulator
 from tests.scale.support import eventually, health, logs_on_failure, shared
-from tests.services import PostgresServer, RedisServer
+from tests.support.chatgate import StartChatgate
+from tests.support.services import PostgresServer, RedisServer
+from tests.support.telegram import TOKEN, telegram_bot, texts, wait_texts
 
 NEW_KEY = "added-while-redis-was-away-0123"
 BRIEFLY_UNAVAILABLE = chat_message(Unavailable("", None))
@@ -49,7 +49,8 @@ async def test_a_redis_restart_fails_fast_corrupts_nothing_and_service_resumes(
         async with one.client() as http:
             started = time.monotonic()
             r = await http.post("/api/v1/workflows/support_bot/execute", json={"inputs": {"user_input": "x"}})
-            assert r.status == 503 and (await r.json())["error"]["code"] == "service_unavailable"
+            assert r.status == 503
+            assert (await r.json())["error"]["code"] == "service_unavailable"
             assert time.monotonic() - started < 5
         tg_emu.push_message(TOKEN, chat_id=7300, text="during")  # the poller is still out for updates
         assert await wait_texts(tg_emu, 7300, 2) == ["(echo) before", BRIEFLY_UNAVAILABLE]

@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from tests.conftest import API_KEY, StartChatgate
 from tests.scale.support import eventually, health, shared
+from tests.support.chatgate import API_KEY, StartChatgate
 
 NEW_KEY = "fanned-out-key-0123456789"
 LATER_KEY = "later-key-0123456789"
@@ -53,7 +53,8 @@ async def test_a_reload_in_one_process_reaches_the_other(
     async with two.client(NEW_KEY) as http:
         assert (await http.get("/api/v1/workflows")).status == 200
     last = (await health(two))["config"]["last_reload"]
-    assert last["trigger"].startswith("peer") and last["result"] == "applied"
+    assert last["trigger"].startswith("peer")
+    assert last["result"] == "applied"
 
     # SIGHUP to process two reaches process one just as well.
     for gw in (one, two):
@@ -78,7 +79,8 @@ async def test_a_reload_in_one_process_reaches_the_other(
     assert len(notes) == 2  # one note per operator action: peers' reloads are not echoed
     for note in notes:
         assert set(note) == {"from", "trigger"}
-        assert NEW_KEY not in str(note) and API_KEY not in str(note)
+        assert NEW_KEY not in str(note)
+        assert API_KEY not in str(note)
 
 
 async def test_a_rejected_edit_in_one_process_leaves_the_other_running_its_own_config(

@@ -11,9 +11,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from tests.conftest import ChatgateProcess, StartChatgate, seed_workflow
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.scale.support import eventually
+from tests.support.chatgate import ChatgateProcess, StartChatgate, seed_workflow
 
 WORKFLOW = seed_workflow()
 WORKFLOW["nodes"][1]["config"]["model"] = "stub-model"

@@ -7,8 +7,8 @@ import asyncio
 import time
 from typing import Any
 
-from tests.conftest import API_KEY, StartChatgate
-from tests.services import RedisServer
+from tests.support.chatgate import API_KEY, StartChatgate
+from tests.support.services import RedisServer
 
 
 def _shared(redis_url: str, storage_url: str) -> Any:

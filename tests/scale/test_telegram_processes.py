@@ -13,12 +13,12 @@ from typing import Any
 
 import aiohttp
 
-from tests.bots.conftest import TOKEN, chat_workflow, model_config, telegram_bot, texts, wait_texts
-from tests.conftest import ChatgateProcess, StartChatgate
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.emulators.telegram.server import TelegramEmulator
 from tests.scale.support import eventually, health, logs_on_failure, shared
-from tests.services import PostgresServer
+from tests.support.chatgate import ChatgateProcess, StartChatgate
+from tests.support.services import PostgresServer
+from tests.support.telegram import TOKEN, chat_workflow, model_config, telegram_bot, texts, wait_texts
 
 SECRET = "hook-secret-0123456789"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -51,7 +51,8 @@ async def test_webhook_updates_reaching_either_process_or_both_are_answered_once
         await tg_emu.wait_for(lambda: len(tg_emu.calls_to("setWebhook")) == 2, timeout=15)
 
         first = tg_emu.push_message(TOKEN, chat_id=7001, text="hello")
-        assert await _post(one, first, "wrong") == 401 and await _post(two, first, "wrong") == 401
+        assert await _post(one, first, "wrong") == 401
+        assert await _post(two, first, "wrong") == 401
         # Telegram retried at the other process while the first call was still running.
         assert await asyncio.gather(_post(one, first), _post(two, first)) == [200, 200]
         assert await wait_texts(tg_emu, 7001, 1) == ["(echo) hello"]

@@ -24,7 +24,8 @@ from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 
 from engine.store.refusals import out_of_space
 from tests.api.support import assert_error
-from tests.conftest import SEED_WORKFLOW, ChatgateProcess, base_config, free_port
+from tests.support.chatgate import SEED_WORKFLOW, ChatgateProcess, base_config
+from tests.support.net import free_port
 
 DISK = "768k"
 MARKER = "users-own-words-5be0"
@@ -86,7 +87,8 @@ async def test_a_full_disk_refuses_executions_with_503_and_loses_nothing_acknowl
             acknowledged.append(body["execution_id"])
         assert r.status == 503, body
         error = assert_error(body, "service_unavailable")
-        assert "no space" in error["message"] and "nothing was stored" in error["message"]
+        assert "no space" in error["message"]
+        assert "nothing was stored" in error["message"]
         assert acknowledged, "the disk filled before the first execution: make DISK larger"
         for execution_id in acknowledged:  # every one answered 200 is stored
             stored = await http.get(f"/api/v1/executions/{execution_id}")

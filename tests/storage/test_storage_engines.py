@@ -6,8 +6,8 @@ import asyncio
 import signal
 from typing import Any
 
-from tests.conftest import StartChatgate, seed_workflow
 from tests.emulators.openai_server import OpenAIEmulator
+from tests.support.chatgate import StartChatgate, seed_workflow
 
 
 def _on(storage_url: str, **extra: Any) -> Any:

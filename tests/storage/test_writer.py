@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from engine.clock import as_utc, utcnow
 from engine.store.tables import executions, session_turns
 from engine.store.writer import Storage
-from tests.processes import child_pids
+from tests.support.processes import child_pids
 
 
 def turn(session_id: str, n: int, **override: object) -> dict[str, object]:

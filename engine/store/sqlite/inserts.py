@@ -53,7 +53,8 @@ class _Statement:
     __slots__ = ("encoders", "head", "row", "rows_max", "sql")
 
     def __init__(self, table: sa.Table, keys: tuple[str, ...], encoders: Encoders) -> None:
-        self.head = f"INSERT INTO {table.name} ({', '.join(keys)}) VALUES "
+        # Names of our own tables and columns; every value goes in as a parameter.
+        self.head = f"INSERT INTO {table.name} ({', '.join(keys)}) VALUES "  # noqa: S608
         self.row = f"({', '.join('?' * len(keys))})"
         # Within the 999 parameters any SQLite accepts in one statement.
         self.rows_max = max(1, 999 // len(keys))
@@ -131,7 +132,8 @@ class SqliteInserts:
             return False
         frame = orjson.dumps(planned)
         process = self._process or await self._start()
-        assert process.stdin is not None and process.stdout is not None
+        assert process.stdin is not None
+        assert process.stdout is not None
         try:
             process.stdin.write(HEADER.pack(len(frame)) + frame)
             (size,) = HEADER.unpack(await process.stdout.readexactly(HEADER.size))

@@ -13,7 +13,7 @@ from tests.emulators.discord.responses import GENERIC_ERRORS, ApiError
 
 
 def bucket_hash(key: str) -> str:
-    return hashlib.sha1(key.encode()).hexdigest()[:32]
+    return hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:32]
 
 
 def ratelimit_headers(

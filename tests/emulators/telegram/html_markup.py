@@ -103,14 +103,25 @@ def parse_html(src: str) -> tuple[str, list[dict[str, Any]]]:
     return out.value(), sorted_entities(entities)
 
 
+def _skip_space(src: str, k: int) -> int:
+    while k < len(src) and src[k].isspace():
+        k += 1
+    return k
+
+
+def _need_more(src: str, k: int, at: int) -> None:
+    """The start tag must go on past ``k``."""
+    if k >= len(src):
+        raise ParseEntitiesError(f"Unclosed start tag at byte offset {at}")
+
+
 def _html_open_tag(src: str, start: int, out: PlainText, stack: list[_OpenTag]) -> int:
     n = len(src)
     at = byte_offset(src, start)
     j = start + 1
     while j < n and not src[j].isspace() and src[j] != ">":
         j += 1
-    if j >= n:
-        raise ParseEntitiesError(f"Unclosed start tag at byte offset {at}")
+    _need_more(src, j, at)
     name = src[start + 1 : j].lower()
     if name not in _HTML_TAG_ENTITY:
         raise ParseEntitiesError(f'Unsupported start tag "{name}" at byte offset {at}')
@@ -118,10 +129,8 @@ def _html_open_tag(src: str, start: int, out: PlainText, stack: list[_OpenTag]) 
     span_class = ""
     k = j
     while True:
-        while k < n and src[k].isspace():
-            k += 1
-        if k >= n:
-            raise ParseEntitiesError(f"Unclosed start tag at byte offset {at}")
+        k = _skip_space(src, k)
+        _need_more(src, k, at)
         if src[k] == ">":
             break
         attr_start = k
@@ -130,10 +139,8 @@ def _html_open_tag(src: str, start: int, out: PlainText, stack: list[_OpenTag]) 
         attribute = src[attr_start:k].lower()
         if not attribute:
             raise ParseEntitiesError(f'Empty attribute name in the tag "{name}" at byte offset {at}')
-        while k < n and src[k].isspace():
-            k += 1
-        if k >= n:
-            raise ParseEntitiesError(f"Unclosed start tag at byte offset {at}")
+        k = _skip_space(src, k)
+        _need_more(src, k, at)
         if src[k] != "=":
             if name == "blockquote" and attribute == "expandable":
                 tag.expandable = True
@@ -141,42 +148,48 @@ def _html_open_tag(src: str, start: int, out: PlainText, stack: list[_OpenTag]) 
             raise ParseEntitiesError(
                 f'Expected equal sign in declaration of an attribute of the tag "{name}" at byte offset {at}'
             )
-        k += 1
-        while k < n and src[k].isspace():
-            k += 1
-        if k >= n:
-            raise ParseEntitiesError(f"Unclosed start tag at byte offset {at}")
-        if src[k] in "'\"":
-            end = src.find(src[k], k + 1)
-            if end < 0:
-                raise ParseEntitiesError(f"Unclosed start tag at byte offset {at}")
-            value = _decode_html_attribute(src[k + 1 : end])
-            k = end + 1
-        else:
-            value_start = k
-            while k < n and (src[k].isalnum() or src[k] in ".-"):
-                k += 1
-            value = src[value_start:k].lower()
-            if k >= n:
-                raise ParseEntitiesError(f"Unclosed start tag at byte offset {at}")
-            if not src[k].isspace() and src[k] != ">":
-                raise ParseEntitiesError(
-                    f"Unexpected end of name token at byte offset {byte_offset(src, value_start)}"
-                )
-        if name == "a" and attribute == "href":
-            tag.url = value
-        elif name == "code" and attribute == "class" and value.startswith("language-"):
-            tag.language = value[len("language-") :]
-        elif name == "span" and attribute == "class":
-            span_class = value
-        elif name == "tg-emoji" and attribute == "emoji-id":
-            tag.emoji_id = value
+        value, k = _html_attribute_value(src, _skip_space(src, k + 1), at)
+        span_class = _html_set_attribute(tag, attribute, value, span_class)
     if name == "span" and span_class != "tg-spoiler":
         raise ParseEntitiesError(f'Tag "span" must have class "tg-spoiler" at byte offset {at}')
     if name == "tg-emoji" and not tag.emoji_id:
         raise ParseEntitiesError(f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {at}')
     stack.append(tag)
     return k + 1
+
+
+def _html_attribute_value(src: str, k: int, at: int) -> tuple[str, int]:
+    """The value starting at ``k`` (quoted, or a bare name token) and the index after it."""
+    n = len(src)
+    _need_more(src, k, at)
+    if src[k] in "'\"":
+        end = src.find(src[k], k + 1)
+        if end < 0:
+            raise ParseEntitiesError(f"Unclosed start tag at byte offset {at}")
+        return _decode_html_attribute(src[k + 1 : end]), end + 1
+    value_start = k
+    while k < n and (src[k].isalnum() or src[k] in ".-"):
+        k += 1
+    value = src[value_start:k].lower()
+    _need_more(src, k, at)
+    if not src[k].isspace() and src[k] != ">":
+        raise ParseEntitiesError(
+            f"Unexpected end of name token at byte offset {byte_offset(src, value_start)}"
+        )
+    return value, k
+
+
+def _html_set_attribute(tag: _OpenTag, attribute: str, value: str, span_class: str) -> str:
+    """Keep what an attribute means for ``tag``; returns the span's class so far."""
+    if tag.name == "a" and attribute == "href":
+        tag.url = value
+    elif tag.name == "code" and attribute == "class" and value.startswith("language-"):
+        tag.language = value[len("language-") :]
+    elif tag.name == "span" and attribute == "class":
+        return value
+    elif tag.name == "tg-emoji" and attribute == "emoji-id":
+        tag.emoji_id = value
+    return span_class
 
 
 def _html_close_tag(

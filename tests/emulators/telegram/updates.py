@@ -89,11 +89,38 @@ class UpdateQueue(TelegramState):
             if replied is None:
                 raise ValueError(f"push_message: no message {reply_to_message_id} in chat {chat_id}")
             message["reply_to_message"] = reply_copy(replied)
-        if text is not None:
-            message["text"] = text
-            found = entities if entities is not None else self._auto_entities(text, bot.username)
-            if found:
-                message["entities"] = found
+        self._add_text(message, ("text", "entities"), text, entities, bot.username)
+        self._add_media(message, chat_id, photo=photo, sticker=sticker)
+        self._add_text(message, ("caption", "caption_entities"), caption, None, bot.username)
+        chat.remember(message)
+        update = {"update_id": bot.next_update_id, "message": message}
+        if not (self.enforce_privacy_mode and not self._bot_can_see(bot, message)):
+            bot.enqueue(update)
+        else:
+            bot.next_update_id += 1
+        return update
+
+    def _add_text(
+        self,
+        message: dict[str, Any],
+        keys: tuple[str, str],
+        text: str | None,
+        entities: list[dict[str, Any]] | None,
+        bot_username: str,
+    ) -> None:
+        """A pushed message's text or caption (``keys``: its key and its entities' key), with the
+        given entities or else those a client would mark."""
+        if text is None:
+            return
+        key, entities_key = keys
+        message[key] = text
+        found = entities if entities is not None else self._auto_entities(text, bot_username)
+        if found:
+            message[entities_key] = found
+
+    @staticmethod
+    def _add_media(message: dict[str, Any], chat_id: int, *, photo: bool, sticker: bool) -> None:
+        """A photo (three sizes) and/or a sticker on a pushed message."""
         if photo:
             message["photo"] = [
                 {
@@ -116,18 +143,6 @@ class UpdateQueue(TelegramState):
                 "is_video": False,
                 "emoji": "👍",
             }
-        if caption is not None:
-            message["caption"] = caption
-            found = self._auto_entities(caption, bot.username)
-            if found:
-                message["caption_entities"] = found
-        chat.remember(message)
-        update = {"update_id": bot.next_update_id, "message": message}
-        if not (self.enforce_privacy_mode and not self._bot_can_see(bot, message)):
-            bot.enqueue(update)
-        else:
-            bot.next_update_id += 1
-        return update
 
     def pending_updates(self, token: str) -> list[dict[str, Any]]:
         return list(self._bot(token).updates)

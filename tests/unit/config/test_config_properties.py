@@ -158,7 +158,8 @@ def test_any_config_text_loads_or_names_the_file_and_the_key(text: str, env: dic
             if e.key:
                 assert f": {e.key}: " in str(e)
             else:  # a key written as '' cannot be named: its line is
-                assert e.line is not None and ("''" in text or '""' in text), e
+                assert e.line is not None, e
+                assert "''" in text or '""' in text, e
         return
     event("loaded")
     assert isinstance(settings, Settings)

@@ -80,21 +80,7 @@ def valid_workflows(draw: st.DrawFn) -> dict[str, Any]:
         before = ids[: k + 1]  # the chain runs every earlier node first
         fields = [f"inputs.{n}" for n in names] + [f"{start}.{n}" for n in names]
         fields += [f"{b}.text" for b in before[1:]]
-        config: dict[str, Any] = {}
-        if draw(st.booleans()):
-            config["prompt"] = _template(draw, fields)
-        if draw(st.booleans()):
-            config["system_prompt"] = _template(draw, fields)
-        if draw(st.booleans()):
-            config["model"] = draw(TEXT)
-        if draw(st.booleans()):
-            config["temperature"] = draw(st.floats(0, 2))
-        if draw(st.booleans()):
-            config["max_tokens"] = draw(st.integers(1, 2**63 - 1))
-        if draw(st.booleans()):
-            config["use_history"] = draw(st.booleans())
-        if draw(st.booleans()):
-            config["timeout_s"] = draw(st.floats(0.001, 1e9))
+        config = draw(st.fixed_dictionaries({}, optional=_response_keys(draw, fields)))
         nodes.append({"id": node_id, "type": "response", "config": config})
     doc: dict[str, Any] = {"name": draw(st.text(min_size=1, max_size=200)), "nodes": nodes}
     if draw(st.booleans()):
@@ -102,6 +88,19 @@ def valid_workflows(draw: st.DrawFn) -> dict[str, Any]:
     if connections or draw(st.booleans()):
         doc["connections"] = connections
     return doc
+
+
+def _response_keys(draw: st.DrawFn, fields: list[str]) -> dict[str, st.SearchStrategy[Any]]:
+    """Each optional key of a response node's config, with values it accepts."""
+    return {
+        "prompt": st.just(_template(draw, fields)),
+        "system_prompt": st.just(_template(draw, fields)),
+        "model": TEXT,
+        "temperature": st.floats(0, 2),
+        "max_tokens": st.integers(1, 2**63 - 1),
+        "use_history": st.booleans(),
+        "timeout_s": st.floats(0.001, 1e9),
+    }
 
 
 def _paths(value: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -181,12 +180,15 @@ def _compile(doc: Any, limits: EngineSettings | None) -> CompiledWorkflow | Inva
 def _check_refusal(refused: InvalidWorkflow | InvalidRequest) -> None:
     assert refused.message.strip()
     if isinstance(refused, InvalidRequest):
-        assert isinstance(refused.details, list) and refused.details
+        assert isinstance(refused.details, list)
+        assert refused.details
         for problem in refused.details:
             assert problem["loc"][0] == "body"
-            assert isinstance(problem["msg"], str) and problem["msg"].strip()
+            assert isinstance(problem["msg"], str)
+            assert problem["msg"].strip()
     else:
-        assert isinstance(refused.details, str) and refused.details.strip()
+        assert isinstance(refused.details, str)
+        assert refused.details.strip()
 
 
 @examples(300)
@@ -203,11 +205,13 @@ def _check_refusal(refused: InvalidWorkflow | InvalidRequest) -> None:
 )
 def test_any_document_is_compiled_or_refused_with_a_reason(doc: Any, limits: EngineSettings | None) -> None:
     size = document_size(doc)
-    assert isinstance(size, int) and size >= 0
+    assert isinstance(size, int)
+    assert size >= 0
     outcome = _compile(doc, limits)
     event(f"outcome: {type(outcome).__name__}")
     if isinstance(outcome, CompiledWorkflow):
-        assert set(outcome.order) == set(outcome.nodes) and len(outcome.order) == len(outcome.nodes)
+        assert set(outcome.order) == set(outcome.nodes)
+        assert len(outcome.order) == len(outcome.nodes)
         assert outcome.start.node_id in outcome.nodes
     else:
         _check_refusal(outcome)

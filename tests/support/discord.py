@@ -1,22 +1,16 @@
-"""Fixtures for the Discord stories: the Discord emulator, and a real ``chatgate serve``
-running one Discord bot (the real discord.py) pointed at it through ``api_base``.
-
-Import the fixtures into a test module: ``from tests.bots.conftest_discord import *``
-is avoided; name them (``discord_emu``, ``discord_bot``) so ruff sees them used.
-"""
+"""What the Discord stories are built from: the test guild's ids, the bot's settings entry,
+and ``DiscordBot``, a running chatgate seen as users see it on the Discord emulator."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
-from tests.conftest import ChatgateProcess, StartChatgate
 from tests.emulators.discord.server import DiscordEmulator
 from tests.emulators.openai_server import OpenAIEmulator, RecordedRequest
+from tests.support.chatgate import ChatgateProcess
 
 TOKEN = "OTAw.discord-test.token-0123456789"  # the dotted shape of a real one
 BOT_ID = 900  # the bot's user id, also its application id
@@ -27,14 +21,6 @@ ALICE = 1001
 BOB = 1002
 MODEL = "gpt-4o-mini"
 EPHEMERAL = 1 << 6  # message flag
-
-
-@pytest.fixture
-async def discord_emu() -> AsyncIterator[DiscordEmulator]:
-    async with DiscordEmulator() as emu:
-        emu.add_bot(TOKEN, user_id=BOT_ID)
-        emu.add_guild(GUILD, channel_ids=[CHANNEL, OTHER_CHANNEL], members={ALICE: "alice", BOB: "bob"})
-        yield emu
 
 
 @dataclass
@@ -141,28 +127,6 @@ def discord_bot_config(emu: DiscordEmulator, **overrides: Any) -> dict[str, Any]
 
 
 StartDiscordBot = Callable[..., Any]
-
-
-@pytest.fixture
-async def discord_bot(start_chatgate: StartChatgate, discord_emu: DiscordEmulator) -> StartDiscordBot:
-    """Start chatgate with one Discord bot; keyword arguments override the bot's settings,
-    ``configure`` edits the rest of the config. Returns once the bot is connected."""
-
-    async def start(configure: Callable[[dict[str, Any]], None] | None = None, **bot: Any) -> DiscordBot:
-        def setup(config: dict[str, Any]) -> None:
-            config["bots"].append(discord_bot_config(discord_emu, **bot))
-            if configure is not None:
-                configure(config)
-
-        before = len(discord_emu.identify_payloads)
-        gw = await start_chatgate(setup)
-        harness = DiscordBot(gw, discord_emu, name=bot.get("name", "dc-test"))
-        await discord_emu.wait_for(
-            lambda: len(discord_emu.identify_payloads) > before and discord_emu.active_connections >= 1, 15.0
-        )
-        return harness
-
-    return start
 
 
 def use_model(openai_emu: OpenAIEmulator, *, max_retries: int = 0) -> Callable[[dict[str, Any]], None]:

@@ -53,7 +53,8 @@ def refused(wf: CompiledWorkflow, raw: dict[str, Any]) -> str:
 def test_inputs_are_coerced_to_their_declared_type(type_: str, given: Any, expected: Any) -> None:
     wf = workflow({"name": "value", "type": type_})
     coerced = wf.coerce_inputs({"value": given})["value"]
-    assert coerced == expected and type(coerced) is type(expected)
+    assert coerced == expected
+    assert type(coerced) is type(expected)
 
 
 @pytest.mark.parametrize(
@@ -74,7 +75,8 @@ def test_inputs_are_coerced_to_their_declared_type(type_: str, given: Any, expec
 )
 def test_an_input_that_cannot_be_coerced_is_refused_by_name(type_: str, given: Any) -> None:
     message = refused(workflow({"name": "value", "type": type_}), {"value": given})
-    assert "'value'" in message and type_ in message
+    assert "'value'" in message
+    assert type_ in message
 
 
 def test_inputs_are_required_by_default() -> None:
@@ -115,13 +117,15 @@ def test_an_undeclared_input_is_refused_by_name() -> None:
 def test_a_bad_input_declaration_is_an_invalid_workflow(param: dict[str, Any], expected: str) -> None:
     with pytest.raises(InvalidWorkflow) as caught:
         workflow(param)
-    assert "'start'" in caught.value.details and expected in caught.value.details
+    assert "'start'" in caught.value.details
+    assert expected in caught.value.details
 
 
 def test_an_input_declared_twice_is_an_invalid_workflow() -> None:
     with pytest.raises(InvalidWorkflow) as caught:
         workflow({"name": "q"}, {"name": "q"})
-    assert "q" in caught.value.details and "more than once" in caught.value.details
+    assert "q" in caught.value.details
+    assert "more than once" in caught.value.details
 
 
 def nested(depth: int) -> Any:
@@ -167,4 +171,5 @@ def test_the_largest_storable_values_are_accepted() -> None:
 def test_a_default_storage_could_not_hold_is_an_invalid_workflow() -> None:
     with pytest.raises(InvalidWorkflow) as caught:
         workflow({"name": "n", "type": "number", "default": 2**64})
-    assert "'start'" in caught.value.details and "default" in caught.value.details
+    assert "'start'" in caught.value.details
+    assert "default" in caught.value.details

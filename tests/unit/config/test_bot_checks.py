@@ -37,7 +37,8 @@ def refused(text: str) -> ConfigError:
 )
 def test_a_telegram_token_that_botfather_never_gives_names_its_key(token: str) -> None:
     error = refused(bot_config("telegram", token))
-    assert error.key == "bots.0.token" and error.line == 5
+    assert error.key == "bots.0.token"
+    assert error.line == 5
     assert "Telegram bot token" in error.reason or "whitespace" in error.reason
     assert f"'{token}'" not in str(error)
 
@@ -54,7 +55,8 @@ def test_a_telegram_token_that_botfather_never_gives_names_its_key(token: str) -
 )
 def test_a_discord_value_that_is_not_the_bot_token_names_its_key(token: str) -> None:
     error = refused(bot_config("discord", token))
-    assert error.key == "bots.0.token" and error.line == 5
+    assert error.key == "bots.0.token"
+    assert error.line == 5
     assert token not in str(error)
 
 
@@ -78,7 +80,8 @@ def test_a_misspelt_workflow_names_the_key_and_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError) as caught:
         check_bot_workflows(settings, "chatgate.yaml", text, {"support_bot", "faq"}, ids_checked=True)
     error = caught.value
-    assert error.key == "bots.1.workflow" and error.line == 7
+    assert error.key == "bots.1.workflow"
+    assert error.line == 7
     assert error.reason.startswith("unknown workflow 'support_bto' (did you mean 'support_bot'?)")
     assert "known workflows (from workflows_dir): faq, support_bot" in error.reason
 
@@ -109,4 +112,5 @@ def test_check_config_knows_the_workflows_by_the_names_their_files_declare(
     path.write_text(bot_config("telegram", "", workflow="helpdesk"))  # the file's name is not the workflow's
     with pytest.raises(ConfigError) as caught:
         check_bot_workflows_offline(parse_settings(path.read_text(), path, {}), path)
-    assert caught.value.key == "bots.0.workflow" and caught.value.path == str(path)
+    assert caught.value.key == "bots.0.workflow"
+    assert caught.value.path == str(path)

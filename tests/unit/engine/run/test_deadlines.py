@@ -18,7 +18,7 @@ async def test_a_block_past_its_limit_is_cancelled_where_it_waits_and_raises_tim
     deadlines = Deadlines()
     started = time.monotonic()
     reached_the_end = False
-    with pytest.raises(TimeoutError):
+    with pytest.raises(TimeoutError):  # noqa: PT012 - the block is what the deadline cuts short
         async with deadlines.at(_now() + 0.05):
             await asyncio.sleep(10)
             reached_the_end = True
@@ -63,7 +63,9 @@ async def test_each_of_many_blocks_ends_at_its_own_limit_whatever_the_order_they
     # A long limit first: the shared timer must still wake for the shorter ones after it.
     await asyncio.gather(block(3, 0.60), block(1, 0.05), block(2, 0.30))
     assert list(ended) == [1, 2, 3]
-    assert ended[1] < 0.25 and 0.30 <= ended[2] < 0.55 and ended[3] >= 0.60
+    assert ended[1] < 0.25
+    assert 0.30 <= ended[2] < 0.55
+    assert ended[3] >= 0.60
 
 
 async def test_finished_blocks_do_not_pile_up_while_a_long_one_is_still_running() -> None:

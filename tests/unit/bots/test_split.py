@@ -32,7 +32,8 @@ def test_a_code_block_cut_in_two_is_closed_and_reopened_with_its_language() -> N
     text = f"Try this:\n```python\ndef f():\n{code}\n```\nDone."
     parts = _check(text, 1000)
     assert len(parts) >= 3
-    assert parts[0].endswith("\n```") and all(p.startswith("```python\n") for p in parts[1:])
+    assert parts[0].endswith("\n```")
+    assert all(p.startswith("```python\n") for p in parts[1:])
     assert all(p.split("\n")[1].startswith("    total") for p in parts[1:-1])  # indentation kept
 
 
@@ -55,7 +56,8 @@ def test_a_block_ending_right_at_a_cut_keeps_its_own_closer() -> None:
 def test_a_longer_fence_is_closed_with_a_fence_as_long() -> None:
     text = "````md\n```js\ncode\n```\n" + "line of markdown\n" * 80 + "````"
     parts = _check(text, 500)
-    assert parts[0].endswith("\n````") and parts[1].startswith("````md\n")
+    assert parts[0].endswith("\n````")
+    assert parts[1].startswith("````md\n")
 
 
 @pytest.mark.parametrize("seed", range(5))

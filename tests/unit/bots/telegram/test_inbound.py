@@ -1,0 +1,115 @@
+"""Which Telegram updates the bot answers, and as what: read_update on updates as the Bot API sends them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiogram.types import Update
+
+from bots.telegram.inbound import Job, Me, read_update
+from config.schema import TelegramBotSettings
+from tests.support.telegram import TOKEN
+
+ME = Me(id=424242, username="chatgate_bot")
+ALICE = {"id": 1001, "is_bot": False, "first_name": "Alice"}
+GROUP = {"id": -100200, "type": "supergroup", "title": "Team"}
+
+
+def settings(**changes: Any) -> TelegramBotSettings:
+    return TelegramBotSettings.model_validate(
+        {"name": "tg", "platform": "telegram", "token": TOKEN, "workflow": "support_bot", **changes}
+    )
+
+
+def update(chat: dict[str, Any] | None = None, **message: Any) -> Update:
+    """One message update; a private chat with Alice unless ``chat`` says otherwise."""
+    body = {"message_id": 7, "date": 1_700_000_000, "chat": chat or {"id": 1001, "type": "private"}}
+    body.setdefault("from", ALICE)
+    return Update.model_validate({"update_id": 55, "message": {**body, **message}})
+
+
+def read(upd: Update, **changes: Any) -> Job | None:
+    return read_update(upd, ME, settings(**changes))
+
+
+def test_a_private_message_is_a_question_in_the_chats_session() -> None:
+    job = read(update(text="What are your hours?"))
+    assert job is not None
+    assert job.kind == "ask"
+    assert job.update_id == 55
+    assert job.incoming.text == "What are your hours?"
+    assert job.incoming.session_id == "telegram:tg:1001"
+    assert job.incoming.user_key == "telegram:1001"
+    assert job.incoming.dedup_key == "55"
+    assert job.incoming.private
+    assert job.target.chat_id == 1001
+    assert job.target.reply_to is None
+    assert job.date == 1_700_000_000
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "rest"),
+    [
+        ("/start", "start", ""),
+        ("/help", "help", ""),
+        ("/reset", "reset", ""),
+        ("/ask how much?", "ask", "how much?"),
+        ("/ask", "ask_usage", ""),
+        ("/usr/bin is where?", "ask", "/usr/bin is where?"),
+    ],
+)
+def test_commands_in_a_private_chat(text: str, kind: str, rest: str) -> None:
+    job = read(update(text=text))
+    assert job is not None
+    assert (job.kind, job.incoming.text) == (kind, rest)
+
+
+def test_a_group_message_not_addressed_to_the_bot_is_ignored() -> None:
+    assert read(update(GROUP, text="lunch at noon?")) is None
+    assert read(update(GROUP, text="/start@other_bot")) is None
+
+
+def test_a_mention_in_a_group_is_a_question_without_the_mention() -> None:
+    text = "@chatgate_bot when do you open?"
+    job = read(update(GROUP, text=text, entities=[{"type": "mention", "offset": 0, "length": 13}]))
+    assert job is not None
+    assert job.kind == "ask"
+    assert job.incoming.text == "when do you open?"
+    assert job.incoming.session_id == "telegram:tg:-100200"
+    assert not job.incoming.private
+    assert job.target.reply_to == 7
+
+
+def test_a_reply_to_the_bot_in_a_group_is_a_question() -> None:
+    replied = {"message_id": 3, "date": 1_699_999_999, "chat": GROUP, "from": {**ALICE, "id": ME.id}}
+    job = read(update(GROUP, text="and on sundays?", reply_to_message=replied))
+    assert job is not None
+    assert (job.kind, job.incoming.text) == ("ask", "and on sundays?")
+
+
+def test_a_forum_topic_and_session_scope_user_make_their_own_sessions() -> None:
+    forum = {**GROUP, "is_forum": True}
+    mention = [{"type": "mention", "offset": 0, "length": 13}]
+    topic = update(
+        forum, text="@chatgate_bot hi", entities=mention, message_thread_id=9, is_topic_message=True
+    )
+    job = read(topic, session_scope="user")
+    assert job is not None
+    assert job.incoming.session_id == "telegram:tg:-100200:9:user:1001"
+    assert job.target.thread_id == 9
+
+
+def test_messages_from_bots_are_never_answered() -> None:
+    assert read(update(text="hello", **{"from": {**ALICE, "is_bot": True}})) is None
+
+
+def test_a_photo_in_a_private_chat_gets_the_non_text_note() -> None:
+    photo = [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]
+    job = read(update(photo=photo))
+    assert job is not None
+    assert job.kind == "non_text"
+
+
+def test_an_update_without_a_message_is_ignored() -> None:
+    assert read_update(Update.model_validate({"update_id": 1}), ME, settings()) is None
