@@ -8,7 +8,7 @@ import pytest
 from aiogram.types import Update
 
 from bots.telegram.inbound import Job, Me, read_update
-from config.schema import TelegramBotSettings
+from config.platforms.telegram import TelegramBotSettings
 from tests.support.telegram import TOKEN
 
 ME = Me(id=424242, username="chatgate_bot")

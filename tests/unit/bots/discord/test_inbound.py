@@ -7,7 +7,8 @@ from typing import Any
 
 import discord
 import pytest
-from bots.discord.triggers import Trigger, read_message
+
+from bots.discord.inbound import Trigger, read_message
 
 BOT_ID, GUILD, CHANNEL, ALICE, BOB = 900, 500, 501, 1001, 1002
 
