@@ -29,10 +29,10 @@ from engine.cluster.link import SharedState
 from engine.cluster.ordering import RedisOrdering
 from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, RateLimited, Unavailable
 from engine.ratelimit import RateLimiter
-from engine.run.events import Event, MessageDelta
 from engine.run.executor import Executor
 from engine.sessions import Sessions
 from engine.store.writer import Storage
+from engine.workflow.events import Event, MessageDelta
 
 log = logging.getLogger("chatgate.bots")
 

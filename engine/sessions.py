@@ -13,9 +13,9 @@ import time
 from collections import OrderedDict
 
 from engine.cluster.ordering import HeldAlready, RedisOrdering, Turn
-from engine.nodes.base import Message
 from engine.store.history import History
 from engine.store.writer import Storage, TableRows
+from engine.workflow.nodes.base import Message
 
 # One earlier message, exactly as chat models take it: {"role": "user"|"assistant", "content": ...}.
 # Treated as read-only: the same dicts are shared by every execution of the session.

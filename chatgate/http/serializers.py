@@ -15,7 +15,7 @@ from chatgate.reload.state import ReloadReport
 from config.paths import shown_path
 from engine.catalog import StoredWorkflow
 from engine.clock import iso
-from engine.run.record import ExecutionRecord
+from engine.record import ExecutionRecord
 
 
 def workflow(wf: StoredWorkflow) -> dict[str, Any]:

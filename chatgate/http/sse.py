@@ -15,9 +15,9 @@ from chatgate.http.context import QUOTA, gateway, rate_headers
 from chatgate.http.errors import unexpected
 from engine.catalog import StoredWorkflow
 from engine.errors import ChatgateError
-from engine.run.events import Event, MessageDelta, NodeFinished, NodeStarted
+from engine.record import ExecutionRecord
 from engine.run.executor import Executor
-from engine.run.record import ExecutionRecord
+from engine.workflow.events import Event, MessageDelta, NodeFinished, NodeStarted
 
 PING = b": ping\n\n"  # a comment line: keeps proxies from closing a quiet stream
 

@@ -12,8 +12,8 @@ from config.schema import EngineSettings
 from engine.clock import new_id, utcnow
 from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, ExecutionTimeout
 from engine.llm.client import LLM
+from engine.record import ExecutionRecord
 from engine.run.deadlines import Deadlines
-from engine.run.record import ExecutionRecord
 from engine.run.runner import Run, Sink
 from engine.sessions import Sessions
 from engine.store.executions import Executions

@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.errors import ChatgateError, ExecutionCrashed, ExecutionTimeout
-from engine.nodes import NodeContext
-from engine.nodes.base import ChatModel, Message
 from engine.run.deadlines import Deadlines
-from engine.run.events import Event, NodeFinished, NodeStarted
+from engine.workflow.events import Event, NodeFinished, NodeStarted
 from engine.workflow.graph import CompiledWorkflow
+from engine.workflow.nodes import NodeContext
+from engine.workflow.nodes.base import ChatModel, Message
 from engine.workflow.storable import storable_problem
 
 Sink = Callable[[Event], None]

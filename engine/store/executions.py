@@ -8,8 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.clock import as_utc
-from engine.run.record import ExecutionRecord
-from engine.run.record_cap import is_capped
+from engine.record import ExecutionRecord
+from engine.record_cap import is_capped
 from engine.store.tables import executions
 from engine.store.writer import Storage, TableRows
 

@@ -19,8 +19,8 @@ from pydantic import ValidationError
 
 from config.schema import EngineSettings
 from engine.errors import InvalidWorkflow, parse_request
-from engine.nodes import REGISTRY, Node, StartNode
 from engine.workflow.document import WorkflowSpec
+from engine.workflow.nodes import REGISTRY, Node, StartNode
 from engine.workflow.storable import storable_problem
 from engine.workflow.templates import references
 

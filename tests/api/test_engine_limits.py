@@ -26,7 +26,7 @@ from aiohttp import web
 from chatgate.gateway import Gateway
 from chatgate.http.app import create_app
 from config.loader import parse_settings
-from engine.nodes import REGISTRY
+from engine.workflow.nodes import REGISTRY
 from tests.api.shared_server import SharedServer
 from tests.api.support import assert_error, create_workflow, wait_until
 from tests.engine.buggy_nodes import BuggyNode

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from engine.nodes import NodeConfig, NodeContext
+from engine.workflow.nodes import NodeConfig, NodeContext
 
 
 class BuggyNode:

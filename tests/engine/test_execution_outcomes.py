@@ -13,8 +13,8 @@ import pytest
 
 from chatgate.http.serializers import execution_detail
 from engine.errors import ExecutionCrashed
-from engine.nodes import REGISTRY, NodeContext
-from engine.run.record_cap import MARK, cap_record
+from engine.record_cap import MARK, cap_record
+from engine.workflow.nodes import REGISTRY, NodeContext
 from tests.engine.buggy_nodes import BuggyNode
 from tests.engine.executors import MakeExecutor
 from tests.support.workflow_docs import compile_doc, link, response

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import pytest
 
 from engine.errors import ExecutionFailed, ExecutionTimeout
-from engine.nodes import REGISTRY, NodeConfig, NodeContext
-from engine.run.events import Event, MessageDelta, NodeFinished, NodeStarted
+from engine.workflow.events import Event, MessageDelta, NodeFinished, NodeStarted
+from engine.workflow.nodes import REGISTRY, NodeConfig, NodeContext
 from tests.api.support import wait_until
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.engine.executors import MakeExecutor

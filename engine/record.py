@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.run.record_cap import cap_record
+from engine.record_cap import cap_record
 
 
 @dataclass(slots=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from engine.nodes.base import Node, NodeConfig, NodeContext
-from engine.nodes.response import ResponseNode
-from engine.nodes.start import StartNode
+from engine.workflow.nodes.base import Node, NodeConfig, NodeContext
+from engine.workflow.nodes.response import ResponseNode
+from engine.workflow.nodes.start import StartNode
 
 REGISTRY: dict[str, type[Node]] = {
     StartNode.type_name: StartNode,

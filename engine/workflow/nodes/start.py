@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.errors import InvalidRequest, problem
-from engine.nodes.base import NodeConfig, NodeContext
+from engine.workflow.nodes.base import NodeConfig, NodeContext
 from engine.workflow.storable import storable_problem
 
 ParamType = Literal["string", "number", "boolean", "object"]

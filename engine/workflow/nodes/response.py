@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from engine.nodes.base import NodeConfig, NodeContext
+from engine.workflow.nodes.base import NodeConfig, NodeContext
 
 
 class ResponseConfig(NodeConfig):

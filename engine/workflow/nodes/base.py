@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.run.events import Event, MessageDelta
+from engine.workflow.events import Event, MessageDelta
 from engine.workflow.templates import render
 
 # One turn of a conversation as the model sees it: {"role": …, "content": …}.

@@ -11,12 +11,12 @@ import pytest
 
 from engine.errors import InvalidWorkflow
 from engine.llm.offline import echo
-from engine.nodes import REGISTRY, Node, NodeConfig, NodeContext
 from engine.run.deadlines import Deadlines
 from engine.run.runner import Run
 from engine.workflow.graph import compile_workflow, parse_spec
+from engine.workflow.nodes import REGISTRY, Node, NodeConfig, NodeContext
 
-ARCHITECTURE = Path(__file__).resolve().parents[4] / "ARCHITECTURE.md"
+ARCHITECTURE = Path(__file__).resolve().parents[5] / "ARCHITECTURE.md"
 
 
 def recipe_node() -> type[Node]:
