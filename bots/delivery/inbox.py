@@ -33,9 +33,6 @@ class Inbox:
         self._done: list[int] = []
         self._flushing: asyncio.Task[None] | None = None
 
-    async def open(self) -> None:
-        """Nothing left to prepare: `Storage.open` migrated the table (0003_telegram_inbox)."""
-
     async def add(self, updates: Sequence[tuple[int, str]]) -> None:
         """Keep these (update_id, Update as JSON) durably; one already kept is left as it is."""
         if not updates:

@@ -229,7 +229,6 @@ class TelegramAdapter:
             )
         await register_commands(bot, self.settings.name, self._clean)
         self._inbox = self.router.inbox()
-        await self._inbox.open()
         self._queue = self.router.queue(self._handle, workers=self.settings.max_in_flight)
         if not self._clustered:
             await self._resume(bot)

@@ -4,20 +4,17 @@ every response checked against the OpenAPI document, and storage on SQLite and P
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
-import subprocess
-import tempfile
+import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.api.openapi_check import ResponseRecorder
-from tests.api.postgres import Postgres, postgres_bin
 from tests.api.shared_server import POOL_SIZE, SharedServer, serving
 from tests.support.chatgate import SEED_WORKFLOW, base_config
 from tests.support.net import free_port
+from tests.support.services import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -45,67 +42,7 @@ def responses_match_the_document(monkeypatch: pytest.MonkeyPatch) -> Iterator[Re
     assert not problems, "responses the OpenAPI document does not allow:\n" + "\n".join(problems[:20])
 
 
-# -- PostgreSQL ------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    """Debian's PostgreSQL, started once for the session (about a second); skipped when not installed."""
-    bin_dir = postgres_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql) - storage ran on SQLite only")
-    root = Path(tempfile.mkdtemp(prefix="chatgate-pg-"))
-    # PostgreSQL refuses to run as root; under root it runs as the postgres user.
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_user:
-        shutil.chown(root, "postgres")
-    port = free_port()
-    data = root / "data"
-    try:
-        subprocess.run(
-            [
-                *as_user,
-                str(bin_dir / "initdb"),
-                "-D",
-                str(data),
-                "-A",
-                "trust",
-                "-U",
-                "chatgate",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-        subprocess.run(
-            [
-                *as_user,
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(root / "log"),
-                "-w",
-                "-o",
-                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-        yield Postgres(bin_dir, port, as_user)
-    finally:
-        subprocess.run(
-            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+# -- PostgreSQL: the session's server is the root conftest's `postgres` -------------------
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -113,5 +50,5 @@ def storage_url(request: pytest.FixtureRequest) -> str | None:
     """Run a storage story on both databases: None keeps the test config's SQLite file."""
     if request.param == "sqlite":
         return None
-    pg: Postgres = request.getfixturevalue("postgres")
-    return pg.new_database()
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database(f"api{uuid.uuid4().hex[:12]}")
