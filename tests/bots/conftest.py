@@ -28,6 +28,7 @@ from tests.support.telegram import (
     chat_workflow,
     model_config,
     telegram_bot,
+    wait_all_polling,
     wait_polling_started,
 )
 
@@ -97,7 +98,9 @@ async def shared_gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncItera
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def shared(shared_gateway: Shared) -> AsyncIterator[Shared]:
-    """The shared chatgate, with the emulators' faults and knobs reset after each story."""
+    """The shared chatgate, every bot polling, with the emulators' faults and knobs reset after
+    each story."""
+    await wait_all_polling(shared_gateway)
     yield shared_gateway
     shared_gateway.llm.reset()
     tg = shared_gateway.tg

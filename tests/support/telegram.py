@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 
+from bots.telegram.polling import BACKOFF_S, LONG_POLL_S, REQUEST_MARGIN_S
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.emulators.telegram.server import TelegramEmulator
 from tests.support.chatgate import ChatgateProcess
@@ -134,3 +135,18 @@ SHARED_TOKENS = {
     "tgu": "600002:AAH-shared-peruser-SECRET-0123456",
     "tgl": "600003:AAH-shared-limited-SECRET-012345",
 }
+
+
+# The shared emulators serve on the session's event loop, which stands still while a test of
+# another loop runs on this worker: a long poll then times out in chatgate, which backs off as
+# it would with Telegram. Recovering takes at most a request timeout plus the longest backoff
+# plus one idle long poll; each story starts once every bot polls again.
+RECOVERY_S = LONG_POLL_S + REQUEST_MARGIN_S + BACKOFF_S[1] + LONG_POLL_S
+
+
+async def wait_all_polling(shared: Shared) -> None:
+    async def every_bot_polling() -> bool:
+        bots = (await health(shared.gw))["bots"]
+        return all(bots[name]["state"] == "polling" for name in SHARED_TOKENS)
+
+    await wait_until(every_bot_polling, within=RECOVERY_S)
