@@ -41,7 +41,38 @@ def read_workflow_file(path: Path) -> WorkflowFile:
         return WorkflowFile(
             path, None, "a workflow file must hold one mapping with name, nodes and connections"
         )
+    problem = not_json(data)
+    if problem is not None:
+        return WorkflowFile(path, None, problem)
     return WorkflowFile(path, data)
+
+
+def not_json(data: Any) -> str | None:
+    """Why a parsed file holds what no JSON document (an API body) can, or None: YAML has
+    dates, sets and non-string keys, and both JSON and YAML readers accept NaN, Infinity
+    and lone surrogates, which the API could not serve back. Names the first place."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    return f"{where or 'the top level'}: the key {k!r} is not a string"
+                stack.append((k, f"{where}.{k}".lstrip(".")))
+                stack.append((v, f"{where}.{k}".lstrip(".")))
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}.{i}".lstrip(".")) for i, v in enumerate(value))
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"{where}: the text holds a lone surrogate (an invalid \\u escape)"
+        elif isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                return f"{where}: {value} is not a JSON number"
+        elif value is not None and not isinstance(value, (bool, int)):
+            return f"{where}: a {type(value).__name__} is not a JSON value"
+    return None
 
 
 def read_workflow_dir(directory: Path | str) -> list[WorkflowFile]:
