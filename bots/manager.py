@@ -12,14 +12,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from bots.base import Adapter
 from bots.platforms import ADAPTERS
 from bots.router import ChatRouter, Services
 from config.platforms.common import BotCommon
-from engine.clock import iso
+from engine.clock import iso_at
 
 log = logging.getLogger("chatgate.bots")
 
@@ -163,7 +162,7 @@ class BotManager:
                 **b.adapter.health(),
             }
             if b.retry_at is not None:
-                retry = iso(datetime.fromtimestamp(b.retry_at, UTC))
+                retry = iso_at(b.retry_at)
                 body.update(state="failed", reason=b.failure, retry_at=retry)
             elif b.failed():
                 body["reason"] = b.failure  # retrying now: its own state, and why

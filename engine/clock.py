@@ -35,6 +35,11 @@ def iso(t: datetime | None) -> str | None:
     return digits(t)[:23] + "Z"
 
 
+def iso_at(t: float | None) -> str | None:
+    """A ``time.time()`` as `iso` shows times."""
+    return None if t is None else iso(datetime.fromtimestamp(t, UTC))
+
+
 _ID_SALT = os.urandom(3).hex()  # tells apart ids made in the same millisecond by two processes
 _id_counter = itertools.count()
 

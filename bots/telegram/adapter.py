@@ -26,7 +26,6 @@ import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
 from aiogram import Bot
@@ -52,6 +51,7 @@ from bots.telegram.scale import POLL_LEASE, OrphanSweeper, claim_all, either
 from bots.telegram.send import DeliveryFailed, Sender
 from config.platforms.common import BotCommon
 from config.platforms.telegram import TelegramBotSettings, WebhookSettings
+from engine.clock import iso_at
 
 log = logging.getLogger("chatgate.bots.telegram")
 
@@ -161,12 +161,12 @@ class TelegramAdapter:
             "last_error": (poller.last_error if poller else None) or self.last_error,
         }
         if poller is not None:
-            body["last_successful_poll"] = _iso(poller.last_success)
+            body["last_successful_poll"] = iso_at(poller.last_success)
             body["consecutive_failures"] = poller.failures
         else:
             body["last_successful_poll"] = None
         if self.webhook:
-            body["last_update_at"] = _iso(self.last_update_at)
+            body["last_update_at"] = iso_at(self.last_update_at)
         if self._lease is not None:
             body["poll_lease"] = self._lease.health()
         if self._orphans is not None:
@@ -503,9 +503,3 @@ class TelegramAdapter:
             self._known.discard(job.update_id)
             self._progress.set()
         self._inbox.done(job.update_id)
-
-
-def _iso(t: float | None) -> str | None:
-    if t is None:
-        return None
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -4,7 +4,6 @@ and these say how the front door shows them (the routes, and the stream's last e
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from chatgate.config_state import ConfigState, RejectedEdit
@@ -14,7 +13,7 @@ from chatgate.reload.fanout import ReloadFanout
 from chatgate.reload.state import ReloadReport
 from config.paths import shown_path
 from engine.catalog import StoredWorkflow
-from engine.clock import iso
+from engine.clock import iso, iso_at
 from engine.record import ExecutionRecord
 
 
@@ -118,7 +117,7 @@ def config_state(state: ConfigState) -> dict[str, Any]:
     return {
         "path": None if state.path is None else shown_path(state.path),
         "version": state.version,
-        "loaded_at": _iso_ts(state.loaded_at),
+        "loaded_at": iso_at(state.loaded_at),
         "checksum": state.checksum,
         "last_error": rejected_edit(state.last_error) if state.last_error else None,
         "restart_needed": list(state.restart_needed),
@@ -126,7 +125,7 @@ def config_state(state: ConfigState) -> dict[str, Any]:
         "last_reload": None
         if state.last_reload_at is None
         else {
-            "at": _iso_ts(state.last_reload_at),
+            "at": iso_at(state.last_reload_at),
             "result": state.last_result,
             "trigger": state.last_trigger,
         },
@@ -142,7 +141,7 @@ def rejected_edit(edit: RejectedEdit) -> dict[str, Any]:
         "file": shown_path(e.path),
         "line": e.line,
         "key": e.key,
-        "at": _iso_ts(edit.at),
+        "at": iso_at(edit.at),
     }
 
 
@@ -168,10 +167,3 @@ def reload_report(report: ReloadReport) -> dict[str, Any]:
         "warnings": report.warnings,
         "summary": report.text(),
     }
-
-
-def _iso_ts(t: float | None) -> str | None:
-    """A ``time.time()`` as the API shows times (ISO-8601 UTC, milliseconds, "Z")."""
-    if t is None:
-        return None
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy.dialects import sqlite
 
-from engine.clock import iso
+from engine.clock import iso, iso_at
 from engine.store.sqlite.inserts import _datetime
 
 TIMES = [
@@ -40,3 +40,10 @@ def test_sqlite_gets_exactly_what_sqlalchemy_itself_would_write(t: datetime) -> 
 def test_no_time_is_shown_and_stored_as_none() -> None:
     assert iso(None) is None
     assert _datetime(None) is None
+
+
+def test_a_unix_time_is_shown_like_every_other_api_time() -> None:
+    assert iso_at(None) is None
+    assert iso_at(0.0) == "1970-01-01T00:00:00.000Z"
+    # milliseconds cut, not rounded, as `iso` does for a datetime
+    assert iso_at(1767225600.123999) == "2026-01-01T00:00:00.123Z"
