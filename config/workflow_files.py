@@ -20,6 +20,9 @@ from config.loader import ConfigError, key_line, read_config_text
 from config.schema import Settings
 
 SUFFIXES = (".json", ".yaml", ".yml")
+# Far beyond a real workflow (engine.max_nodes × max_node_config_bytes allows about 32 MB):
+# only an alias loop or an alias bomb gets here.
+MAX_VALUES = 2_000_000
 
 log = logging.getLogger("chatgate.config")
 
@@ -47,31 +50,48 @@ def read_workflow_file(path: Path) -> WorkflowFile:
     return WorkflowFile(path, data)
 
 
+# Where a value sits, as a chain of (parent, key) links: spelled out only for an error, so
+# a deep document (or an alias loop) costs no string per level.
+_Place = tuple["_Place", object] | None
+
+
+def _spelled(place: _Place) -> str:
+    keys: list[str] = []
+    while place is not None:
+        place, key = place
+        keys.append(str(key))
+    return ".".join(reversed(keys)) or "the top level"
+
+
 def not_json(data: Any) -> str | None:
     """Why a parsed file holds what no JSON document (an API body) can, or None: YAML has
     dates, sets and non-string keys, and both JSON and YAML readers accept NaN, Infinity
     and lone surrogates, which the API could not serve back. Names the first place."""
-    stack: list[tuple[Any, str]] = [(data, "")]
+    stack: list[tuple[Any, _Place]] = [(data, None)]
+    seen = 0
     while stack:
-        value, where = stack.pop()
+        value, place = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:  # YAML aliases repeat a part without writing it out again
+            return f"more than {MAX_VALUES:,} values once its YAML aliases are expanded (an alias loop?)"
         if isinstance(value, dict):
             for k, v in value.items():
                 if not isinstance(k, str):
-                    return f"{where or 'the top level'}: the key {k!r} is not a string"
-                stack.append((k, f"{where}.{k}".lstrip(".")))
-                stack.append((v, f"{where}.{k}".lstrip(".")))
+                    return f"{_spelled(place)}: the key {k!r} is not a string"
+                stack.append((k, (place, k)))
+                stack.append((v, (place, k)))
         elif isinstance(value, list):
-            stack.extend((v, f"{where}.{i}".lstrip(".")) for i, v in enumerate(value))
+            stack.extend((v, (place, i)) for i, v in enumerate(value))
         elif isinstance(value, str):
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
-                return f"{where}: the text holds a lone surrogate (an invalid \\u escape)"
+                return f"{_spelled(place)}: the text holds a lone surrogate (an invalid \\u escape)"
         elif isinstance(value, float):
             if value != value or value in (float("inf"), float("-inf")):
-                return f"{where}: {value} is not a JSON number"
+                return f"{_spelled(place)}: {value} is not a JSON number"
         elif value is not None and not isinstance(value, (bool, int)):
-            return f"{where}: a {type(value).__name__} is not a JSON value"
+            return f"{_spelled(place)}: a {type(value).__name__} is not a JSON value"
     return None
 
 

@@ -27,8 +27,6 @@ log = logging.getLogger("chatgate.bots.telegram")
 
 class Inbox:
     def __init__(self, storage: Storage, source: str) -> None:
-        self.storage = storage
-        self.source = source
         self.rows = InboxRows(storage, source)
         self._done: list[int] = []
         self._flushing: asyncio.Task[None] | None = None

@@ -80,3 +80,24 @@ def test_a_plain_json_document_in_yaml_or_json_is_read_as_it_is(tmp_path: Path) 
         assert read.error is None
         assert read.data is not None
         assert read.data["n"] == 1.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name: w\nnodes: &loop [*loop]\n",  # a list that holds itself
+        # nine levels of nine aliases: a few hundred bytes that expand to 9**9 values
+        "name: w\na: &a [x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+            for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+    ],
+)
+def test_a_yaml_alias_loop_or_bomb_is_refused_without_expanding_it(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "aliases.yaml"
+    path.write_text(text)
+    read = read_workflow_file(path)
+    assert read.data is None
+    assert read.error is not None
+    assert "YAML aliases" in read.error
