@@ -7,5 +7,12 @@ from pathlib import Path
 
 def child_pids(pid: int | str = "self") -> list[int]:
     """The children of every thread of ``pid``, as they are now."""
-    tasks = Path(f"/proc/{pid}/task").iterdir()
-    return [int(child) for task in tasks for child in (task / "children").read_text().split()]
+    return [child for task in Path(f"/proc/{pid}/task").iterdir() for child in _children(task)]
+
+
+def _children(task: Path) -> list[int]:
+    # A thread may end between listing the tasks and reading its children.
+    try:
+        return [int(child) for child in (task / "children").read_text().split()]
+    except FileNotFoundError:
+        return []
