@@ -99,6 +99,10 @@ class EngineSettings(Section):
     # What one execution record may store of the run's outputs and result (JSON bytes);
     # past it the longest texts are cut and the record says so.
     max_record_bytes: int = Field(1024 * 1024, ge=4096)
+    # How deep workflows may call workflows (``workflow``, ``iterate``), and how many items
+    # one ``iterate`` node takes.
+    max_depth: int = Field(5, ge=1, le=50)
+    max_items: int = Field(100, ge=1, le=100_000)
 
 
 # To the type checker any platform's bot; validated as the registered platforms' union, told

@@ -22,6 +22,7 @@ class ExecutionRecord:
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     end_time: datetime | None = None
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)  # how each node went (NodeTrace.shown)
     truncated: bool = False  # the stored outputs/result were cut to engine.max_record_bytes
 
     def row(self, max_record_bytes: int) -> dict[str, Any]:
@@ -40,4 +41,5 @@ class ExecutionRecord:
             "error": self.error,
             "start_time": self.start_time,
             "end_time": self.end_time,
+            "nodes": self.nodes,
         }

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from typing import Any
 
 from engine.cluster.ordering import HeldAlready, RedisOrdering, Turn
 from engine.store.history import History
+from engine.store.variables import Variables
 from engine.store.writer import Storage, TableRows
 from engine.workflow.nodes.base import Message
 
@@ -73,6 +75,7 @@ class Sessions:
     ) -> None:
         self.storage = storage
         self.rows = History(storage)
+        self.variable_rows = Variables(storage)
         # With other processes writing the same sessions (Redis turns), a local cache would
         # go stale: history is then always read from the database, after taking the turn.
         self.turns = turns
@@ -151,10 +154,20 @@ class Sessions:
         sessions, self._to_trim, self._trim_queued = self._to_trim, set(), False
         return sessions, self.max_turns
 
+    async def variables(self, session_id: str) -> dict[str, Any]:
+        """What ``variable`` nodes with ``scope: session`` set for the session, by name."""
+        return await self.variable_rows.current(session_id)
+
+    def set_variables(self, session_id: str, values: dict[str, Any]) -> TableRows:
+        """The values as rows the caller commits with the execution's record."""
+        return self.variable_rows.changes(session_id, values)
+
     async def reset(self, session_id: str) -> int:
-        """Forget a session's history; returns how many messages (user and assistant) were removed."""
+        """Forget a session's history and variables; returns how many messages (user and
+        assistant) were removed."""
         async with self.exclusive(session_id):
             exchanges = await self.rows.forget(session_id)
+            await self.variable_rows.forget(session_id)
             self._cache.pop(session_id, None)
         return 2 * exchanges
 

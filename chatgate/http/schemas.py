@@ -124,9 +124,14 @@ ExecutionStatus = Literal["running", "completed", "failed", "cancelled"]
 
 
 class Result(Shape):
-    model_config = ConfigDict(populate_by_name=True)
+    """``content``, plus an ``end`` node's outputs by name."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
 
     content: str
+    messages: list[str] | None = Field(
+        None, description="what message nodes delivered before the end, in order (only when some ran)"
+    )
     truncated: dict[str, int] | None = Field(
         None,
         alias="_truncated",
@@ -141,6 +146,25 @@ class ErrorBody(BaseModel):
     code: str
     message: str
     details: Any
+
+
+class NodeError(Shape):
+    code: str
+    message: str
+
+
+class NodeRun(Shape):
+    """One node's part of an execution."""
+
+    type: str
+    status: Literal["running", "completed", "skipped", "failed", "continued"] = Field(
+        description="continued: it failed and its on_error let the run go on"
+    )
+    attempts: int | None = None
+    duration_ms: float | None = None
+    port: str | None = Field(None, description="the output it took")
+    error: NodeError | None = None
+    outputs: dict[str, Any] | None = None
 
 
 class ExecutionResult(Shape):
@@ -177,6 +201,7 @@ class Execution(ExecutionResult):
     outputs: dict[str, dict[str, Any]] = Field(
         description="by node id (a cut one has `_truncated`, as `result` does)"
     )
+    nodes: dict[str, NodeRun] = Field(description="how each node went, by node id")
     truncated: bool = Field(description="whether the record was cut to engine.max_record_bytes")
 
 

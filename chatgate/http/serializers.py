@@ -69,6 +69,7 @@ def execution_detail(record: ExecutionRecord) -> dict[str, Any]:
         "session_id": record.session_id,
         "inputs": record.inputs,
         "outputs": record.outputs,
+        "nodes": {k: {**v, "outputs": record.outputs.get(k)} for k, v in record.nodes.items()},
         "truncated": record.truncated,
     }
 

@@ -17,7 +17,7 @@ from engine.catalog import StoredWorkflow
 from engine.errors import ChatgateError
 from engine.record import ExecutionRecord
 from engine.run.executor import Executor
-from engine.workflow.events import Event, MessageDelta, NodeFinished, NodeStarted
+from engine.workflow.events import Event, MessageDelta, MessageSent, NodeFinished, NodeSkipped, NodeStarted
 
 PING = b": ping\n\n"  # a comment line: keeps proxies from closing a quiet stream
 
@@ -81,8 +81,21 @@ async def stream_execution(
 def _event(event: Event) -> bytes:
     if isinstance(event, MessageDelta):
         return frame("message_delta", {"content": event.content, "node_id": event.node_id})
-    name = "node_started" if isinstance(event, NodeStarted) else "node_finished"
-    assert isinstance(event, (NodeStarted, NodeFinished))
+    if isinstance(event, MessageSent):
+        return frame("message", {"text": event.text, "node_id": event.node_id})
+    if isinstance(event, NodeFinished):
+        return frame(
+            "node_finished",
+            {
+                "node_id": event.node_id,
+                "type": event.type,
+                "status": event.status,
+                "duration_ms": round(event.duration_ms, 3),
+                "attempts": event.attempts,
+            },
+        )
+    name = "node_started" if isinstance(event, NodeStarted) else "node_skipped"
+    assert isinstance(event, (NodeStarted, NodeSkipped))
     return frame(name, {"node_id": event.node_id, "type": event.type})
 
 

@@ -9,12 +9,12 @@ from collections import Counter
 from typing import Any
 
 from config.schema import EngineSettings
-from engine.clock import new_id, utcnow
+from engine.clock import iso, new_id, utcnow
 from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, ExecutionTimeout
 from engine.llm.client import LLM
 from engine.record import ExecutionRecord
 from engine.run.deadlines import Deadlines
-from engine.run.runner import Run, Sink
+from engine.run.runner import Caller, Run, RunEnv, Sink
 from engine.sessions import Sessions
 from engine.store.executions import Executions
 from engine.store.writer import Storage, TableRows
@@ -33,6 +33,8 @@ class Executor:
         self.running: dict[str, ExecutionRecord] = {}
         self.finished: Counter[str] = Counter()  # executions by final status, for /metrics
         self.deadlines = Deadlines()  # every running node's time limit, on one timer
+        # What nodes may ask their context for (``ctx.service``), by ServiceKey name.
+        self.services: dict[str, Any] = {}
 
     async def execute(
         self,
@@ -43,27 +45,32 @@ class Executor:
         owner: str,
         session_id: str | None = None,
         sink: Sink | None = None,
+        caller: Caller | None = None,
     ) -> ExecutionRecord:
         """Run to the end. Bad inputs raise before anything starts; a failure is
         recorded and raised as `ExecutionFailed` carrying the execution id."""
         inputs = workflow.coerce_inputs(raw_inputs)
         record = ExecutionRecord(new_id("exec"), workflow_id, owner, session_id, inputs, utcnow())
         self.running[record.execution_id] = record
+        env = self._env(record, sink, caller or Caller())
         attempted = saved = False
         failure: ChatgateError | None = None
         try:
             if session_id is None:
-                failure = await self._run(workflow, record, (), sink)
+                failure = await self._run(workflow, record, env)
             else:
                 async with self.sessions.exclusive(session_id):
-                    history = await self.sessions.history(session_id)
-                    failure = await self._run(workflow, record, history, sink)
+                    env.history = await self.sessions.history(session_id)
+                    env.session = dict(await self.sessions.variables(session_id))
+                    failure = await self._run(workflow, record, env)
                     turn: TableRows = []
                     if record.status == "completed":
                         assert record.result is not None
                         turn = self.sessions.append(
-                            session_id, _user_text(workflow, inputs), record.result["content"]
+                            session_id, _user_text(workflow, inputs), _answer_text(record.result)
                         )
+                        if env.session_changes:
+                            turn = [*turn, *self.sessions.set_variables(session_id, env.session_changes)]
                     # Durable before the session's next message (perhaps in another process)
                     # reads the history.
                     attempted = True
@@ -92,23 +99,33 @@ class Executor:
         row = record.row(self.settings.max_record_bytes)
         return self.records.save(row, rows)
 
+    def _env(self, record: ExecutionRecord, sink: Sink | None, caller: Caller) -> RunEnv:
+        return RunEnv(
+            execution_id=record.execution_id,
+            history=(),
+            llm=self.llm,
+            sink=sink,
+            limits=self.settings,
+            deadlines=self.deadlines,
+            sys={
+                "session_id": record.session_id,
+                "execution_id": record.execution_id,
+                "user_id": caller.user_id,
+                "user_name": caller.user_name,
+                "platform": caller.platform,
+                "chat_id": caller.chat_id,
+                "now": iso(record.start_time),
+            },
+            services=self.services,
+        )
+
     async def _run(
-        self, workflow: CompiledWorkflow, record: ExecutionRecord, history: Any, sink: Sink | None
+        self, workflow: CompiledWorkflow, record: ExecutionRecord, env: RunEnv
     ) -> ChatgateError | None:
         """Run and fill in the record; a failure is recorded and returned, not raised."""
-        run = Run(
-            workflow,
-            record.execution_id,
-            record.inputs,
-            history,
-            self.llm,
-            sink,
-            self.settings.node_timeout_s,
-            self.settings.execution_timeout_s,
-            self.deadlines,
-        )
+        run = Run(workflow, env, record.inputs)
         try:
-            content = await run.run()
+            result = await run.run()
         except Exception as e:
             failure = e if isinstance(e, ChatgateError) else None
             if failure is None or isinstance(failure, ExecutionCrashed):
@@ -120,18 +137,21 @@ class Executor:
                 log.warning("execution %s failed: %s", record.execution_id, failure.message)
             record.status = "failed"
             record.outputs = run.outputs
+            record.nodes = {k: t.shown() for k, t in run.traces.items()}
             record.error = failure.envelope()["error"]
             record.end_time = utcnow()
             return failure
         except asyncio.CancelledError:
             record.status = "cancelled"
             record.outputs = run.outputs
+            record.nodes = {k: t.shown() for k, t in run.traces.items()}
             record.end_time = utcnow()
             raise
         else:
             record.status = "completed"
-            record.result = {"content": content}
+            record.result = result
             record.outputs = run.outputs
+            record.nodes = {k: t.shown() for k, t in run.traces.items()}
             record.end_time = utcnow()
         return None
 
@@ -141,6 +161,12 @@ class Executor:
             return live
         stored = await self.records.get(execution_id)
         return stored
+
+
+def _answer_text(result: dict[str, Any]) -> str:
+    """The answer as the session's history keeps it: what message nodes said, then the content."""
+    parts = [*result.get("messages", ()), result.get("content")]
+    return "\n\n".join(p for p in parts if isinstance(p, str) and p)
 
 
 def _user_text(workflow: CompiledWorkflow, inputs: dict[str, Any]) -> str:

@@ -1,100 +1,248 @@
-"""Running a compiled workflow: nodes in dependency order, branches concurrently.
+"""Running a compiled workflow: each node once its inputs have settled, branches concurrently.
 
-Every node's outputs go into a pool keyed by node id. Timeouts cancel the node
-itself (`engine.run.deadlines`, asyncio's semantics on one shared timer), not a check
-after it finished: each node runs under its own limit or what is left of the
+A node may run once every connection into it has *settled*: its source finished (and took
+one port) or was skipped. It runs if at least one of those connections is live (its
+source took that connection's port); otherwise it is skipped, and so are the nodes only
+it leads to. Instant nodes run inline; a node that awaits I/O runs inline too when
+nothing else could run meanwhile, and in a task of its own otherwise.
+
+Every node's outputs go into a pool keyed by node id, beside ``inputs``, ``session`` and
+``sys``. Timeouts cancel the node itself (`engine.run.deadlines`, asyncio's semantics on
+one shared timer): each node runs under its own limit or what is left of the
 execution's, whichever ends first.
+
+All of a run's position is plain data (what is pending, which connections are live, the
+pool, the traces): that is what a node that waits for the user will save and resume.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from engine.errors import ChatgateError, ExecutionCrashed, ExecutionTimeout
+from config.schema import EngineSettings
+from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, ExecutionTimeout
 from engine.run.deadlines import Deadlines
-from engine.workflow.events import Event, NodeFinished, NodeStarted
+from engine.workflow.events import Event, MessageSent, NodeFinished, NodeSkipped, NodeStarted
 from engine.workflow.graph import CompiledWorkflow
 from engine.workflow.nodes import NodeContext
-from engine.workflow.nodes.base import ChatModel, Message
+from engine.workflow.nodes.base import DEFAULT_PORT, ERROR_PORT, ChatModel, Message, Outcome, ServiceKey
 from engine.workflow.storable import storable_problem
 
 Sink = Callable[[Event], None]
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class NodeTrace:
+    """How one node's part of a run went, as the execution record shows it."""
+
+    type: str
+    status: str  # completed | skipped | failed | continued (failed; on_error let the run go on)
+    attempts: int = 0
+    duration_ms: float = 0.0
+    port: str | None = None  # the output it took
+    error: dict[str, Any] | None = None
+
+    def shown(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.type, "status": self.status}
+        if self.status != "skipped":
+            body["attempts"] = self.attempts
+            body["duration_ms"] = round(self.duration_ms, 3)
+            body["port"] = self.port
+        if self.error is not None:
+            body["error"] = self.error
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asked for the execution, as ``{{sys.…}}`` shows it."""
+
+    platform: str = "api"  # api | telegram | discord
+    user_id: str | None = None
+    user_name: str | None = None
+    chat_id: str | None = None
+
+
+@dataclass(slots=True)
+class RunEnv:
+    """What every run of one execution shares, a sub-workflow's included."""
+
+    execution_id: str
+    history: Sequence[Message]
+    llm: ChatModel
+    sink: Sink | None
+    limits: EngineSettings
+    deadlines: Deadlines
+    sys: dict[str, Any] = field(default_factory=dict)
+    session: dict[str, Any] = field(default_factory=dict)  # the session's variables as they stand
+    session_changes: dict[str, Any] = field(default_factory=dict)  # what this execution set
+    services: dict[str, Any] = field(default_factory=dict)  # by ServiceKey name
+    messages: list[str] = field(default_factory=list)  # what message nodes delivered, in order
+    deadline: float = 0.0  # loop time by which the whole execution must be done
 
 
 class Run:
-    """One execution of one workflow; ``outputs`` holds every node's results."""
+    """One run of one workflow (an execution's, or a sub-workflow's inside it)."""
 
     def __init__(
-        self,
-        workflow: CompiledWorkflow,
-        execution_id: str,
-        inputs: dict[str, Any],
-        history: Sequence[Message],
-        llm: ChatModel,
-        sink: Sink | None,
-        node_timeout_s: float,
-        execution_timeout_s: float,
-        deadlines: Deadlines,
+        self, workflow: CompiledWorkflow, env: RunEnv, inputs: dict[str, Any], depth: int = 0
     ) -> None:
         self.workflow = workflow
-        self.execution_id = execution_id
+        self.env = env
         self.inputs = inputs
-        self.history = history
-        self.llm = llm
-        self.sink = sink
-        self.node_timeout_s = node_timeout_s
-        self.execution_timeout_s = execution_timeout_s
-        self.deadlines = deadlines
-        self.deadline = 0.0  # loop time by which the whole execution must be done
+        self.depth = depth
         # Nodes see every declared input, an optional one nobody sent as None.
         self.node_inputs = workflow.start.with_absent(inputs)
-        self.pool: dict[str, dict[str, Any]] = {"inputs": self.node_inputs}
+        self.pool: dict[str, Any] = {"inputs": self.node_inputs, "session": env.session, "sys": env.sys}
         self.outputs: dict[str, dict[str, Any]] = {}
+        self.traces: dict[str, NodeTrace] = {}
+        self.delivered: set[str] = set()  # nodes whose text went out as a message of its own
 
-    async def run(self) -> str:
-        """Run every node; return the result text (the terminal nodes' text)."""
+    # -- the schedule ----------------------------------------------------------
+
+    async def run(self) -> dict[str, Any]:
+        """Run every node that is reached; return the result (``content`` and an ``end``
+        node's outputs, plus ``messages`` when message nodes ran)."""
         wf = self.workflow
-        self.deadline = asyncio.get_running_loop().time() + self.execution_timeout_s
-        if wf.linear:
-            for node_id in wf.order:
-                await self._run_node(node_id)
+        if self.depth == 0:
+            self.env.deadline = asyncio.get_running_loop().time() + self.env.limits.execution_timeout_s
+        pending = dict(wf.incoming)
+        live: set[str] = set()
+        ready: deque[str] = deque([wf.start.node_id])
+        running: dict[asyncio.Task[str], str] = {}
+        try:
+            while ready or running:
+                while ready:
+                    node_id = ready.popleft()
+                    if wf.nodes[node_id].instant or not (ready or running):
+                        self._settle(node_id, await self._node(node_id), pending, live, ready)
+                    else:
+                        running[asyncio.create_task(self._node(node_id))] = node_id
+                if running:
+                    done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        self._settle(running.pop(task), task.result(), pending, live, ready)
+        finally:
+            if running:  # a failure (or a cancellation) stops the other branches
+                for task in running:
+                    task.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
+        return self._result()
+
+    def _settle(
+        self, node_id: str, port: str | None, pending: dict[str, int], live: set[str], ready: deque[str]
+    ) -> None:
+        """``node_id`` finished on ``port`` (None: skipped): release what waited on it."""
+        wf = self.workflow
+        settled = [(node_id, port)]
+        while settled:  # a loop, not recursion: a long skipped chain must not overflow the stack
+            source, taken = settled.pop()
+            for edge_port, target in wf.edges[source]:
+                if edge_port == taken:
+                    live.add(target)
+                pending[target] -= 1
+                if pending[target] == 0:
+                    if target in live:
+                        ready.append(target)
+                    else:
+                        self._skip(target)
+                        settled.append((target, None))
+
+    def _skip(self, node_id: str) -> None:
+        node_type = self.workflow.types[node_id]
+        self.traces[node_id] = NodeTrace(node_type, "skipped")
+        if self.env.sink:
+            self.env.sink(NodeSkipped(node_id, node_type))
+
+    def _result(self) -> dict[str, Any]:
+        wf = self.workflow
+        if wf.final is not None and wf.final in self.outputs:
+            result = dict(self.outputs[wf.final])
         else:
-            tasks: dict[str, asyncio.Task[None]] = {}
-            try:
-                async with asyncio.TaskGroup() as group:
-                    for node_id in wf.order:  # predecessors' tasks always exist first
-                        waits = [tasks[p] for p in wf.predecessors[node_id]]
-                        tasks[node_id] = group.create_task(self._after(waits, node_id))
-            except BaseExceptionGroup as group_error:
-                # The first failing branch is the story; the others were cancelled by it.
-                raise group_error.exceptions[0] from None
-        texts = [self.outputs[t].get("text") for t in wf.terminals]
-        return "\n\n".join(t for t in texts if isinstance(t, str) and t)
+            texts = [
+                self.outputs[t].get("text")
+                for t in wf.terminals
+                if t in self.outputs and t not in self.delivered
+            ]
+            result = {"content": "\n\n".join(t for t in texts if isinstance(t, str) and t)}
+        if self.depth == 0 and self.env.messages:
+            result["messages"] = list(self.env.messages)
+        return result
 
-    async def _after(self, waits: list[asyncio.Task[None]], node_id: str) -> None:
-        for w in waits:
-            await w
-        await self._run_node(node_id)
+    # -- one node ----------------------------------------------------------------
 
-    async def _run_node(self, node_id: str) -> None:
-        wf = self.workflow
-        node = wf.nodes[node_id]
+    async def _node(self, node_id: str) -> str:
+        """Run one node, with its retries and ``on_error``; the port it took."""
+        wf, env = self.workflow, self.env
         node_type = wf.types[node_id]
-        if self.sink:
-            self.sink(NodeStarted(node_id, node_type))
+        if env.sink:
+            env.sink(NodeStarted(node_id, node_type))
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        trace = self.traces[node_id] = NodeTrace(node_type, "running")
+        try:
+            out, port = await self._attempts(node_id, trace)
+        finally:
+            trace.duration_ms = (loop.time() - began) * 1000
+        trace.port = port
+        self.pool[node_id] = out
+        self.outputs[node_id] = out
+        if env.sink:
+            env.sink(NodeFinished(node_id, node_type, trace.status, trace.duration_ms, trace.attempts))
+        return port
+
+    async def _attempts(self, node_id: str, trace: NodeTrace) -> tuple[dict[str, Any], str]:
+        """Attempt the node as its ``retry`` allows; on failure, what its ``on_error`` says."""
+        config = self.workflow.configs[node_id]
+        retry = config.retry
+        loop = asyncio.get_running_loop()
+        while True:
+            trace.attempts += 1
+            try:
+                out, port = await self._attempt(node_id)
+                trace.status = "completed"
+                return out, port
+            except ExecutionFailed as e:
+                if isinstance(e, _OutOfTime):  # the whole execution's time: nothing to retry or continue
+                    trace.status, trace.error = "failed", _error(e)
+                    raise
+                if retry is not None and trace.attempts < retry.max_attempts:
+                    pause = retry.backoff_s * 2 ** (trace.attempts - 1)
+                    if loop.time() + pause < self.env.deadline:
+                        await asyncio.sleep(pause)
+                        continue
+                trace.error = _error(e)
+                if config.on_error == "fail":
+                    trace.status = "failed"
+                    raise
+                trace.status = "continued"
+                if config.on_error == "continue":
+                    return dict(config.default), DEFAULT_PORT
+                return {"error": trace.error}, ERROR_PORT
+            except ChatgateError as e:
+                trace.status, trace.error = "failed", _error(e)
+                raise
+
+    async def _attempt(self, node_id: str) -> tuple[dict[str, Any], str]:
+        wf, env = self.workflow, self.env
+        node = wf.nodes[node_id]
         ctx = NodeContext(
-            execution_id=self.execution_id,
+            execution_id=env.execution_id,
             node_id=node_id,
             inputs=self.node_inputs,
             pool=self.pool,
             predecessors=wf.predecessors[node_id],
-            history=self.history,
-            llm=self.llm,
-            sink=self.sink,
+            history=env.history,
+            llm=env.llm,
+            sink=env.sink,
+            hooks=self,
         )
-        limit = node.timeout_s or self.node_timeout_s
+        limit = node.timeout_s or env.limits.node_timeout_s
         # One limit per waiting node carries both: the node's own and what is left of
         # the execution's (a second one around the whole run would cost every request).
         node_deadline = asyncio.get_running_loop().time() + limit
@@ -102,13 +250,13 @@ class Run:
             if node.instant:  # never waits on anything, so there is nothing a timer could cut short
                 out = await node.run(ctx)
             else:
-                async with self.deadlines.at(min(node_deadline, self.deadline)):
+                async with env.deadlines.at(min(node_deadline, env.deadline)):
                     out = await node.run(ctx)
         except TimeoutError:
-            if self.deadline < node_deadline:
-                raise ExecutionTimeout(
-                    f"the execution timed out after {self.execution_timeout_s:g}s",
-                    {"timeout_s": self.execution_timeout_s, "node": node_id},
+            if env.deadline < node_deadline:
+                timeout_s = env.limits.execution_timeout_s
+                raise _OutOfTime(
+                    f"the execution timed out after {timeout_s:g}s", {"timeout_s": timeout_s, "node": node_id}
                 ) from None
             raise ExecutionTimeout(
                 f"node '{node_id}' timed out after {limit:g}s", {"node": node_id, "timeout_s": limit}
@@ -122,7 +270,43 @@ class Run:
             raise ExecutionCrashed(
                 f"node '{node_id}' returned an output that cannot be stored", {"node": node_id}
             ) from ValueError(f"node '{node_id}' output: {problem}")
-        self.pool[node_id] = out
-        self.outputs[node_id] = out
-        if self.sink:
-            self.sink(NodeFinished(node_id, node_type))
+        return out, ctx.port
+
+    # -- what nodes reach through their context (RunHooks) ----------------------
+
+    def service(self, key: ServiceKey[T]) -> T:
+        found = self.env.services.get(key.name)
+        if found is None:
+            raise ExecutionFailed(f"this gateway offers no {key.name} to workflows", {"service": key.name})
+        return found  # type: ignore[no-any-return]
+
+    def set_session(self, name: str, value: Any) -> None:
+        self.env.session[name] = value
+        self.env.session_changes[name] = value
+
+    def deliver(self, node_id: str, text: str) -> None:
+        self.delivered.add(node_id)
+        self.env.messages.append(text)
+        if self.env.sink:
+            self.env.sink(MessageSent(node_id, text))
+
+    async def run_workflow(self, workflow: Any, inputs: dict[str, Any]) -> Outcome:
+        """Run another workflow inside this execution, one level deeper."""
+        assert isinstance(workflow, CompiledWorkflow)
+        max_depth = self.env.limits.max_depth
+        if self.depth + 1 > max_depth:
+            raise ExecutionFailed(
+                f"workflows nested deeper than engine.max_depth ({max_depth})", {"max_depth": max_depth}
+            )
+        before = len(self.env.messages)
+        child = Run(workflow, self.env, workflow.coerce_inputs(inputs), self.depth + 1)
+        result = await child.run()
+        return Outcome(result, tuple(self.env.messages[before:]))
+
+
+class _OutOfTime(ExecutionTimeout):
+    """The execution's own time limit passed (not one node's)."""
+
+
+def _error(e: ChatgateError) -> dict[str, Any]:
+    return {"code": e.code, "message": e.message}

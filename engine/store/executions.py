@@ -40,5 +40,6 @@ class Executions:
             result=r.result,
             error=r.error,
             end_time=as_utc(r.end_time) if r.end_time else None,
+            nodes=r.nodes or {},
             truncated=is_capped(r.outputs, r.result),
         )

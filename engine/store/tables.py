@@ -34,6 +34,20 @@ executions = sa.Table(
     sa.Column("error", sa.JSON, nullable=True),
     sa.Column("start_time", sa.DateTime(timezone=True), nullable=False),
     sa.Column("end_time", sa.DateTime(timezone=True), nullable=True),
+    # How each node went: {node_id: {type, status, attempts, duration_ms, port, error}}.
+    sa.Column("nodes", sa.JSON, nullable=True),
+)
+
+# Values ``variable`` nodes set for a session: one row per set, the newest per name counts
+# (appended with the execution's record in its commit; superseded rows are trimmed in bulk).
+session_variables = sa.Table(
+    "session_variables",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("session_id", sa.String(512), nullable=False, index=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("value", sa.JSON, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 # One row per exchange: the user's message and the answer to it.

@@ -20,6 +20,8 @@ class Connection(BaseModel):
 
     from_: str = Field(alias="from", min_length=1)
     to: str = Field(min_length=1)
+    # The source's output this connection follows; None: its default output.
+    port: str | None = Field(None, min_length=1, max_length=128)
 
 
 class WorkflowSpec(BaseModel):
@@ -34,4 +36,8 @@ class WorkflowSpec(BaseModel):
 
     def document(self) -> dict[str, Any]:
         """The nodes and connections exactly in the seed's shape ("from", not "from_")."""
-        return self.model_dump(by_alias=True, mode="json")
+        doc = self.model_dump(by_alias=True, mode="json")
+        for c in doc["connections"]:  # the seed's shape: no "port" where none was given
+            if c["port"] is None:
+                del c["port"]
+        return doc

@@ -15,6 +15,17 @@ class NodeStarted:
 class NodeFinished:
     node_id: str
     type: str
+    status: str = "completed"  # or "continued": it failed and on_error let the run go on
+    duration_ms: float = 0.0
+    attempts: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSkipped:
+    """No live connection reached the node: it did not run, nor do the nodes only it leads to."""
+
+    node_id: str
+    type: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,4 +34,12 @@ class MessageDelta:
     content: str
 
 
-Event = NodeStarted | NodeFinished | MessageDelta
+@dataclass(frozen=True, slots=True)
+class MessageSent:
+    """A ``message`` node's text, delivered at once as a message of its own."""
+
+    node_id: str
+    text: str
+
+
+Event = NodeStarted | NodeFinished | NodeSkipped | MessageDelta | MessageSent

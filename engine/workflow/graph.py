@@ -21,8 +21,14 @@ from config.schema import EngineSettings
 from engine.errors import InvalidWorkflow, parse_request
 from engine.workflow.document import WorkflowSpec
 from engine.workflow.nodes import REGISTRY, Node, StartNode
+from engine.workflow.nodes.base import DEFAULT_PORT, ERROR_PORT, NodeConfig, is_final, ports_of
 from engine.workflow.storable import storable_problem
-from engine.workflow.templates import references
+from engine.workflow.templates import Ref, references
+
+#: Roots a reference may name besides node ids; no node may take these ids.
+RESERVED = frozenset({"inputs", "session", "sys", "secrets"})
+#: What ``{{sys.…}}`` offers every run.
+SYS_FIELDS = frozenset({"session_id", "execution_id", "user_id", "user_name", "platform", "chat_id", "now"})
 
 
 def _bad(details: str) -> InvalidWorkflow:
@@ -34,12 +40,15 @@ class CompiledWorkflow:
     spec: WorkflowSpec
     nodes: dict[str, Node]
     types: dict[str, str]
+    configs: dict[str, NodeConfig]  # each node's validated config (retry, on_error, default)
     order: tuple[str, ...]  # a topological order
     predecessors: dict[str, tuple[str, ...]]
     successors: dict[str, tuple[str, ...]]
+    edges: dict[str, tuple[tuple[str, str], ...]]  # (port, target) of each outgoing connection
+    incoming: dict[str, int]  # connections into each node: how many must settle before it may run
     start: StartNode
     terminals: tuple[str, ...]  # nodes without successors; their text is the result
-    linear: bool  # a plain chain: run without a task per node
+    final: str | None  # the node (``end``) whose outputs are the result, if any
 
     def coerce_inputs(self, raw: dict[str, Any]) -> dict[str, Any]:
         return self.start.coerce(raw)
@@ -79,9 +88,10 @@ def compile_workflow(spec: WorkflowSpec, limits: EngineSettings | None = None) -
     if limits is not None:
         _check_count("nodes", len(spec.nodes), limits)
         _check_count("connections", len(spec.connections), limits)
-    nodes, types = _build_nodes(spec, limits)
+    nodes, types, configs = _build_nodes(spec, limits)
     start_id = _the_start(types)
-    preds, succs = _edges(spec, nodes)
+    final = _the_final(nodes)
+    preds, succs, edges = _edges(spec, nodes, configs)
     if preds[start_id]:
         raise _bad(f"node '{start_id}' is the start node and cannot have incoming connections")
 
@@ -91,11 +101,11 @@ def compile_workflow(spec: WorkflowSpec, limits: EngineSettings | None = None) -
         if node_id not in reachable:
             raise _bad(f"node '{node_id}' is unreachable from the start node '{start_id}'")
 
-    refs = [(n.id, ref, field) for n in spec.nodes for ref, field in references(n.config)]
+    refs = [(n.id, ref) for n in spec.nodes for ref in references(n.config)]
     if refs:
-        runs_before = _runs_before(order, preds, {ref for _, ref, _ in refs if ref in nodes})
-        for node_id, ref_node, field in refs:
-            _check_reference(node_id, ref_node, field, nodes, runs_before, nodes[start_id])
+        runs_before = _runs_before(order, preds, {ref.root for _, ref in refs if ref.root in nodes})
+        for node_id, ref in refs:
+            _check_reference(node_id, ref, nodes, configs, runs_before, nodes[start_id])
 
     start = nodes[start_id]
     assert isinstance(start, StartNode)
@@ -103,26 +113,32 @@ def compile_workflow(spec: WorkflowSpec, limits: EngineSettings | None = None) -
         spec=spec,
         nodes=nodes,
         types=types,
+        configs=configs,
         order=order,
-        predecessors={k: tuple(v) for k, v in preds.items()},
-        successors={k: tuple(v) for k, v in succs.items()},
+        predecessors={k: tuple(dict.fromkeys(v)) for k, v in preds.items()},
+        successors={k: tuple(dict.fromkeys(v)) for k, v in succs.items()},
+        edges={k: tuple(v) for k, v in edges.items()},
+        incoming={k: len(v) for k, v in preds.items()},
         start=start,
         terminals=tuple(i for i in order if not succs[i]),
-        linear=all(len(v) <= 1 for v in preds.values()) and all(len(v) <= 1 for v in succs.values()),
+        final=final,
     )
 
 
-def _build_nodes(spec: WorkflowSpec, limits: EngineSettings | None) -> tuple[dict[str, Node], dict[str, str]]:
-    """Each declared node built from its validated config, and its type name, by id."""
+def _build_nodes(
+    spec: WorkflowSpec, limits: EngineSettings | None
+) -> tuple[dict[str, Node], dict[str, str], dict[str, NodeConfig]]:
+    """Each declared node built from its validated config, its type name and config, by id."""
     nodes: dict[str, Node] = {}
     types: dict[str, str] = {}
+    configs: dict[str, NodeConfig] = {}
     for n in spec.nodes:
         if limits is not None:
             _check_config_size(n.id, n.config, limits.max_node_config_bytes)
         if n.id in nodes:
             raise _bad(f"node '{n.id}' is declared more than once")
-        if n.id == "inputs":
-            raise _bad("node id 'inputs' is reserved for {{inputs.name}} references")
+        if n.id in RESERVED:
+            raise _bad(f"node id '{n.id}' is reserved for {{{{{n.id}.name}}}} references")
         node_type = REGISTRY.get(n.type)
         if node_type is None:
             raise _bad(f"node '{n.id}' has unknown type '{n.type}' (known: {', '.join(sorted(REGISTRY))})")
@@ -133,11 +149,15 @@ def _build_nodes(spec: WorkflowSpec, limits: EngineSettings | None) -> tuple[dic
             key = ".".join(str(p) for p in err["loc"])
             msg = "missing required config" if err["type"] == "missing" else err["msg"]
             raise _bad(f"node '{n.id}' config '{key}': {msg}") from None
-        nodes[n.id] = node_type(n.id, config)
+        try:
+            nodes[n.id] = node_type(n.id, config)
+        except ValueError as e:  # what only the node can tell of its config (a bad pattern, template)
+            raise _bad(f"node '{n.id}' config: {e}") from None
         types[n.id] = n.type
+        configs[n.id] = config
     if not nodes:
         raise _bad("the workflow has no nodes")
-    return nodes, types
+    return nodes, types, configs
 
 
 def _the_start(types: dict[str, str]) -> str:
@@ -151,21 +171,57 @@ def _the_start(types: dict[str, str]) -> str:
     return starts[0]
 
 
-def _edges(spec: WorkflowSpec, nodes: dict[str, Node]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """Predecessors and successors by node id, each connection checked once."""
+def _the_final(nodes: dict[str, Node]) -> str | None:
+    finals = [i for i, n in nodes.items() if is_final(n)]
+    if len(finals) > 1:
+        raise _bad(f"the workflow has {len(finals)} end nodes ({', '.join(finals)}); at most one is allowed")
+    return finals[0] if finals else None
+
+
+Edges = dict[str, list[tuple[str, str]]]
+
+
+def _edges(
+    spec: WorkflowSpec, nodes: dict[str, Node], configs: dict[str, NodeConfig]
+) -> tuple[dict[str, list[str]], dict[str, list[str]], Edges]:
+    """Predecessors, successors and (port, target) edges by node id, each connection checked once."""
     preds: dict[str, list[str]] = {i: [] for i in nodes}
     succs: dict[str, list[str]] = {i: [] for i in nodes}
-    seen_edges: set[tuple[str, str]] = set()
+    edges: Edges = {i: [] for i in nodes}
+    ports: dict[str, frozenset[str]] = {}
+    seen_edges: set[tuple[str, str, str]] = set()
     for c in spec.connections:
+        shown = f"{c.from_} -> {c.to}" if c.port is None else f"{c.from_} ({c.port}) -> {c.to}"
         for end in (c.from_, c.to):
             if end not in nodes:
-                raise _bad(f"connection {c.from_} -> {c.to} refers to missing node '{end}'")
-        if (c.from_, c.to) in seen_edges:
-            raise _bad(f"connection {c.from_} -> {c.to} is declared more than once")
-        seen_edges.add((c.from_, c.to))
+                raise _bad(f"connection {shown} refers to missing node '{end}'")
+        if c.from_ not in ports:
+            ports[c.from_] = _ports(c.from_, nodes[c.from_], configs[c.from_])
+        port = _port(c.port, c.from_, ports[c.from_], shown)
+        if (c.from_, port, c.to) in seen_edges:
+            raise _bad(f"connection {shown} is declared more than once")
+        seen_edges.add((c.from_, port, c.to))
         succs[c.from_].append(c.to)
         preds[c.to].append(c.from_)
-    return preds, succs
+        edges[c.from_].append((port, c.to))
+    return preds, succs, edges
+
+
+def _ports(node_id: str, node: Node, config: NodeConfig) -> frozenset[str]:
+    ports = ports_of(node)
+    return ports | {ERROR_PORT} if config.on_error == "branch" else ports
+
+
+def _port(named: str | None, source: str, ports: frozenset[str], shown: str) -> str:
+    port = DEFAULT_PORT if named is None else named
+    if port in ports:
+        return port
+    if not ports:
+        raise _bad(f"connection {shown}: node '{source}' has no outputs to connect")
+    has = ", ".join(sorted(ports))
+    if named is None:
+        raise _bad(f"connection {shown} names no port, but node '{source}' has ports {has}: name one")
+    raise _bad(f"connection {shown} names port '{named}', but node '{source}' has ports {has}")
 
 
 def spec_order(spec: WorkflowSpec) -> list[str]:
@@ -243,17 +299,31 @@ def _check_config_size(node_id: str, config: dict[str, Any], max_bytes: int) -> 
 
 
 def _check_reference(
-    node_id: str, ref: str, field: str, nodes: dict[str, Node], runs_before: _RunsBefore, start: Node
+    node_id: str,
+    ref: Ref,
+    nodes: dict[str, Node],
+    configs: dict[str, NodeConfig],
+    runs_before: _RunsBefore,
+    start: Node,
 ) -> None:
-    shown = "{{" + f"{ref}.{field}" + "}}"
-    if ref == "inputs":
+    shown, root, field = ref.shown(), ref.root, ref.field
+    if root == "inputs":
         if field not in start.outputs():
             raise _bad(f"node '{node_id}' references {shown}, but the start node declares no input '{field}'")
         return
-    if ref not in nodes:
-        raise _bad(f"node '{node_id}' references {shown}, but there is no node '{ref}'")
-    if not runs_before(ref, node_id):
-        raise _bad(f"node '{node_id}' references {shown}, but '{ref}' does not run before it")
-    if field not in nodes[ref].outputs():
-        known = ", ".join(sorted(nodes[ref].outputs())) or "nothing"
-        raise _bad(f"node '{node_id}' references {shown}, but '{ref}' outputs {known}")
+    if root == "session":  # whatever a variable node may set; unset reads as null
+        return
+    if root == "sys":
+        if field not in SYS_FIELDS:
+            raise _bad(f"node '{node_id}' references {shown}, but sys offers {', '.join(sorted(SYS_FIELDS))}")
+        return
+    if root not in nodes:
+        raise _bad(f"node '{node_id}' references {shown}, but there is no node '{root}'")
+    if not runs_before(root, node_id):
+        raise _bad(f"node '{node_id}' references {shown}, but '{root}' does not run before it")
+    outputs = nodes[root].outputs()
+    if configs[root].on_error == "branch":
+        outputs |= {"error"}
+    if field not in outputs:
+        known = ", ".join(sorted(outputs)) or "nothing"
+        raise _bad(f"node '{node_id}' references {shown}, but '{root}' outputs {known}")

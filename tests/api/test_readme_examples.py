@@ -84,7 +84,7 @@ def test_the_readme_api_walkthrough_runs_as_written(shared_server: SharedServer,
     assert ran.returncode == 0, ran.stderr
     out = ran.stdout
     # The example by name, streamed, then your own.
-    assert out.count('"status":"completed"') == 3, out
+    assert out.count('"status":"completed","result"') == 3, out
     assert "event: execution_finished" in out, out
     assert '"result":{"content":"(echo) Hello!"}' in out, out
     assert '"error"' not in out, out

@@ -51,7 +51,13 @@ async def test_a_streamed_execution_reports_nodes_and_every_model_chunk_in_order
     assert names[-2:] == ["node_finished", "execution_finished"]
     assert events[0][1] == {"node_id": "start_node", "type": "start"}
     assert events[2][1] == {"node_id": "response_node", "type": "response"}
-    assert events[-2][1] == {"node_id": "response_node", "type": "response"}
+    assert {k: events[-2][1][k] for k in ("node_id", "type", "status", "attempts")} == {
+        "node_id": "response_node",
+        "type": "response",
+        "status": "completed",
+        "attempts": 1,
+    }
+    assert events[-2][1]["duration_ms"] >= 0
     assert openai_emu.requests[0].stream is True  # the model is asked to stream, not just the client
     # The emulator streams word by word: one message_delta per chunk, in order.
     deltas = [data["content"] for name, data in events if name == "message_delta"]

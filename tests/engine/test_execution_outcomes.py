@@ -44,7 +44,7 @@ async def test_an_optional_input_nobody_sent_is_empty_in_a_prompt(
     assert record.outputs["start"] == {"user_input": "hi", "meta": None}
     # When it is sent, it is there as JSON.
     record = await executor().execute("wf_opt", wf, {"user_input": "hi", "meta": {"a": 1}}, owner="t")
-    assert record.result == {"content": '(echo) [{"a": 1}|{"a": 1}] hi'}
+    assert record.result == {"content": '(echo) [{"a":1}|{"a":1}] hi'}  # compact JSON
 
 
 # -- node bugs ---------------------------------------------------------------------------

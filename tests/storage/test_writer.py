@@ -95,6 +95,7 @@ async def test_an_execution_record_reads_back_exactly_as_it_was_written(storage:
         "error": {"code": "execution_failed", "message": "boom", "details": {"node": "r"}},
         "start_time": started,
         "end_time": started.replace(microsecond=0),
+        "nodes": {"r": {"type": "response", "status": "failed", "attempts": 3, "duration_ms": 1.5}},
     }
     await storage.queue_insert(executions, [row])
     back = await storage.fetch_one(sa.select(executions).where(executions.c.id == "exec_roundtrip"))

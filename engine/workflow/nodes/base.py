@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.workflow.events import Event, MessageDelta
-from engine.workflow.templates import render
+from engine.workflow.templates import Scope, Value, render
 
 # One turn of a conversation as the model sees it: {"role": …, "content": …}.
 Message = dict[str, str]
+
+#: The output a connection without ``port`` follows.
+DEFAULT_PORT = "default"
+#: The port a node with ``on_error: "branch"`` continues on when it fails.
+ERROR_PORT = "error"
+
+T = TypeVar("T")
 
 
 class ChatModel(Protocol):
@@ -31,37 +38,94 @@ class ChatModel(Protocol):
         ...
 
 
+class Retry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_attempts: int = Field(3, ge=1, le=10)
+    backoff_s: float = Field(0.5, ge=0, le=60)  # before the second attempt; doubled after each
+
+
 class NodeConfig(BaseModel):
     """Keys every node accepts; node types extend it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timeout_s: float | None = Field(None, gt=0)
+    retry: Retry | None = None
+    # "fail": the execution fails; "continue": the outputs become ``default``; "branch": the
+    # run goes on along the node's ``error`` port, with output ``error: {code, message}``.
+    on_error: Literal["fail", "continue", "branch"] = "fail"
+    default: dict[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceKey(Generic[T]):
+    """Names a service a node may ask its context for (``ctx.service(KEY)``): a new kind of
+    service is a key, not a new field on every context."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a sub-workflow's run gave back: its result and the messages it delivered."""
+
+    result: dict[str, Any]
+    messages: tuple[str, ...] = ()
+
+
+class RunHooks(Protocol):
+    """What a node reaches through its context of the run it is part of."""
+
+    def service(self, key: ServiceKey[T]) -> T: ...
+
+    def set_session(self, name: str, value: Any) -> None: ...
+
+    def deliver(self, node_id: str, text: str) -> None: ...
+
+    async def run_workflow(self, workflow: Any, inputs: dict[str, Any]) -> Outcome: ...
 
 
 @dataclass(slots=True)
 class NodeContext:
-    """What a running node may see: the pool of earlier outputs, history, the model."""
+    """What a running node may see: the pool of earlier outputs, history, the model, and
+    through ``hooks`` what the run offers (services, session variables, sub-workflows)."""
 
     execution_id: str
     node_id: str
     inputs: Mapping[str, Any]
-    pool: Mapping[str, Mapping[str, Any]]
+    pool: Scope  # outputs by node id, plus "inputs", "session" and "sys"
     predecessors: Sequence[str]
     history: Sequence[Message]
     llm: ChatModel
     sink: Callable[[Event], None] | None
+    hooks: RunHooks
+    port: str = field(default=DEFAULT_PORT)  # the output the run continues on
 
     def render(self, template: str) -> str:
         return render(template, self.pool)
+
+    def resolve(self, value: Value) -> Any:
+        return value.resolve(self.pool)
 
     def emit_delta(self, content: str) -> None:
         if self.sink is not None:
             self.sink(MessageDelta(self.node_id, content))
 
+    def take(self, port: str) -> None:
+        """Continue along ``port`` (one the node type declares) instead of the default."""
+        self.port = port
+
+    def service(self, key: ServiceKey[T]) -> T:
+        return self.hooks.service(key)
+
 
 class Node(Protocol):
-    """A node type. Instances are built once per workflow version and must be stateless."""
+    """A node type. Instances are built once per workflow version and must be stateless.
+
+    Optional, with defaults: ``ports() -> frozenset[str]`` (the outputs connections may
+    name; ``{"default"}``), and ``final: ClassVar[bool]`` (its outputs are the execution's
+    result; at most one per workflow)."""
 
     type_name: ClassVar[str]
     config_model: ClassVar[type[NodeConfig]]
@@ -78,3 +142,12 @@ class Node(Protocol):
         ...
 
     async def run(self, ctx: NodeContext) -> dict[str, Any]: ...
+
+
+def ports_of(node: Node) -> frozenset[str]:
+    ports: Callable[[], frozenset[str]] | None = getattr(node, "ports", None)
+    return ports() if ports is not None else frozenset({DEFAULT_PORT})
+
+
+def is_final(node: Node) -> bool:
+    return bool(getattr(node, "final", False))

@@ -34,8 +34,8 @@ class ResponseNode:
     def _prompt(self, ctx: NodeContext) -> str:
         if self.config.prompt is not None:
             return ctx.render(self.config.prompt)
-        for pred in ctx.predecessors:
-            text = ctx.pool[pred].get("text")
+        for pred in ctx.predecessors:  # a skipped one left nothing in the pool
+            text = ctx.pool.get(pred, {}).get("text")
             if isinstance(text, str):
                 return text
         user_input = ctx.inputs.get("user_input")

@@ -109,8 +109,10 @@ def test_references_are_found_in_a_config_nested_far_past_the_recursion_limit() 
     value: Any = "{{a.text}}"
     for _ in range(5000):
         value = {"next": [value]}
-    assert list(references(value)) == [("a", "text")]
-    assert list(references({"x": ["{{a.b}} {{c.d}}", {"y": "{{e.f}}"}], "z": "{{g.h}}"})) == [
+    assert [(r.root, r.field) for r in references(value)] == [("a", "text")]
+    assert [
+        (r.root, r.field) for r in references({"x": ["{{a.b}} {{c.d}}", {"y": "{{e.f}}"}], "z": "{{g.h}}"})
+    ] == [
         ("a", "b"),
         ("c", "d"),
         ("e", "f"),
@@ -138,7 +140,7 @@ def naive_verdict(doc: dict[str, Any]) -> str | None:
         return seen
 
     for n in doc["nodes"]:
-        for ref, field in references(n["config"]):
+        for ref, field in ((r.root, r.field) for r in references(n["config"])):
             if ref == "inputs":
                 continue
             said = f"node '{n['id']}' references {{{{{ref}.{field}}}}}, but"

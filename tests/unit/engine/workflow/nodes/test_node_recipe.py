@@ -9,10 +9,11 @@ from typing import Any, ClassVar
 
 import pytest
 
+from config.schema import EngineSettings
 from engine.errors import InvalidWorkflow
 from engine.llm.offline import echo
 from engine.run.deadlines import Deadlines
-from engine.run.runner import Run
+from engine.run.runner import Run, RunEnv
 from engine.workflow.graph import compile_workflow, parse_spec
 from engine.workflow.nodes import REGISTRY, Node, NodeConfig, NodeContext
 
@@ -60,8 +61,9 @@ async def test_the_documented_node_works_with_one_registry_line(monkeypatch: pyt
     node = recipe_node()
     monkeypatch.setitem(REGISTRY, "shout", node)
     wf = compile_workflow(parse_spec(shout_workflow("{{start_node.user_input}}!")))
-    run = Run(wf, "exec_1", {"user_input": "hello"}, [], OfflineModel(), None, 5.0, 10.0, Deadlines())
-    assert await run.run() == "HELLO!"
+    limits = EngineSettings(node_timeout_s=5.0, execution_timeout_s=10.0)
+    run = Run(wf, RunEnv("exec_1", [], OfflineModel(), None, limits, Deadlines()), {"user_input": "hello"})
+    assert await run.run() == {"content": "HELLO!"}
     assert run.outputs["loud"] == {"text": "HELLO!"}
 
 

@@ -1,0 +1,46 @@
+"""Session variables: rows in ``session_variables``, the newest per name counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.clock import utcnow
+from engine.store.tables import session_variables
+from engine.store.writer import Storage, TableRows
+
+
+class Variables:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def current(self, session_id: str) -> dict[str, Any]:
+        """Each variable's newest value for the session."""
+        t = session_variables
+        newest = sa.select(sa.func.max(t.c.id)).where(t.c.session_id == session_id).group_by(t.c.name)
+        rows = await self.storage.fetch_all(sa.select(t.c.name, t.c.value).where(t.c.id.in_(newest)))
+        return {r.name: r.value for r in rows}
+
+    @staticmethod
+    def changes(session_id: str, values: dict[str, Any]) -> TableRows:
+        """The values as rows to insert: the caller commits them with its own, in one go."""
+        now = utcnow()
+        rows = [
+            {"session_id": session_id, "name": k, "value": v, "created_at": now} for k, v in values.items()
+        ]
+        return [(session_variables, rows)]
+
+    async def forget(self, session_id: str) -> int:
+        """Delete the session's variables; how many rows there were."""
+        removed = 0
+
+        def write(conn: sa.Connection) -> None:
+            nonlocal removed
+            result = conn.execute(
+                session_variables.delete().where(session_variables.c.session_id == session_id)
+            )
+            removed = result.rowcount or 0
+
+        await self.storage.write(write)
+        return removed
