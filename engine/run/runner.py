@@ -165,8 +165,9 @@ class Run:
         if wf.final is not None and wf.final in self.outputs:
             result = dict(self.outputs[wf.final])
         else:
+            # A node's text; a called workflow's (``workflow`` node) is its content.
             texts = [
-                self.outputs[t].get("text")
+                self.outputs[t].get("text", self.outputs[t].get("content"))
                 for t in wf.terminals
                 if t in self.outputs and t not in self.delivered
             ]
