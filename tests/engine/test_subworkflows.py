@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -52,7 +53,7 @@ def doc(
 ) -> dict[str, Any]:
     """start (with ``params``) then ``nodes``; ``links`` "a>b c>d", or a chain when empty."""
     chain = ["start", *(n["id"] for n in nodes)]
-    pairs = links.split() if links else [f"{a}>{b}" for a, b in zip(chain, chain[1:], strict=False)]
+    pairs = links.split() if links else [f"{a}>{b}" for a, b in itertools.pairwise(chain)]
     return {
         "name": name,
         "nodes": [{"id": "start", "type": "start", "config": {"input_params": params}}, *nodes],
@@ -168,7 +169,8 @@ async def test_inputs_the_called_workflow_refuses_fail_the_node_so_on_error_appl
         == "node 'call': workflow '" + helper.workflow_id + "' refused its inputs: unknown input 'txt'"
     )
     record = await parts.executor.get(caught.value.execution_id or "")
-    assert record is not None and record.nodes["call"]["status"] == "failed"
+    assert record is not None
+    assert record.nodes["call"]["status"] == "failed"
 
     forgiving = await parts.create(
         doc(
@@ -219,7 +221,8 @@ async def test_a_workflow_calling_itself_is_refused_at_update(parts: Parts) -> N
             a.workflow_id, doc("a", TEXT, [node("again", "workflow", workflow=a.workflow_id)]), OWNER
         )
     assert caught.value.details == (
-        "node 'again' calls workflows in a loop: 'a' -> 'a'; a workflow may not call itself, directly or through others"
+        "node 'again' calls workflows in a loop: 'a' -> 'a'; "
+        "a workflow may not call itself, directly or through others"
     )
 
 
