@@ -215,18 +215,21 @@ class Catalog:
         first_call: dict[str, str] = {}  # called workflow id -> the node of this version calling it
         called: dict[str, CompiledWorkflow] = {}  # by the name this version's nodes use
         frontier = [(wid, compiled)]
-        lookups = 0
+        looked_up: dict[str, StoredWorkflow | None] = {}  # by name or id: each asked once
         # A run nests at most engine.max_depth deep: a longer loop fails there anyway.
         for _depth in range(self.limits.max_depth + 1):
             reached: list[tuple[str, CompiledWorkflow]] = []
             for caller, wf in frontier:
                 for node_id, ref in calls(wf).items():
-                    if lookups == MAX_CALL_LOOKUPS:
-                        break
-                    lookups += 1
-                    try:
-                        found = await self.get(ref, owner)
-                    except NotFound:
+                    if ref not in looked_up:
+                        if len(looked_up) == MAX_CALL_LOOKUPS:
+                            break
+                        try:
+                            looked_up[ref] = await self.get(ref, owner)
+                        except NotFound:
+                            looked_up[ref] = None
+                    found = looked_up[ref]
+                    if found is None:
                         continue
                     target = found.workflow_id
                     callees[caller].append(target)

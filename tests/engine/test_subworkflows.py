@@ -456,3 +456,26 @@ async def test_history_turns_narrows_the_conversation_the_model_sees(
     assert seen == {5, 3}
     narrow = next(r for r in last if len(r.body["messages"]) == 3)
     assert narrow.body["messages"][0] == {"role": "user", "content": "two"}
+
+
+async def test_checking_a_versions_calls_reads_a_bounded_number_of_workflows(
+    parts: Parts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 calls to ids that are not there: the check asks the database at most 256 times."""
+    reads: list[str] = []
+    read = parts.catalog.rows.get
+
+    async def counted(wid: str) -> Any:
+        reads.append(wid)
+        return await read(wid)
+
+    monkeypatch.setattr(parts.catalog.rows, "get", counted)
+    calls = [node(f"c{i}", "workflow", workflow=f"wf_missing{i}") for i in range(300)]
+    many = doc("many", TEXT, calls, " ".join(f"start>c{i}" for i in range(300)))
+    await parts.create(many)  # names that do not resolve may exist when it runs
+    assert len(reads) == 256
+    # The same name many times is one question.
+    reads.clear()
+    same = [node(f"c{i}", "workflow", workflow="wf_missing") for i in range(300)]
+    await parts.create(doc("same", TEXT, same, " ".join(f"start>c{i}" for i in range(300))))
+    assert reads == ["wf_missing"]
