@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from engine.workflow.nodes.base import Node, NodeConfig, NodeContext
+from engine.workflow.nodes.end import EndNode
+from engine.workflow.nodes.message import MessageNode
 from engine.workflow.nodes.response import ResponseNode
 from engine.workflow.nodes.start import StartNode
 
 REGISTRY: dict[str, type[Node]] = {
     StartNode.type_name: StartNode,
     ResponseNode.type_name: ResponseNode,
+    MessageNode.type_name: MessageNode,
+    EndNode.type_name: EndNode,
 }
 
 __all__ = ["REGISTRY", "Node", "NodeConfig", "NodeContext", "ResponseNode", "StartNode"]
