@@ -179,7 +179,10 @@ class TelegramResponder:
     async def _send_preview(self, body: str, mode: str | None) -> None:
         t = self.target
         message = await self.sender.preview(
-            t.chat_id, True, lambda: self._send_call(body, mode, first=not (self._sent or self._said)), paced=True
+            t.chat_id,
+            True,
+            lambda: self._send_call(body, mode, first=not (self._sent or self._said)),
+            paced=True,
         )
         if message is not None:
             self._sent.append(_Sent(message.message_id, (body, mode), (body, mode)))

@@ -102,7 +102,9 @@ async def test_messages_stream_in_order_before_the_end_and_are_listed_in_the_res
 
 async def test_a_workflow_without_messages_has_no_messages_in_its_result(shared_server: SharedServer) -> None:
     async with shared_server.client(shared_server.new_key()) as http:
-        wid = await create_workflow(http, doc("quiet", [node("answer", "response", model="echo")], "start>answer"))
+        wid = await create_workflow(
+            http, doc("quiet", [node("answer", "response", model="echo")], "start>answer")
+        )
         body = await run(http, wid, "hi")
     assert body["result"] == {"content": "(echo) hi"}
 

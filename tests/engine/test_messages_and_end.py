@@ -85,9 +85,7 @@ async def test_end_decides_the_result_and_its_outputs_keep_their_types(executor:
         ],
         link("start>answer", "answer>end"),
     )
-    record = await executor().execute(
-        "wf", wf, {"user_input": "hi", "tags": ["a", "b"]}, owner="t"
-    )
+    record = await executor().execute("wf", wf, {"user_input": "hi", "tags": ["a", "b"]}, owner="t")
     assert record.result == {
         "content": "Answer: (echo) hi",
         "tags": ["a", "b"],
@@ -111,14 +109,21 @@ async def test_end_and_messages_together(executor: MakeExecutor) -> None:
 def test_end_outputs_may_not_take_the_results_own_names() -> None:
     for name in ("content", "messages"):
         details = refused([start(), end(outputs={name: "x"})], link("start>end"))
-        assert "end" in details and repr(name) in details, details
+        assert details == (
+            f"node 'end' config 'outputs': Value error, outputs may not be named {name!r}: "
+            "the result uses that name itself"
+        )
+
+
+def test_end_output_names_are_names_a_reference_can_spell() -> None:
+    details = refused([start(), end(outputs={"a b": "x"})], link("start>end"))
+    assert details.startswith("node 'end' config 'outputs'"), details
+    assert "'a b' is not a name" in details
 
 
 def test_nothing_may_follow_an_end_node() -> None:
-    details = refused(
-        [start(), end(), message("after", "too late")], link("start>end", "end>after")
-    )
-    assert "end" in details and "after" in details, details
+    details = refused([start(), end(), message("after", "too late")], link("start>end", "end>after"))
+    assert details == "connection end -> after: node 'end' has no outputs to connect"
 
 
 def test_a_message_needs_content_and_references_that_exist() -> None:

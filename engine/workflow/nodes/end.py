@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
@@ -11,6 +12,7 @@ from engine.workflow.templates import compile_value, parse
 
 # Names the result already uses for something else.
 _RESERVED = frozenset({"content", "messages"})
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class EndConfig(NodeConfig):
@@ -24,9 +26,9 @@ class EndConfig(NodeConfig):
         taken = sorted(_RESERVED & outputs.keys())
         if taken:
             raise ValueError(f"outputs may not be named {taken[0]!r}: the result uses that name itself")
-        bad = sorted(n for n in outputs if not n.isidentifier())
-        if bad:
-            raise ValueError(f"output name {bad[0]!r} is not a name (letters, digits, _)")
+        bad = sorted(n for n in outputs if not _NAME.fullmatch(n))
+        if bad:  # a name {{end.name}} could not spell
+            raise ValueError(f"output name {bad[0]!r} is not a name (letters, digits, _ and -)")
         return outputs
 
 
