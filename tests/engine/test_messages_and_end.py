@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from engine.errors import ExecutionFailed
 from engine.workflow.events import Event, MessageSent, NodeFinished
+from engine.workflow.nodes.message import MAX_MESSAGE_CHARS
 from tests.engine.executors import MakeExecutor
 from tests.support.workflow_docs import compile_doc, link, refused, response, start
 
@@ -138,3 +142,21 @@ def test_nothing_can_reference_an_end_node_since_nothing_runs_after_it() -> None
         [start(), end(outputs={"a": 1}), message("m", "{{end.a}}")], link("start>end", "start>m")
     )
     assert "end" in details, details
+
+
+async def test_a_message_that_repeats_a_long_input_is_refused_not_sent(executor: MakeExecutor) -> None:
+    """A template saying a 4,000-character input six times would flood the chat with messages."""
+    wf = compile_doc(
+        [start(), message("loud", "{{inputs.user_input}}" * 6), message("after", "never said")],
+        link("start>loud", "loud>after"),
+    )
+    events: list[Event] = []
+    with pytest.raises(ExecutionFailed) as caught:
+        await executor().execute("wf", wf, {"user_input": "x" * 4000}, owner="t", sink=events.append)
+    assert caught.value.message == (
+        f"message node 'loud' made 24000 characters; at most {MAX_MESSAGE_CHARS} go out as one message"
+    )
+    assert not [e for e in events if isinstance(e, MessageSent)]  # nothing went out, not even a part
+    ok = await executor().execute("wf", wf, {"user_input": "x" * 3000}, owner="t")
+    assert ok.result is not None
+    assert ok.result["messages"] == ["x" * 18000, "never said"]  # just under the bound: said whole

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from engine.errors import ExecutionFailed
 from engine.workflow.nodes.base import NodeConfig, NodeContext
 from engine.workflow.templates import parse
+
+# A message goes to the chat as it is: a template that repeats a long value many times must
+# not turn into hundreds of chat messages (about 5 on Telegram, 10 on Discord, at most).
+MAX_MESSAGE_CHARS = 20_000
 
 
 class MessageConfig(NodeConfig):
@@ -29,5 +34,11 @@ class MessageNode:
 
     async def run(self, ctx: NodeContext) -> dict[str, Any]:
         text = self._content.render(ctx.pool)
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise ExecutionFailed(
+                f"message node '{ctx.node_id}' made {len(text)} characters; at most {MAX_MESSAGE_CHARS} "
+                "go out as one message",
+                {"node": ctx.node_id},
+            )
         ctx.hooks.deliver(ctx.node_id, text)
         return {"text": text}
