@@ -3,6 +3,7 @@ node's text arrives at once as a message of its own, in order, before the answer
 
 from __future__ import annotations
 
+from tests.emulators.discord.server import DiscordEmulator
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.support.discord import ALICE, CHANNEL, MODEL, StartDiscordBot, dm_channel, use_model
 from tests.support.talking_workflows import draft_then_message, only_talk, talkative
@@ -49,3 +50,21 @@ async def test_a_streamed_draft_is_never_left_above_the_message(
         "noted: echo: draft plan",
         "echo: final plan",
     ]
+
+
+async def test_a_slash_command_gets_the_messages_as_follow_ups_before_the_answer(
+    discord_bot: StartDiscordBot, discord_emu: DiscordEmulator
+) -> None:
+    bot = await discord_bot(workflow="talk", workflows={"talk.json": talkative()})
+    await bot.commands_synced()
+    interaction = discord_emu.slash_command(name="ask", options={"text": "my order"}, channel_id=CHANNEL)
+    interaction_id = int(interaction["id"])
+    await discord_emu.wait_for(lambda: len(discord_emu.interaction_responses(interaction_id)) >= 4)
+    callback, *follow_ups = discord_emu.interaction_responses(interaction_id)
+    assert callback["kind"] == "callback"  # "thinking…"
+    assert [(f["kind"], f["content"]) for f in follow_ups] == [
+        ("followup", "Hi Alice, on discord: looking into my order…"),
+        ("followup", "Still here."),
+        ("followup", "(echo) my order"),
+    ]
+    assert [m["content"] for m in bot.bot_messages(CHANNEL)] == [f["content"] for f in follow_ups]
