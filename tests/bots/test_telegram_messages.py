@@ -60,8 +60,8 @@ async def test_in_a_group_a_streamed_draft_is_never_left_above_the_message(
         configure=model_config(openai_emu.base_url),
         workflows={"talk.json": draft_then_message(MODEL)},
     )
-    openai_emu.chunk_size = 4
-    openai_emu.chunk_delay_s = 0.25  # long enough for the group's preview to show the draft
+    openai_emu.chunk_size = 3
+    openai_emu.chunk_delay_s = 0.5  # well past the group's quiet second: the preview shows the draft
     group = -1_000_000_004_103
     asked = tg_emu.push_message(TOKEN, chat_id=group, chat_type="supergroup", text="@chatgate_bot plan")
     await wait_texts(tg_emu, group, 2, within=30)
