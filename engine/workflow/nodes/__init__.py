@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from engine.workflow.nodes.base import Node, NodeConfig, NodeContext
+from engine.workflow.nodes.end import EndNode
 from engine.workflow.nodes.iterate import IterateNode
+from engine.workflow.nodes.message import MessageNode
 from engine.workflow.nodes.response import ResponseNode
 from engine.workflow.nodes.start import StartNode
 from engine.workflow.nodes.workflow import WorkflowNode
@@ -13,6 +15,8 @@ REGISTRY: dict[str, type[Node]] = {
     ResponseNode.type_name: ResponseNode,
     WorkflowNode.type_name: WorkflowNode,
     IterateNode.type_name: IterateNode,
+    MessageNode.type_name: MessageNode,
+    EndNode.type_name: EndNode,
 }
 
 __all__ = ["REGISTRY", "Node", "NodeConfig", "NodeContext", "ResponseNode", "StartNode"]
