@@ -33,6 +33,9 @@ from engine.workflow.nodes.base import DEFAULT_PORT, ERROR_PORT, ChatModel, Mess
 from engine.workflow.storable import storable_problem
 
 Sink = Callable[[Event], None]
+#: Messages one execution may deliver (``message`` nodes, sub-workflows' included): a chat
+#: platform throttles a bot far below what an ``iterate`` over messages could send.
+MAX_MESSAGES = 50
 T = TypeVar("T")
 
 
@@ -291,6 +294,10 @@ class Run:
         self.env.session_changes[name] = value
 
     def deliver(self, node_id: str, text: str) -> None:
+        if len(self.env.messages) >= MAX_MESSAGES:  # iterate × message must not flood a chat
+            raise ExecutionFailed(
+                f"the execution would send more than {MAX_MESSAGES} messages", {"node": node_id}
+            )
         self.delivered.add(node_id)
         self.env.messages.append(text)
         if self.env.sink:

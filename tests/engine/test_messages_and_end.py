@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from engine.errors import ExecutionFailed
+from engine.run.runner import MAX_MESSAGES
 from engine.workflow.events import Event, MessageSent, NodeFinished
 from engine.workflow.nodes.message import MAX_MESSAGE_CHARS
 from tests.engine.executors import MakeExecutor
@@ -160,3 +161,16 @@ async def test_a_message_that_repeats_a_long_input_is_refused_not_sent(executor:
     ok = await executor().execute("wf", wf, {"user_input": "x" * 3000}, owner="t")
     assert ok.result is not None
     assert ok.result["messages"] == ["x" * 18000, "never said"]  # just under the bound: said whole
+
+
+async def test_an_execution_that_would_flood_the_chat_with_messages_is_stopped(
+    executor: MakeExecutor,
+) -> None:
+    # Sixty message nodes side by side: each is fine alone, together they are a flood.
+    nodes = [start(), *(message(f"m{i}", f"spam {i}") for i in range(MAX_MESSAGES + 10))]
+    wf = compile_doc(nodes, link(*(f"start>m{i}" for i in range(MAX_MESSAGES + 10))))
+    events: list[Event] = []
+    with pytest.raises(ExecutionFailed) as failed:
+        await executor().execute("wf", wf, {"user_input": "x"}, owner="t", sink=events.append)
+    assert f"more than {MAX_MESSAGES} messages" in failed.value.message
+    assert sum(isinstance(e, MessageSent) for e in events) == MAX_MESSAGES
