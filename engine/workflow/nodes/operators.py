@@ -115,7 +115,8 @@ def _compiled(source: str, ignore_case: bool) -> re2._Regexp:
     try:
         return re2.compile(source, options)
     except re2.error as e:
-        raise ValueError(f"the pattern {source!r} is not a valid regular expression: {e}") from None
+        why = e.args[0].decode(errors="replace") if e.args and isinstance(e.args[0], bytes) else str(e)
+        raise ValueError(f"the pattern {source!r} is not a valid regular expression: {why}") from None
 
 
 def matches(left: Any, compiled: re2._Regexp) -> bool:
