@@ -156,10 +156,11 @@ _ENV = _environment()
 def _references(tree: nodes.Template, assigned: set[str]) -> Iterator[Ref]:
     """``name.field`` and ``nodes["id"].field`` for names the template never assigns:
     what the graph checks as it checks ``{{node_id.field}}`` references."""
+    called = {id(call.node) for call in tree.find_all(nodes.Call) if isinstance(call, nodes.Call)}
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         assert isinstance(node, (nodes.Getattr, nodes.Getitem))
         holder, field = node.node, _field(node)
-        if field is None:
+        if field is None or id(node) in called:  # ``left.items()``: a method, not an output
             continue
         if isinstance(holder, nodes.Name):
             if holder.name not in assigned and holder.name not in _JINJA_NAMES and holder.ctx == "load":

@@ -64,7 +64,7 @@ def test_what_it_references_is_what_the_graph_checks() -> None:
     refs = node(
         "{{ inputs.user_input }}{{ left.text }}{{ nodes['my-node'].text }}"
         "{% for row in left.json %}{{ row.name }}{{ loop.index }}{% endfor %}"
-        "{% set mine = {'a': 1} %}{{ mine.a }}"
+        "{% set mine = {'a': 1} %}{{ mine.a }}{% for k, v in left.items() %}{{ k }}{% endfor %}"
     ).references()
     assert set(refs) == {
         Ref("inputs", "user_input"),
@@ -104,13 +104,15 @@ def test_a_template_that_cannot_compile_is_refused_naming_node_and_line(template
 # -- attacks -----------------------------------------------------------------------
 
 
-def render_within(template: str, seconds: float = 5.0) -> str | BaseException:
+def render_within(
+    template: str, seconds: float = 5.0, pool: dict[str, Any] | None = None
+) -> str | BaseException:
     """The render's text or error, from a thread given ``seconds``: a hang fails the test."""
     outcome: list[str | BaseException] = []
 
     def work() -> None:
         try:
-            outcome.append(render(template))
+            outcome.append(render(template, pool))
         except BaseException as e:  # handed to the test
             outcome.append(e)
 
@@ -220,3 +222,12 @@ def test_ordinary_templates_stay_well_within_the_bounds() -> None:
     )
     assert isinstance(text, str)
     assert text.startswith("0:aBaBaBaBaBaBaBaBaBaB000.0")
+
+
+def test_a_render_ends_at_its_time_limit() -> None:
+    """Within its steps and sizes, each iteration rereads a large input: the clock stops it."""
+    pool = {**POOL, "inputs": {"big": "x" * 90_000}}
+    template = "{% for i in range(45000) %}{% set n = inputs.big|list|length %}{% endfor %}"
+    outcome = render_within(template, pool=pool)
+    assert isinstance(outcome, ExecutionFailed)
+    assert "longer than 1s" in outcome.message
