@@ -1,9 +1,8 @@
 """The filters a ``template`` may use: Jinja's own, each with its result's size checked, and
 those whose arguments size their output checked before they build it.
 
-Left out: ``urlize`` and ``wordwrap`` (regular-expression and line-breaking work that a
-hostile argument can make slow), ``striptags`` (quadratic on many tags), ``pprint`` and
-``xmlattr`` (of no use for chat text).
+Left out: ``urlize`` (regular-expression work over the whole text), ``striptags``
+(quadratic on many tags), ``pprint`` and ``xmlattr`` (of no use for chat text).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from jinja2.utils import pass_environment, pass_eval_context
 
 from engine.workflow.nodes import template_guards as guards
 
-_LEFT_OUT = frozenset({"urlize", "wordwrap", "striptags", "pprint", "xmlattr"})
+_LEFT_OUT = frozenset({"urlize", "striptags", "pprint", "xmlattr"})
 _MAX_JSON_INDENT = 8
 
 
@@ -51,6 +50,23 @@ def truncate(
 ) -> str:
     _width(end, "a truncation end of length")
     return jinja.do_truncate(env, s, length, killwords, end, leeway)
+
+
+@pass_environment
+def wordwrap(
+    env: Any,
+    s: str,
+    width: int = 79,
+    break_long_words: bool = True,
+    wrapstring: str | None = None,
+    break_on_hyphens: bool = True,
+) -> str:
+    _width(width, "a wrap width of")
+    _width(wrapstring or "", "a wrap string of length")
+    text = str(s)
+    lines = len(text) // max(width, 1) + text.count("\n") + 1
+    guards.sized(len(text) + lines * len(wrapstring or env.newline_sequence), "string")
+    return jinja.do_wordwrap(env, text, width, break_long_words, wrapstring, break_on_hyphens)
 
 
 def format_(value: Any, *args: Any, **kwargs: Any) -> str:
@@ -92,6 +108,7 @@ _BOUNDED: dict[str, Callable[..., Any]] = {
     "center": center,
     "indent": indent,
     "truncate": truncate,
+    "wordwrap": wordwrap,
     "format": format_,
     "replace": replace,
     "join": join,

@@ -218,9 +218,15 @@ def bounded_range(*args: int) -> range:
 
 
 def joined(sep: str, items: Iterable[Any]) -> str:
-    texts = [i if isinstance(i, str) else str(i) for i in items]
-    total = sum(map(len, texts)) + len(sep) * max(len(texts) - 1, 0)
-    sized(total, "string")
+    """``sep.join(items)``, stopped as soon as the text would pass the bound (a lazy
+    ``map`` can make each item large: they are not all built first)."""
+    texts: list[str] = []
+    total = 0
+    for item in items:
+        text = item if isinstance(item, str) else str(item)
+        total += len(text) + (len(sep) if texts else 0)
+        sized(total, "string")
+        texts.append(text)
     produced(total)
     return sep.join(texts)
 
@@ -236,8 +242,9 @@ def replaced(s: str, old: str, new: str, count: int = -1) -> str:
 
 
 def checked_result(func: Callable[..., Any]) -> Callable[..., Any]:
-    """A filter whose result's size is checked (for filters that grow their input at most a
-    few times over, checking after is enough), and that ends a render out of time."""
+    """A filter whose result's size is checked and counted (for filters that grow their
+    input at most a few times over, checking after is enough), and that ends a render out
+    of time."""
 
     @functools.wraps(func)  # keeps jinja_pass_arg: the filter still gets its context
     def checked(*args: Any, **kwargs: Any) -> Any:
@@ -245,6 +252,7 @@ def checked_result(func: Callable[..., Any]) -> Callable[..., Any]:
         result = func(*args, **kwargs)
         if isinstance(result, (str, list, tuple, dict)):
             sized(len(result))
+            produced(len(result))
         return result
 
     return checked

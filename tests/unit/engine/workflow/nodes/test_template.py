@@ -166,6 +166,8 @@ ATTACKS = {
     "center": ("{{ 'x'|center(1000000000) }}", "center width"),
     "indent": ("{{ ('a\\n' * 50000)|indent(900) }}", "would build a string"),
     "truncate end": ("{{ ('x' * 300)|truncate(10, end='y' * 90000) }}", "truncation end"),
+    "wordwrap string": ("{{ ('ab ' * 30000)|wordwrap(2, wrapstring='\n' * 2000) }}", "wrap string"),
+    "wordwrap lines": ("{{ ('ab ' * 30000)|wordwrap(2, wrapstring='\n' * 90) }}", "would build a string"),
     "format filter width": ("{{ '%999999999d'|format(1) }}", "format width"),
     "percent width": ("{{ '%0999999999d' % 1 }}", "format width"),
     "percent star": ("{{ '%*d' % (999999999, 1) }}", "'*' width"),
@@ -178,6 +180,8 @@ ATTACKS = {
     "replace filter": ("{{ ('x' * 90000)|replace('x', 'y' * 90000) }}", "would build a string"),
     "join method": ("{{ ('y' * 90000).join('x' * 90000) }}", "would build a string"),
     "join filter": ("{{ (['x' * 90000] * 90000)|join }}", "would build a string"),
+    "a lazy map joined": ("{{ range(90000)|map('center', 1000)|join }}", "would build a string"),
+    "a lazy map listed": ("{{ range(90000)|map('center', 1000)|list|length }}", "wrote more than"),
     "tojson indent": ("{{ [[[[1]]]]|tojson(indent=100000000) }}", "tojson indent"),
     "batch fill": ("{{ [1]|batch(1000000000, 0)|list|length }}", "batch size"),
     "slice count": ("{{ [1]|slice(1000000000)|list|length }}", "slice count"),
@@ -218,16 +222,17 @@ def test_a_template_cannot_reset_its_own_budget() -> None:
 def test_ordinary_templates_stay_well_within_the_bounds() -> None:
     text = render_within(
         "{% for row in range(100) %}{{ row }}:{{ ('ab' * 10)|upper|replace('A', 'a') }}"
-        "{{ '%05.1f'|format(row / 3) }}{% endfor %}"
+        "{{ '%05.1f'|format(row / 3) }}{% endfor %}{{ 'one two three'|wordwrap(5) }}"
     )
     assert isinstance(text, str)
     assert text.startswith("0:aBaBaBaBaBaBaBaBaBaB000.0")
+    assert text.endswith("033.0one\ntwo\nthree")
 
 
 def test_a_render_ends_at_its_time_limit() -> None:
     """Within its steps and sizes, each iteration rereads a large input: the clock stops it."""
     pool = {**POOL, "inputs": {"big": "x" * 90_000}}
-    template = "{% for i in range(45000) %}{% set n = inputs.big|list|length %}{% endfor %}"
+    template = "{% for i in range(30000) %}{% set n = inputs.big.split('x')|length %}{% endfor %}"
     outcome = render_within(template, pool=pool)
     assert isinstance(outcome, ExecutionFailed)
     assert "longer than 1s" in outcome.message
