@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import ExecutionFailed
+from engine.workflow.nodes import operators
 from engine.workflow.nodes.condition import ConditionConfig, ConditionNode
 from tests.support.workflow_docs import link, refused, start
 
@@ -103,6 +104,29 @@ def test_the_port_taken_is_the_first_whose_word_is_in_the_text(words: list[str],
     node = condition(*(when(w, {"left": "{{inputs.t}}", "op": "contains", "right": w}) for w in words))
     expected = next((w for w in words if w in text), "else")
     assert node.choose({"inputs": {"t": text}}) == expected
+
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(["1", "1.0", "a", "A", " 2 ", ""])
+)
+
+
+@given(scalars, st.lists(scalars, max_size=5), st.booleans())
+def test_a_literal_list_looked_up_at_once_agrees_with_the_operator(
+    left: Any, right: list[Any], fold: bool
+) -> None:
+    """``in`` with a literal list is prepared as a set of keys; it answers as ``is_in`` does."""
+    node = condition(when("yes", {"left": "{{inputs.v}}", "op": "in", "right": right, "ignore_case": fold}))
+    expected = "yes" if operators.is_in(left, right, fold) else "else"
+    assert node.choose({"inputs": {"v": left}}) == expected
+
+
+@given(scalars, scalars)
+def test_a_literal_right_side_prepared_agrees_with_the_operator(left: Any, right: Any) -> None:
+    for op in ("==", "!="):
+        node = condition(when("yes", {"left": "{{inputs.v}}", "op": op, "right": right}))
+        expected = "yes" if operators.BINARY[op](left, right, False) else "else"
+        assert node.choose({"inputs": {"v": left}}) == expected
 
 
 # -- refused when the workflow is checked ---------------------------------------

@@ -10,6 +10,8 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.errors import ExecutionFailed
 from engine.workflow.nodes.template import TemplateConfig, TemplateNode
@@ -236,3 +238,8 @@ def test_a_render_ends_at_its_time_limit() -> None:
     outcome = render_within(template, pool=pool)
     assert isinstance(outcome, ExecutionFailed)
     assert "longer than 1s" in outcome.message
+
+
+@given(st.text(max_size=200))
+def test_any_user_text_comes_back_as_typed(typed: str) -> None:
+    assert render("{{ inputs.user_input }}", {"inputs": {"user_input": typed}}) == typed
