@@ -5,10 +5,12 @@ from __future__ import annotations
 from engine.workflow.nodes.base import Node, NodeConfig, NodeContext
 from engine.workflow.nodes.response import ResponseNode
 from engine.workflow.nodes.start import StartNode
+from engine.workflow.nodes.variable import VariableNode
 
 REGISTRY: dict[str, type[Node]] = {
     StartNode.type_name: StartNode,
     ResponseNode.type_name: ResponseNode,
+    VariableNode.type_name: VariableNode,
 }
 
 __all__ = ["REGISTRY", "Node", "NodeConfig", "NodeContext", "ResponseNode", "StartNode"]
