@@ -62,7 +62,7 @@ async def test_deleting_the_session_forgets_its_variables(shared_server: SharedS
         assert await said(http, wid, "Cy", "conv") == greeting("Cy")
 
 
-async def test_another_key_cannot_read_or_delete_a_session_of_the_same_name(shared_server: SharedServer) -> None:
+async def test_another_key_cannot_touch_a_session_of_the_same_name(shared_server: SharedServer) -> None:
     async with (
         shared_server.client(shared_server.new_key()) as http,
         shared_server.client(shared_server.new_key()) as other,
@@ -76,7 +76,7 @@ async def test_another_key_cannot_read_or_delete_a_session_of_the_same_name(shar
         assert await said(http, wid, "Bo", "conv") == greeting("Bo", before="Ada")
 
 
-async def test_a_value_too_big_to_keep_fails_clearly_and_the_old_value_stays(shared_server: SharedServer) -> None:
+async def test_a_value_too_big_to_keep_fails_and_the_old_one_stays(shared_server: SharedServer) -> None:
     async with shared_server.client(shared_server.new_key()) as http:
         wid = await create_workflow(http, recall_workflow())
         await said(http, wid, "Ada", "conv")
