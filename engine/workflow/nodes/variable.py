@@ -35,8 +35,17 @@ Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max
 
 
 class VariableConfig(NodeConfig):
-    set: dict[Name, Any] = Field(min_length=1, max_length=MAX_NAMES)
-    scope: Literal["execution", "session"] = "execution"
+    set: dict[Name, Any] = Field(
+        min_length=1,
+        max_length=MAX_NAMES,
+        description="name: value. A value is a literal, a template string, or "
+        '{"first_of": [...]}: the first that is not empty (null, "", [], {}).',
+    )
+    scope: Literal["execution", "session"] = Field(
+        "execution",
+        description="session: also kept for the session's later executions as {{session.name}} "
+        "(stored when the execution completes). Without a session_id it lasts for the execution.",
+    )
 
 
 def _empty(value: Any) -> bool:
