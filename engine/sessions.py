@@ -28,6 +28,11 @@ from engine.workflow.nodes.base import Message
 # Treated as read-only: the same dicts are shared by every execution of the session.
 
 
+# Sessions whose rows written since their last trim are counted: a count dropped only delays
+# that session's trim. Not the cache size, which is 0 when other processes write.
+_COUNTED_SESSIONS = 10_000
+
+
 class _Slot:
     __slots__ = ("lock", "users")
 
@@ -165,7 +170,7 @@ class Sessions:
                 self.rows.queue_trim(self._due)
         else:
             self._unpruned[session_id] = written
-            if len(self._unpruned) > self.cache_size:
+            if len(self._unpruned) > _COUNTED_SESSIONS:
                 self._unpruned.pop(next(iter(self._unpruned)))
         return self.rows.turn(session_id, user, assistant)
 
@@ -201,7 +206,7 @@ class Sessions:
                 self.variable_rows.queue_trim(self._variables_due)
         else:
             self._variables_unpruned[session_id] = written
-            if len(self._variables_unpruned) > 10_000:  # a count lost only delays that session's trim
+            if len(self._variables_unpruned) > _COUNTED_SESSIONS:
                 self._variables_unpruned.pop(next(iter(self._variables_unpruned)))
         return self.variable_rows.changes(session_id, values)
 
