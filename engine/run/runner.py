@@ -83,6 +83,7 @@ class RunEnv:
     session_changes: dict[str, Any] = field(default_factory=dict)  # what this execution set
     services: dict[str, Any] = field(default_factory=dict)  # by ServiceKey name
     messages: list[str] = field(default_factory=list)  # what message nodes delivered, in order
+    sub_runs: int = 0  # sub-workflow runs so far, at every depth (``workflow``, ``iterate``)
     deadline: float = 0.0  # loop time by which the whole execution must be done
 
 
@@ -164,8 +165,9 @@ class Run:
         if wf.final is not None and wf.final in self.outputs:
             result = dict(self.outputs[wf.final])
         else:
+            # A node's text; a called workflow's (``workflow`` node) is its content.
             texts = [
-                self.outputs[t].get("text")
+                self.outputs[t].get("text", self.outputs[t].get("content"))
                 for t in wf.terminals
                 if t in self.outputs and t not in self.delivered
             ]
@@ -274,6 +276,10 @@ class Run:
 
     # -- what nodes reach through their context (RunHooks) ----------------------
 
+    @property
+    def limits(self) -> EngineSettings:
+        return self.env.limits
+
     def service(self, key: ServiceKey[T]) -> T:
         found = self.env.services.get(key.name)
         if found is None:
@@ -295,8 +301,19 @@ class Run:
         assert isinstance(workflow, CompiledWorkflow)
         max_depth = self.env.limits.max_depth
         if self.depth + 1 > max_depth:
+            name, depth = workflow.spec.name, self.depth + 1
             raise ExecutionFailed(
-                f"workflows nested deeper than engine.max_depth ({max_depth})", {"max_depth": max_depth}
+                f"workflow '{name}' would be nested {depth} deep, over engine.max_depth ({max_depth})",
+                {"workflow": name, "max_depth": max_depth},
+            )
+        # Enough for one iterate of engine.max_items items whose runs each nest as deep as
+        # allowed; iterates nested in iterates would otherwise multiply without bound.
+        budget = self.env.limits.max_items * max_depth
+        self.env.sub_runs += 1
+        if self.env.sub_runs > budget:
+            raise ExecutionFailed(
+                f"the execution ran more than {budget} sub-workflows (engine.max_items × engine.max_depth)",
+                {"max_sub_runs": budget},
             )
         before = len(self.env.messages)
         child = Run(workflow, self.env, workflow.coerce_inputs(inputs), self.depth + 1)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.workflow.events import Event, MessageDelta
 from engine.workflow.templates import Scope, Value, render
+
+if TYPE_CHECKING:
+    from config.schema import EngineSettings
 
 # One turn of a conversation as the model sees it: {"role": …, "content": …}.
 Message = dict[str, str]
@@ -78,6 +81,11 @@ class RunHooks(Protocol):
     """What a node reaches through its context of the run it is part of."""
 
     def service(self, key: ServiceKey[T]) -> T: ...
+
+    @property
+    def limits(self) -> EngineSettings:
+        """The engine's bounds for this run (``max_items``, ``max_depth``…)."""
+        ...
 
     def set_session(self, name: str, value: Any) -> None: ...
 
