@@ -196,3 +196,47 @@ def test_bad_config_is_an_invalid_workflow_naming_node_and_key(config: dict[str,
 def test_only_the_names_set_can_be_referenced() -> None:
     message = refused(workflow({"set": {"a": 1}}, {"set": {"b": "{{v1.b}}"}}))
     assert "'v1' outputs a" in message, message
+
+
+async def test_first_of_merges_the_branch_that_ran_after_the_other_was_skipped() -> None:
+    # "keep" fails on a long text and goes on along its error port: "kept" is skipped,
+    # "refused" runs, and the join takes the text of whichever branch ran.
+    doc = {
+        "name": "diamond",
+        "nodes": [
+            {"id": "start_node", "type": "start", "config": {"input_params": INPUTS}},
+            {
+                "id": "keep",
+                "type": "variable",
+                "config": {
+                    "scope": "session",
+                    "set": {"note": "{{inputs.user_input}}"},
+                    "on_error": "branch",
+                },
+            },
+            {"id": "kept", "type": "variable", "config": {"set": {"text": "kept {{keep.note}}"}}},
+            {
+                "id": "refused",
+                "type": "variable",
+                "config": {"set": {"text": "refused: {{keep.error.code}}"}},
+            },
+            {
+                "id": "join",
+                "type": "variable",
+                "config": {"set": {"text": {"first_of": ["{{kept.text}}", "{{refused.text}}"]}}},
+            },
+        ],
+        "connections": [
+            {"from": "start_node", "to": "keep"},
+            {"from": "keep", "to": "kept"},
+            {"from": "keep", "port": "error", "to": "refused"},
+            {"from": "kept", "to": "join"},
+            {"from": "refused", "to": "join"},
+        ],
+    }
+    short = await run(doc, {"user_input": "hi"})
+    assert short.outputs["join"] == {"text": "kept hi"}
+    assert short.traces["refused"].status == "skipped"
+    long = await run(doc, {"user_input": "x" * MAX_VALUE_BYTES})
+    assert long.outputs["join"] == {"text": "refused: execution_failed"}
+    assert long.traces["kept"].status == "skipped"
