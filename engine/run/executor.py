@@ -80,6 +80,8 @@ class Executor:
                     attempted = True
                     await self._persist(record, turn)
                     saved = True
+                    if env.session_changes and record.status == "completed":
+                        self.sessions.variables_saved(session_id, env.session)
         finally:
             try:
                 if not attempted:

@@ -10,6 +10,7 @@ from engine.workflow.nodes.message import MessageNode
 from engine.workflow.nodes.response import ResponseNode
 from engine.workflow.nodes.start import StartNode
 from engine.workflow.nodes.template import TemplateNode
+from engine.workflow.nodes.variable import VariableNode
 from engine.workflow.nodes.workflow import WorkflowNode
 
 REGISTRY: dict[str, type[Node]] = {
@@ -21,6 +22,7 @@ REGISTRY: dict[str, type[Node]] = {
     EndNode.type_name: EndNode,
     ConditionNode.type_name: ConditionNode,
     TemplateNode.type_name: TemplateNode,
+    VariableNode.type_name: VariableNode,
 }
 
 __all__ = ["REGISTRY", "Node", "NodeConfig", "NodeContext", "ResponseNode", "StartNode"]
