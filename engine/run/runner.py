@@ -18,6 +18,7 @@ pool, the traces): that is what a node that waits for the user will save and res
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -187,13 +188,22 @@ class Run:
         node_type = wf.types[node_id]
         if env.sink:
             env.sink(NodeStarted(node_id, node_type))
-        loop = asyncio.get_running_loop()
-        began = loop.time()
+        began = time.perf_counter()
         trace = self.traces[node_id] = NodeTrace(node_type, "running")
+        config = wf.configs[node_id]
         try:
-            out, port = await self._attempts(node_id, trace)
+            if config.retry is None and config.on_error == "fail":  # most nodes: one attempt, one layer less
+                trace.attempts = 1
+                try:
+                    out, port = await self._attempt(node_id)
+                except ChatgateError as e:
+                    trace.status, trace.error = "failed", _error(e)
+                    raise
+                trace.status = "completed"
+            else:
+                out, port = await self._attempts(node_id, trace)
         finally:
-            trace.duration_ms = (loop.time() - began) * 1000
+            trace.duration_ms = (time.perf_counter() - began) * 1000
         trace.port = port
         self.pool[node_id] = out
         self.outputs[node_id] = out
@@ -205,7 +215,6 @@ class Run:
         """Attempt the node as its ``retry`` allows; on failure, what its ``on_error`` says."""
         config = self.workflow.configs[node_id]
         retry = config.retry
-        loop = asyncio.get_running_loop()
         while True:
             trace.attempts += 1
             try:
@@ -218,7 +227,7 @@ class Run:
                     raise
                 if retry is not None and trace.attempts < retry.max_attempts:
                     pause = retry.backoff_s * 2 ** (trace.attempts - 1)
-                    if loop.time() + pause < self.env.deadline:
+                    if asyncio.get_running_loop().time() + pause < self.env.deadline:
                         await asyncio.sleep(pause)
                         continue
                 trace.error = _error(e)
@@ -247,25 +256,11 @@ class Run:
             sink=env.sink,
             hooks=self,
         )
-        limit = node.timeout_s or env.limits.node_timeout_s
-        # One limit per waiting node carries both: the node's own and what is left of
-        # the execution's (a second one around the whole run would cost every request).
-        node_deadline = asyncio.get_running_loop().time() + limit
         try:
             if node.instant:  # never waits on anything, so there is nothing a timer could cut short
                 out = await node.run(ctx)
             else:
-                async with env.deadlines.at(min(node_deadline, env.deadline)):
-                    out = await node.run(ctx)
-        except TimeoutError:
-            if env.deadline < node_deadline:
-                timeout_s = env.limits.execution_timeout_s
-                raise _OutOfTime(
-                    f"the execution timed out after {timeout_s:g}s", {"timeout_s": timeout_s, "node": node_id}
-                ) from None
-            raise ExecutionTimeout(
-                f"node '{node_id}' timed out after {limit:g}s", {"node": node_id, "timeout_s": limit}
-            ) from None
+                out = await self._limited(node_id, ctx)
         except ChatgateError:
             raise
         except Exception as e:  # a node bug must fail this execution, not the server
@@ -276,6 +271,27 @@ class Run:
                 f"node '{node_id}' returned an output that cannot be stored", {"node": node_id}
             ) from ValueError(f"node '{node_id}' output: {problem}")
         return out, ctx.port
+
+    async def _limited(self, node_id: str, ctx: NodeContext) -> dict[str, Any]:
+        """Run a node that awaits I/O under its time limit."""
+        env = self.env
+        node = self.workflow.nodes[node_id]
+        limit = node.timeout_s or env.limits.node_timeout_s
+        # One limit per waiting node carries both: the node's own and what is left of
+        # the execution's (a second one around the whole run would cost every request).
+        node_deadline = asyncio.get_running_loop().time() + limit
+        try:
+            async with env.deadlines.at(min(node_deadline, env.deadline)):
+                return await node.run(ctx)
+        except TimeoutError:
+            if env.deadline < node_deadline:
+                timeout_s = env.limits.execution_timeout_s
+                raise _OutOfTime(
+                    f"the execution timed out after {timeout_s:g}s", {"timeout_s": timeout_s, "node": node_id}
+                ) from None
+            raise ExecutionTimeout(
+                f"node '{node_id}' timed out after {limit:g}s", {"node": node_id, "timeout_s": limit}
+            ) from None
 
     # -- what nodes reach through their context (RunHooks) ----------------------
 
