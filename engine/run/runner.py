@@ -32,6 +32,7 @@ from engine.workflow.graph import CompiledWorkflow
 from engine.workflow.nodes import NodeContext
 from engine.workflow.nodes.base import DEFAULT_PORT, ERROR_PORT, ChatModel, Message, Outcome, ServiceKey
 from engine.workflow.storable import storable_problem
+from engine.workflow.templates import compile_value
 
 Sink = Callable[[Event], None]
 #: Messages one execution may deliver (``message`` nodes, sub-workflows' included): a chat
@@ -235,8 +236,8 @@ class Run:
                     trace.status = "failed"
                     raise
                 trace.status = "continued"
-                if config.on_error == "continue":
-                    return dict(config.default), DEFAULT_PORT
+                if config.on_error == "continue":  # its references filled as any config's
+                    return dict(compile_value(config.default).resolve(self.pool)), DEFAULT_PORT
                 return {"error": trace.error}, ERROR_PORT
             except ChatgateError as e:
                 trace.status, trace.error = "failed", _error(e)
