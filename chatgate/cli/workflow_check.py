@@ -4,10 +4,12 @@ one `ConfigError` naming the file, the line where the file has it, the key and t
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from config.loader import ConfigError, key_line
@@ -49,7 +51,7 @@ def check_workflow_files(settings: Settings) -> tuple[int, list[ConfigError]]:
 
 def check_workflow_file(f: WorkflowFile, limits: EngineSettings) -> ConfigError | None:
     if f.data is None:
-        return ConfigError(f.path, f.error or "cannot be read")
+        return _unreadable(f)
     text = _text(f.path)
     try:
         spec = parse_spec(f.data, limits)
@@ -60,6 +62,26 @@ def check_workflow_file(f: WorkflowFile, limits: EngineSettings) -> ConfigError 
     except InvalidWorkflow as e:
         return _graph_problem(f, text, str(e.details or e.message))
     return None
+
+
+def _unreadable(f: WorkflowFile) -> ConfigError:
+    """A file that does not parse, in one line, on the line the parser stopped at."""
+    text = _text(f.path)
+    line: int | None = None
+    reason = " ".join((f.error or "cannot be read").split())
+    if text is not None:
+        try:
+            json.loads(text) if f.path.suffix == ".json" else yaml.safe_load(text)
+        except json.JSONDecodeError as e:
+            line, reason = e.lineno, f"cannot parse: {e.msg}"
+        except yaml.MarkedYAMLError as e:
+            mark = e.problem_mark or e.context_mark
+            line = mark.line + 1 if mark is not None else None
+            said = " ".join(p for p in (e.context, e.problem) if p)
+            reason = f"cannot parse: {said}" if said else reason
+        except (ValueError, yaml.YAMLError):
+            pass
+    return ConfigError(f.path, reason, line=line)
 
 
 def _check_configs(spec: WorkflowSpec) -> None:
