@@ -40,7 +40,10 @@ def check_workflow_files(settings: Settings) -> tuple[int, list[ConfigError]]:
             if name in defined:
                 line = key_line(_text(f.path) or "", "name")
                 problem = ConfigError(
-                    f.path, f"another file ({defined[name]}) already defines workflow '{name}'", key="name", line=line
+                    f.path,
+                    f"another file ({defined[name]}) already defines workflow '{name}'",
+                    key="name",
+                    line=line,
                 )
             else:
                 defined[name] = f.path
@@ -92,7 +95,8 @@ def _check_configs(spec: WorkflowSpec) -> None:
         if node_type is None:
             known = ", ".join(sorted(REGISTRY))
             raise InvalidRequest(
-                "unknown type", [{"loc": ["body", "nodes", i, "type"], "msg": f"unknown type (known: {known})"}]
+                "unknown type",
+                [{"loc": ["body", "nodes", i, "type"], "msg": f"unknown type (known: {known})"}],
             )
         try:
             node_type.config_model.model_validate(node.config)
@@ -114,7 +118,7 @@ def _placed(f: WorkflowFile, text: str | None, e: InvalidRequest) -> ConfigError
 def _graph_problem(f: WorkflowFile, text: str | None, details: str) -> ConfigError:
     """A refusal of the graph names nodes and connections in words: find them in the file."""
     data = f.data or {}
-    nodes = data.get("nodes") if isinstance(data.get("nodes"), list) else []
+    nodes: list[Any] = data["nodes"] if isinstance(data.get("nodes"), list) else []
     loc: Loc = ()
     connection = _CONNECTION.match(details)
     named = _NODE.search(details)
@@ -133,8 +137,8 @@ def _graph_problem(f: WorkflowFile, text: str | None, details: str) -> ConfigErr
 
 
 def _connection_at(data: dict[str, Any], source: str, port: str | None, target: str) -> Loc:
-    connections = data.get("connections") if isinstance(data.get("connections"), list) else []
-    for i, c in enumerate(connections or []):
+    connections: list[Any] = data["connections"] if isinstance(data.get("connections"), list) else []
+    for i, c in enumerate(connections):
         if isinstance(c, dict) and (c.get("from"), c.get("port"), c.get("to")) == (source, port, target):
             return ("connections", i) if port is None else ("connections", i, "port")
     return ()

@@ -13,7 +13,16 @@ from chatgate.gateway import Gateway
 from chatgate.http import cors, docs, openapi
 from chatgate.http.context import GATEWAY, PRINCIPAL, QUOTA, RELOADER, rate_headers
 from chatgate.http.errors import error_response, first_line, from_http_exception, unexpected
-from chatgate.http.routes import admin, executions, health, keys, metrics, webhooks, workflow_schema, workflows
+from chatgate.http.routes import (
+    admin,
+    executions,
+    health,
+    keys,
+    metrics,
+    webhooks,
+    workflow_schema,
+    workflows,
+)
 from chatgate.keys import Principal
 from chatgate.reload.reloader import Reloader
 from engine.errors import ChatgateError, Unauthorized, problem

@@ -78,7 +78,9 @@ def _schema(registry: _Key) -> dict[str, Any]:
 # What an editor shows on the keys every node type has (NodeConfig says it in comments only).
 COMMON_KEYS = {
     "timeout_s": "Seconds this node may run (default: engine.node_timeout_s).",
-    "retry": "Attempts for transient failures: max_attempts, and backoff_s before the second (doubled after each).",
+    "retry": (
+        "Attempts for transient failures: max_attempts, and backoff_s before the second (doubled after each)."
+    ),
     "on_error": (
         "fail: the execution fails; continue: the outputs become `default` and the run goes on; "
         "branch: the run goes on along this node's `error` port, with output error: {code, message}."
@@ -105,7 +107,7 @@ def _node_model(name: str, node_type: type[Node]) -> type[BaseModel]:
         __config__=ConfigDict(extra="forbid", title=f"{name} node"),
         __doc__=_summary(node_type),
         id=(str, fields["id"]),
-        type=(Literal[name], ...),  # type: ignore[valid-type]
+        type=(Literal[name], ...),
         config=config,
     )
 

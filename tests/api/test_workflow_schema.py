@@ -13,7 +13,9 @@ from tests.support.chatgate import seed_workflow
 pytestmark = pytest.mark.timeout(60)
 
 
-async def test_the_workflow_schema_is_served_without_a_key_as_a_json_schema(shared_server: SharedServer) -> None:
+async def test_the_workflow_schema_is_served_without_a_key_as_a_json_schema(
+    shared_server: SharedServer,
+) -> None:
     async with shared_server.client(None) as http:
         r = await http.get("/api/v1/schemas/workflow.json")
         assert r.status == 200, await r.text()

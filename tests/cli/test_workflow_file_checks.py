@@ -92,7 +92,10 @@ def test_each_bad_file_is_one_line_and_the_good_ones_are_not_mentioned(tmp_path:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 5, done.stderr
     by_file = {name: next(x for x in lines if f"/workflows/{name}" in x) for name in files}
-    assert "ghost.yaml:9: nodes.1.config.prompt: node 'answer' references {{earlier.text}}" in by_file["ghost.yaml"]
+    assert (
+        "ghost.yaml:9: nodes.1.config.prompt: node 'answer' references {{earlier.text}}"
+        in by_file["ghost.yaml"]
+    )
     assert "there is no node 'earlier'" in by_file["ghost.yaml"]
     assert "nodes.1.type: node 'response_node': unknown type (known: " in by_file["wizard.json"]
     assert "already defines workflow 'support_bot'" in by_file["zz_twice.json"]
@@ -105,16 +108,26 @@ def test_a_connection_naming_a_port_the_node_lacks_is_named_on_its_line(tmp_path
         "  - id: start\n    type: start\n",
         "  - id: start\n    type: start\n    config: {input_params: [{name: user_input}]}\n",
     )
-    text = text.replace("  - {from: start, to: answer}\n", "  - from: start\n    to: answer\n    port: refund\n")
+    text = text.replace(
+        "  - {from: start, to: answer}\n", "  - from: start\n    to: answer\n    port: refund\n"
+    )
     done = check_config(config_with(tmp_path, {"ports.yaml": text}))
     assert done.returncode == 1
     [line] = done.stderr.strip().splitlines()
-    assert "ports.yaml:14: connections.0.port: connection start (refund) -> answer names port 'refund'" in line
+    assert (
+        "ports.yaml:14: connections.0.port: connection start (refund) -> answer names port 'refund'" in line
+    )
 
 
 def test_chatgate_schema_prints_the_servers_schema_without_a_config(tmp_path: Path) -> None:
     done = subprocess.run(
-        [str(CHATGATE), "schema"], capture_output=True, text=True, env=clean_env(), cwd=tmp_path, timeout=30, check=False
+        [str(CHATGATE), "schema"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=tmp_path,
+        timeout=30,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout)

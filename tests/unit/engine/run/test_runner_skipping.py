@@ -45,7 +45,9 @@ class PickNode:
 
 
 class OfflineModel:
-    async def complete(self, model: str | None, messages: list[dict[str, str]], on_delta: Any, **_: Any) -> str:
+    async def complete(
+        self, model: str | None, messages: list[dict[str, str]], on_delta: Any, **_: Any
+    ) -> str:
         return echo(messages, on_delta)
 
 

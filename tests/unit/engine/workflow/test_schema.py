@@ -21,8 +21,7 @@ from engine.workflow.schema import COMMON_KEYS, workflow_schema, workflow_schema
 from tests.api.support import chat_workflow
 from tests.support.chatgate import ROOT, seed_workflow
 from tests.support.workflow_docs import DIAMOND_LINKS, DIAMOND_NODES
-from tests.unit.engine.workflow.test_workflow_properties import valid_workflows
-from tests.unit.strategies import examples
+from tests.unit.strategies import examples, valid_workflows
 
 SHIPPED = sorted(
     p for d in (ROOT / "config" / "workflows", ROOT / "examples") for p in d.iterdir() if p.suffix in SUFFIXES
@@ -50,7 +49,10 @@ def test_the_schema_is_a_valid_2020_12_schema_of_every_registered_node_type() ->
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     branches = schema["properties"]["nodes"]["items"]
-    types = {schema["$defs"][ref["$ref"].rsplit("/", 1)[1]]["properties"]["type"]["const"] for ref in branches.get("oneOf", [branches])}
+    types = {
+        schema["$defs"][ref["$ref"].rsplit("/", 1)[1]]["properties"]["type"]["const"]
+        for ref in branches.get("oneOf", [branches])
+    }
     assert types == set(REGISTRY)
 
 
@@ -61,10 +63,13 @@ def test_every_shipped_workflow_file_passes(path: Path) -> None:
     assert _errors(doc) == []
 
 
+DIAMOND = {"name": "diamond", "nodes": DIAMOND_NODES, "connections": DIAMOND_LINKS}
+CONFIGURED = chat_workflow(temperature=0.5, max_tokens=10, use_history=False)
+
+
 @pytest.mark.parametrize(
     "doc",
-    [seed_workflow(), chat_workflow(), chat_workflow(temperature=0.5, max_tokens=10, use_history=False)]
-    + [{"name": "diamond", "nodes": DIAMOND_NODES, "connections": DIAMOND_LINKS}],
+    [seed_workflow(), chat_workflow(), CONFIGURED, DIAMOND],
     ids=["seed", "chat", "chat-configured", "diamond"],
 )
 def test_the_test_suites_workflows_pass(doc: dict[str, Any]) -> None:

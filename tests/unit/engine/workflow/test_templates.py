@@ -89,11 +89,13 @@ def test_a_whole_reference_keeps_the_type_of_what_it_names() -> None:
 
 
 def test_inside_text_values_are_rendered_strings_as_is_others_as_compact_json() -> None:
-    text = parse("{{http.json.items[0]}}|{{inputs.count}}|{{http.json.ok}}|{{inputs.nothing}}|{{session.name}}")
+    text = parse(
+        "{{http.json.items[0]}}|{{inputs.count}}|{{http.json.ok}}|{{inputs.nothing}}|{{session.name}}"
+    )
     assert text.render(POOL) == '{"name":"first","tags":["a","b"]}|3|true||Ada'
     assert shown({"a": [1, 2.5, None]}) == '{"a":[1,2.5,null]}'
     assert shown(None) == ""
-    assert shown("é \"q\"") == 'é "q"'
+    assert shown('é "q"') == 'é "q"'
 
 
 def test_substitution_is_one_pass_a_value_that_looks_like_a_reference_is_not_expanded() -> None:
