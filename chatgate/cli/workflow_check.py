@@ -24,6 +24,7 @@ from engine.workflow.templates import references
 Loc = tuple[str | int, ...]
 
 _NODE = re.compile(r"node '([^']*)'")
+_CONFIG_PROBLEM = re.compile(r"node '[^']*' (config '|has unknown type)")
 _REFERENCE = re.compile(r"node '[^']*' references (\{\{[^}]*\}\})")
 _CONNECTION = re.compile(r"connection (\S+) (?:\((\S+)\) )?-> (\S+?)(?::| |$)")
 
@@ -58,12 +59,20 @@ def check_workflow_file(f: WorkflowFile, limits: EngineSettings) -> ConfigError 
     text = _text(f.path)
     try:
         spec = parse_spec(f.data, limits)
-        _check_configs(spec)
-        compile_workflow(spec, limits)
     except InvalidRequest as e:
         return _placed(f, text, e)
     except InvalidWorkflow as e:
         return _graph_problem(f, text, str(e.details or e.message))
+    try:
+        compile_workflow(spec, limits)
+    except InvalidWorkflow as e:
+        details = str(e.details or e.message)
+        if _CONFIG_PROBLEM.match(details):  # the same refusal, placed by its key
+            try:
+                _check_configs(spec)
+            except InvalidRequest as placed:
+                return _placed(f, text, placed)
+        return _graph_problem(f, text, details)
     return None
 
 
@@ -88,8 +97,8 @@ def _unreadable(f: WorkflowFile) -> ConfigError:
 
 
 def _check_configs(spec: WorkflowSpec) -> None:
-    """Each node's config against its type's model, first, so a bad key is named by its place
-    (compiling would say the same, as text only)."""
+    """Each node's config against its type's model, to name by its place the bad key that
+    compiling names in words only."""
     for i, node in enumerate(spec.nodes):
         node_type = REGISTRY.get(node.type)
         if node_type is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import jsonschema
@@ -135,3 +136,18 @@ def test_chatgate_schema_prints_the_servers_schema_without_a_config(tmp_path: Pa
     validator = jsonschema.Draft202012Validator(printed)
     assert list(validator.iter_errors(yaml.safe_load(TYPO)))  # what check-config refuses, the editor flags
     assert not list(validator.iter_errors(seed_workflow()))
+
+
+def test_an_alias_bomb_is_one_line_and_quick(tmp_path: Path) -> None:
+    """A YAML file whose aliases expand to tens of millions of values: refused as the server
+    refuses it, without walking the expansion (the check reads the file again to place errors)."""
+    levels = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 8)]
+    bomb = "name: bomb\nnodes: []\n" + "\n".join(levels) + "\n"
+    started = time.monotonic()
+    done = check_config(config_with(tmp_path, {"bomb.yaml": bomb}))
+    assert time.monotonic() - started < 20
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()
+    assert "bomb.yaml" in line
+    assert "alias" in line
