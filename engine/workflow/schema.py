@@ -23,7 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from engine.workflow.document import Connection, NodeSpec, WorkflowSpec
 from engine.workflow.nodes import REGISTRY, Node
 
-DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# Draft 7: what editors' JSON Schema support (vscode-json-languageservice, so the YAML language
+# server) implements fully; nothing here needs a later draft.
+DIALECT = "http://json-schema.org/draft-07/schema#"
 MEDIA_TYPE = "application/schema+json"
 
 _Key = tuple[tuple[str, type[Node]], ...]
@@ -69,10 +71,25 @@ def _schema(registry: _Key) -> dict[str, Any]:
             Field([], description="from → to, optionally naming the source's output port."),
         ),
     )
-    schema = document.model_json_schema(mode="validation")
-    for definition in schema.get("$defs", {}).values():
+    schema = document.model_json_schema(mode="validation", ref_template="#/definitions/{model}")
+    definitions = schema.pop("$defs", {})
+    for definition in definitions.values():
         _describe_common_keys(definition)
-    return {"$schema": DIALECT, **schema}
+    made: dict[str, Any] = _draft_7({"$schema": DIALECT, **schema, "definitions": definitions})
+    return made
+
+
+def _draft_7(value: Any) -> Any:
+    """Draft 7 ignores a ``$ref``'s siblings (a property's description): wrap it in allOf.
+    (Our own schema, a few levels deep: recursion is safe here.)"""
+    if isinstance(value, list):
+        return [_draft_7(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _draft_7(v) for k, v in value.items()}
+    if "$ref" in out and len(out) > 1:
+        out["allOf"] = [{"$ref": out.pop("$ref")}]
+    return out
 
 
 # What an editor shows on the keys every node type has (NodeConfig says it in comments only).

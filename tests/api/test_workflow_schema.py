@@ -25,8 +25,8 @@ async def test_the_workflow_schema_is_served_without_a_key_as_a_json_schema(
         head = await http.head("/api/v1/schemas/workflow.json")
         assert head.status == 200
         doc = await (await http.get("/api/v1/openapi.json")).json()
-    jsonschema.Draft202012Validator.check_schema(schema)
-    validator = jsonschema.Draft202012Validator(schema)
+    jsonschema.Draft7Validator.check_schema(schema)
+    validator = jsonschema.Draft7Validator(schema)
     assert list(validator.iter_errors(seed_workflow())) == []
     typo = seed_workflow()
     typo["nodes"][1]["config"]["system_promt"] = "Be brief."

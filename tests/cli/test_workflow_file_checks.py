@@ -133,7 +133,7 @@ def test_chatgate_schema_prints_the_servers_schema_without_a_config(tmp_path: Pa
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout)
     assert printed == workflow_schema()
-    validator = jsonschema.Draft202012Validator(printed)
+    validator = jsonschema.Draft7Validator(printed)
     assert list(validator.iter_errors(yaml.safe_load(TYPO)))  # what check-config refuses, the editor flags
     assert not list(validator.iter_errors(seed_workflow()))
 

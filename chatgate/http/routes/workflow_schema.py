@@ -19,7 +19,7 @@ PATH = "/api/v1/schemas/workflow.json"
     PATH,
     operation_id="workflowSchema",
     tag="workflows",
-    summary="The JSON Schema of a workflow document, every node type included (no key)",
+    summary="The JSON Schema (draft 7) of a workflow document, every node type included (no key)",
     description=(
         "Made from the node types this server runs. Point an editor at it, e.g. the YAML "
         "language server's `# yaml-language-server: $schema=<this URL>` first line. Passing it is "
@@ -27,7 +27,7 @@ PATH = "/api/v1/schemas/workflow.json"
         "created or loaded."
     ),
     public=True,
-    replies=(Reply(200, "the schema", media={MEDIA_TYPE: "JSON Schema 2020-12"}),),
+    replies=(Reply(200, "the schema", media={MEDIA_TYPE: "JSON Schema draft 7"}),),
 )
 async def workflow_schema(request: web.Request) -> web.Response:
     return web.Response(body=workflow_schema_json(), content_type=MEDIA_TYPE)

@@ -28,10 +28,10 @@ SHIPPED = sorted(
 )
 
 
-def _validator() -> jsonschema.Draft202012Validator:
+def _validator() -> jsonschema.Draft7Validator:
     schema = workflow_schema()
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -44,16 +44,27 @@ def _errors(doc: Any) -> list[str]:
     return [f"{e.json_path}: {e.message}" for e in _validator().iter_errors(doc)]
 
 
-def test_the_schema_is_a_valid_2020_12_schema_of_every_registered_node_type() -> None:
+def test_the_schema_is_a_valid_draft_7_schema_of_every_registered_node_type() -> None:
     schema = workflow_schema()
-    jsonschema.Draft202012Validator.check_schema(schema)
-    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft7Validator.check_schema(schema)
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    assert jsonschema.validators.validator_for(schema) is jsonschema.Draft7Validator
     branches = schema["properties"]["nodes"]["items"]
     types = {
-        schema["$defs"][ref["$ref"].rsplit("/", 1)[1]]["properties"]["type"]["const"]
+        schema["definitions"][ref["$ref"].rsplit("/", 1)[1]]["properties"]["type"]["const"]
         for ref in branches.get("oneOf", [branches])
     }
     assert types == set(REGISTRY)
+    later = {"$defs", "prefixItems", "unevaluatedProperties", "dependentRequired", "$dynamicRef"}
+    stack: list[Any] = [schema]
+    while stack:  # editors implement draft 7: nothing of a later draft, no $ref with siblings
+        value = stack.pop()
+        if isinstance(value, dict):
+            assert not later & value.keys(), value.keys()
+            assert "$ref" not in value or len(value) == 1, value
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
@@ -121,7 +132,7 @@ def test_what_the_engine_refuses_by_shape_the_schema_refuses_too(change: Any) ->
 def test_the_common_keys_are_described_on_every_node_type() -> None:
     schema = workflow_schema()
     for name, node_type in REGISTRY.items():
-        config = schema["$defs"][node_type.config_model.__name__]
+        config = schema["definitions"][node_type.config_model.__name__]
         for key in COMMON_KEYS:
             assert config["properties"][key]["description"], (name, key)
 
