@@ -21,6 +21,10 @@ class Incoming:
     chat_key: str = ""  # e.g. telegram:chat:<chat_id>: access rules
     private: bool = False  # a one-to-one chat with the bot (admin commands work only there)
     sent_at: float | None = None  # unix time the platform says it was sent (lets dedup skip storage)
+    # Who wrote it and where, as a workflow's {{sys.user_id}}, {{sys.user_name}}, {{sys.chat_id}} show it.
+    user_id: str | None = None
+    user_name: str | None = None
+    chat_id: str | None = None
 
 
 def incoming(
@@ -34,6 +38,8 @@ def incoming(
     dedup_key: str,
     private: bool,
     sent_at: float,
+    user_name: str | None = None,
+    chat_id: int | None = None,
 ) -> Incoming:
     """The one way a platform's parsed message becomes `Incoming`: keys of users and places
     are namespaced by platform the same way everywhere (``place``: e.g. ``chat:<id>``)."""
@@ -47,6 +53,9 @@ def incoming(
         chat_key=f"{platform}:{place}",
         private=private,
         sent_at=sent_at,
+        user_id=str(user_id),
+        user_name=user_name,
+        chat_id=None if chat_id is None else str(chat_id),
     )
 
 
@@ -65,6 +74,10 @@ class Responder(Protocol):
 
     async def final(self, text: str) -> None:
         """The whole answer; every part must be delivered, in order."""
+
+    async def message(self, text: str) -> None:
+        """A message of its own, said now and whole (a ``message`` node's text), before
+        the answer; the answer's preview is never shown inside it, nor it inside the answer."""
 
     async def notice(self, text: str) -> None:
         """A short system message (rate limit, apology); never a traceback."""

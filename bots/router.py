@@ -30,9 +30,10 @@ from engine.cluster.ordering import RedisOrdering
 from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, RateLimited, Unavailable
 from engine.ratelimit import RateLimiter
 from engine.run.executor import Executor
+from engine.run.runner import Caller
 from engine.sessions import Sessions
 from engine.store.writer import Storage
-from engine.workflow.events import Event, MessageDelta
+from engine.workflow.events import Event, MessageDelta, MessageSent
 
 log = logging.getLogger("chatgate.bots")
 
@@ -210,9 +211,11 @@ class ChatRouter:
                     owner=f"bot:{self.settings.name}",
                     session_id=msg.session_id,
                     sink=stream.on_event,
+                    caller=Caller(msg.platform, msg.user_id, msg.user_name, msg.chat_id),
                 )
             content = (record.result or {}).get("content", "")
-            await responder.final(content or "…")
+            if content or not stream.said:  # messages said it all: no "…" after them
+                await responder.final(content or "…")
         except ChatgateError as e:
             run_id = e.execution_id if isinstance(e, ExecutionFailed | ExecutionCrashed) else None
             where = f" (execution {run_id})" if run_id else ""
@@ -222,18 +225,43 @@ class ChatRouter:
 
 class _Stream:
     """Feeds the growing answer to the responder: typing until the first token, then
-    partial updates no more often than the platform allows and only when changed."""
+    partial updates no more often than the platform allows and only when changed.
+
+    A ``message`` node's text is said at once, as a message of its own, in the order the
+    nodes said them: one task after another, never cancelled (a cut-off send could reach
+    the chat without us knowing, and be sent again). The preview waits while a message
+    goes out, and starts afresh after it: what streamed before belongs to no answer the
+    user still waits for, and the message must not be shown inside a preview."""
 
     def __init__(self, responder: Responder) -> None:
         self.responder = responder
         self.parts: list[str] = []
         self.changed = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.said = False  # a message went out (or is on its way)
+        self._saying: asyncio.Future[None] | None = None  # the last message's delivery
+        self._failure: BaseException | None = None  # the first message that could not be sent
+        self._generation = 0  # messages said so far: a preview of an older generation is stale
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, MessageDelta) and event.content:
             self.parts.append(event.content)
             self.changed.set()
+        elif isinstance(event, MessageSent):
+            self.said = True
+            self.parts = []
+            self._generation += 1
+            self._saying = asyncio.ensure_future(self._say(self._saying, event.text))
+
+    async def _say(self, before: asyncio.Future[None] | None, text: str) -> None:
+        if before is not None:
+            await before  # in order: never raises (failures are kept in _failure)
+        if self._failure is not None:
+            return  # a later message must not arrive without the one before it
+        try:
+            await self.responder.message(text)
+        except Exception as e:
+            self._failure = e
 
     async def __aenter__(self) -> _Stream:
         self.task = asyncio.create_task(self._pump())
@@ -244,6 +272,11 @@ class _Stream:
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
+        if self._saying is not None:
+            # Every message is out before the answer; shielded, so a cancel does not cut one off.
+            await asyncio.shield(self._saying)
+        if self._failure is not None and exc[0] is None:
+            raise self._failure  # as a failed final answer would
 
     async def _pump(self) -> None:
         r = self.responder
@@ -257,12 +290,16 @@ class _Stream:
                         await self.changed.wait()
                 except TimeoutError:
                     continue
-            sent = ""
+            sent, shown_in = "", self._generation
             while True:
                 await self.changed.wait()
                 self.changed.clear()
+                if self._saying is not None and not self._saying.done():
+                    await asyncio.shield(self._saying)  # no preview while a message goes out
+                if shown_in != self._generation:
+                    sent, shown_in = "", self._generation
                 text = "".join(self.parts)
-                if text != sent:
+                if text and text != sent:
                     await r.partial(text)
                     sent = text
                 await asyncio.sleep(r.partial_interval_s)

@@ -33,6 +33,7 @@ from engine.run.executor import Executor
 from engine.sessions import Sessions
 from engine.store.api_keys import workflow_owners
 from engine.store.writer import Storage
+from engine.workflow.nodes.workflows import WORKFLOWS
 
 log = logging.getLogger("chatgate")
 
@@ -69,6 +70,7 @@ class Gateway:
         llm = LLM(settings.llm)
         catalog = Catalog(storage, limits=settings.engine)
         executor = Executor(storage, sessions, llm, settings.engine)
+        executor.owner_services[WORKFLOWS.name] = catalog.workflows_for
         limiter = RateLimiter(settings.rate_limits, settings.redis_url)
         stored = StoredKeys()
         await stored.refresh(storage, set())

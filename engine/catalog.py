@@ -18,9 +18,10 @@ from typing import Any
 from config.paths import shown_path
 from config.schema import EngineSettings
 from engine.clock import new_id, utcnow
-from engine.errors import ChatgateError, Forbidden, NotFound
+from engine.errors import ChatgateError, ExecutionFailed, Forbidden, NotFound
 from engine.store.workflows import Workflows
 from engine.store.writer import Storage
+from engine.workflow.calls import calls, check_result_references, find_loop, loop_error
 from engine.workflow.graph import CompiledWorkflow, compile_workflow, document_size, parse_spec
 
 log = logging.getLogger("chatgate.catalog")
@@ -28,6 +29,10 @@ log = logging.getLogger("chatgate.catalog")
 # Documents with more nodes and connections than this are validated in a thread, so the
 # event loop keeps serving meanwhile; smaller ones cost less than the hop there.
 OFFLOAD_AT = 64
+# Validation follows the calls of a new version through at most this many other workflows
+# (each a lookup, perhaps a database read); a loop past it still fails at run time, at
+# engine.max_depth.
+MAX_CALL_LOOKUPS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +102,12 @@ class Catalog:
                     path=str(path),
                 )
             except ChatgateError as e:
-                problems.append(FileProblem(str(path), e.message, e.details))
-                extra = f" ({e.details})" if e.details else ""
-                kept = previous_by_path.get(str(path))
-                if kept is not None and kept.workflow_id in loaded:
-                    kept = None
-                still = f"; its last good version of {kept.name} stays" if kept else ""
-                log.error("workflow file %s skipped: %s%s%s", path, e.message, extra, still)
-                if kept is not None:
-                    loaded[kept.workflow_id] = kept
+                _skip_file(str(path), e, loaded, previous_by_path, problems)
+        while (refusal := self._file_call_problem(loaded)) is not None:
+            wid, error = refusal
+            refused = loaded.pop(wid)
+            assert refused.path is not None
+            _skip_file(refused.path, error, loaded, previous_by_path, problems, refused)
         self._files = loaded
         self._file_names = {w.name: wid for wid, w in loaded.items()}
         bad = {p.path for p in problems}
@@ -114,6 +116,39 @@ class Catalog:
                 log.info("workflow file %s is fixed: workflow %s loaded from it", w.path, w.name)
         self._bad_paths = bad
         return problems
+
+    def _file_call_problem(self, loaded: dict[str, StoredWorkflow]) -> tuple[str, ChatgateError] | None:
+        """The first file workflow whose calls (to other files, by name or id) read a field
+        the called one does not give, or loop; with the error to refuse it with."""
+        by_name = {w.name: wid for wid, w in loaded.items()}
+
+        def target(ref: str) -> str | None:
+            wid = by_name.get(ref, ref)
+            return wid if wid in loaded else None
+
+        def callees(wid: str) -> list[str]:
+            return [t for ref in calls(loaded[wid].compiled).values() if (t := target(ref)) is not None]
+
+        for wid, w in loaded.items():
+            called = {ref: loaded[t].compiled for ref in calls(w.compiled).values() if (t := target(ref))}
+            try:
+                check_result_references(w.compiled, called)
+            except ChatgateError as e:
+                return wid, e
+        path = find_loop(list(loaded), callees)
+        if path is None:
+            return None
+        members = path[path.index(path[-1]) : -1]
+        # Refuse a file that changed in this load: the others ran fine together before.
+        changed = [
+            m
+            for m in members
+            if (old := self._files.get(m)) is None or old.compiled is not loaded[m].compiled
+        ]
+        pick = members.index((changed or members)[0])
+        loop = [*members[pick:], *members[:pick], members[pick]]
+        node = next(n for n, ref in calls(loaded[loop[0]].compiled).items() if target(ref) == loop[1])
+        return loop[0], loop_error(loop, {wid: w.name for wid, w in loaded.items()}, node)
 
     def file_workflows(self) -> list[StoredWorkflow]:
         return list(self._files.values())
@@ -162,6 +197,55 @@ class Catalog:
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
+    def workflows_for(self, owner: str) -> CatalogWorkflows:
+        """What an execution's ``workflow`` and ``iterate`` nodes find: what its owner
+        sees. A bot's executions (owner ``bot:<name>``; no key name holds a ':') see
+        every workflow, as the bot's own lookup does."""
+        return CatalogWorkflows(self, None if ":" in owner else owner)
+
+    async def _check_calls(self, compiled: CompiledWorkflow, wid: str, owner: str) -> None:
+        """Refuse a version whose calls loop (through the workflows ``owner`` sees) or
+        read a field the called workflow does not give. Names that do not resolve pass:
+        they may exist when it runs."""
+        direct = calls(compiled)
+        if not direct:
+            return
+        names = {wid: compiled.spec.name}
+        callees: dict[str, list[str]] = {wid: []}
+        first_call: dict[str, str] = {}  # called workflow id -> the node of this version calling it
+        called: dict[str, CompiledWorkflow] = {}  # by the name this version's nodes use
+        frontier = [(wid, compiled)]
+        looked_up: dict[str, StoredWorkflow | None] = {}  # by name or id: each asked once
+        # A run nests at most engine.max_depth deep: a longer loop fails there anyway.
+        for _depth in range(self.limits.max_depth + 1):
+            reached: list[tuple[str, CompiledWorkflow]] = []
+            for caller, wf in frontier:
+                for node_id, ref in calls(wf).items():
+                    if ref not in looked_up:
+                        if len(looked_up) == MAX_CALL_LOOKUPS:
+                            break
+                        try:
+                            looked_up[ref] = await self.get(ref, owner)
+                        except NotFound:
+                            looked_up[ref] = None
+                    found = looked_up[ref]
+                    if found is None:
+                        continue
+                    target = found.workflow_id
+                    callees[caller].append(target)
+                    if caller == wid:
+                        called[ref] = found.compiled
+                        first_call.setdefault(target, node_id)
+                    if target not in callees:  # this version stands for itself, not the stored one
+                        callees[target] = []
+                        names[target] = found.name
+                        reached.append((target, found.compiled))
+            frontier = reached
+        check_result_references(compiled, called)
+        path = find_loop([wid], lambda w: callees.get(w, ()))
+        if path is not None:
+            raise loop_error(path, names, first_call[path[1]])
+
     def forget_stored(self) -> None:
         """Drop the cached stored workflows (their owners changed); files stay."""
         self._cache.clear()
@@ -170,8 +254,10 @@ class Catalog:
 
     async def create(self, data: Any, owner: str) -> StoredWorkflow:
         compiled = await _compiled(data, self.limits)
+        wid = new_id("wf")
+        await self._check_calls(compiled, wid, owner)
         now = utcnow()
-        wf = StoredWorkflow(new_id("wf"), owner, compiled, now, now)
+        wf = StoredWorkflow(wid, owner, compiled, now, now)
         await self.rows.add(self._row(wf))
         self._remember(wf)
         return wf
@@ -179,6 +265,7 @@ class Catalog:
     async def update(self, ref: str, data: Any, owner: str) -> StoredWorkflow:
         current = await self._editable(ref, owner)
         compiled = await _compiled(data, self.limits)
+        await self._check_calls(compiled, current.workflow_id, owner)
         updated = replace(current, compiled=compiled, updated_at=max(utcnow(), current.updated_at))
         await self.rows.replace(updated.workflow_id, self._row(updated))
         self._remember(updated)
@@ -228,6 +315,42 @@ class Catalog:
             "created_at": wf.created_at,
             "updated_at": wf.updated_at,
         }
+
+
+class CatalogWorkflows:
+    """The ``workflows`` service (`engine.workflow.nodes.workflows.WORKFLOWS`) of one
+    execution: finds a workflow by name or id as its owner may see it."""
+
+    def __init__(self, catalog: Catalog, owner: str | None) -> None:
+        self.catalog = catalog
+        self.owner = owner
+
+    async def find(self, ref: str) -> CompiledWorkflow:
+        try:
+            return (await self.catalog.get(ref, self.owner)).compiled
+        except NotFound:
+            raise ExecutionFailed(f"workflow '{ref}' not found", {"workflow": ref}) from None
+
+
+def _skip_file(
+    path: str,
+    e: ChatgateError,
+    loaded: dict[str, StoredWorkflow],
+    previous_by_path: dict[str | None, StoredWorkflow],
+    problems: list[FileProblem],
+    refused: StoredWorkflow | None = None,
+) -> None:
+    """A file that fails: noted, logged, and its previous version (if any, and not the
+    one refused) stays."""
+    problems.append(FileProblem(path, e.message, e.details))
+    extra = f" ({e.details})" if e.details else ""
+    kept = previous_by_path.get(path)
+    if kept is not None and (kept.workflow_id in loaded or kept is refused):
+        kept = None
+    still = f"; its last good version of {kept.name} stays" if kept else ""
+    log.error("workflow file %s skipped: %s%s%s", path, e.message, extra, still)
+    if kept is not None:
+        loaded[kept.workflow_id] = kept
 
 
 async def _compiled(data: Any, limits: EngineSettings | None) -> CompiledWorkflow:

@@ -2,7 +2,9 @@
 
 History lives in the database (it survives restarts) with a bounded in-memory
 cache of recent sessions in front, so a busy conversation is not re-read on
-every message. Executions of one session queue on a FIFO lock: a burst of
+every message. Session variables (what ``variable`` nodes with ``scope: session``
+set) are kept the same way: rows in the database, the newest per name counts, a
+bounded cache in front. Executions of one session queue on a FIFO lock: a burst of
 messages is answered in arrival order against a consistent history.
 """
 
@@ -11,7 +13,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from engine.cluster.ordering import HeldAlready, RedisOrdering, Turn
 from engine.store.history import History
@@ -21,6 +26,11 @@ from engine.workflow.nodes.base import Message
 
 # One earlier message, exactly as chat models take it: {"role": "user"|"assistant", "content": ...}.
 # Treated as read-only: the same dicts are shared by every execution of the session.
+
+
+# Sessions whose rows written since their last trim are counted: a count dropped only delays
+# that session's trim. Not the cache size, which is 0 when other processes write.
+_COUNTED_SESSIONS = 10_000
 
 
 class _Slot:
@@ -72,6 +82,8 @@ class Sessions:
         cache_size: int = 10_000,
         turns: RedisOrdering | None = None,
         trim_every_s: float = 1.0,
+        variables_cache_bytes: int = 64 * 1024 * 1024,
+        variables_trim_after: int = 32,
     ) -> None:
         self.storage = storage
         self.rows = History(storage)
@@ -80,7 +92,7 @@ class Sessions:
         # go stale: history is then always read from the database, after taking the turn.
         self.turns = turns
         if turns is not None:
-            cache_size = 0
+            cache_size = variables_cache_bytes = 0
         self.max_turns = max_turns  # a turn is one user message plus one answer
         self.cache_size = cache_size
         # Cached as the message dicts the model is sent, so a turn is not rebuilt per request.
@@ -95,6 +107,19 @@ class Sessions:
         # (measured slower, BENCHMARKS.md). Rows past the window are never read.
         self.trim_every_s = trim_every_s
         self._next_trim = 0.0
+        # Each session's variables as stored, with their size as JSON: bounded by bytes, not
+        # by sessions, since one session may hold MAX_SESSION_VARIABLES values of
+        # MAX_VALUE_BYTES. Sessions with none are cached too (most have none): no read per message.
+        self.variables_cache_bytes = variables_cache_bytes
+        self._variables: OrderedDict[str, tuple[dict[str, Any], int]] = OrderedDict()
+        self._variables_bytes = 0
+        # Setting a variable appends a row; the superseded ones are deleted in bulk, like
+        # old turns, once a session wrote ``variables_trim_after`` since its last trim.
+        self.variables_trim_after = variables_trim_after
+        self._variables_unpruned: dict[str, int] = {}
+        self._variables_to_trim: set[str] = set()
+        self._variables_trim_queued = False
+        self._variables_next_trim = 0.0
 
     def exclusive(self, session_id: str) -> _Hold | Turn | HeldAlready:
         """``async with``: hold the session for one execution; others of it wait in order.
@@ -145,7 +170,7 @@ class Sessions:
                 self.rows.queue_trim(self._due)
         else:
             self._unpruned[session_id] = written
-            if len(self._unpruned) > self.cache_size:
+            if len(self._unpruned) > _COUNTED_SESSIONS:
                 self._unpruned.pop(next(iter(self._unpruned)))
         return self.rows.turn(session_id, user, assistant)
 
@@ -154,13 +179,64 @@ class Sessions:
         sessions, self._to_trim, self._trim_queued = self._to_trim, set(), False
         return sessions, self.max_turns
 
-    async def variables(self, session_id: str) -> dict[str, Any]:
-        """What ``variable`` nodes with ``scope: session`` set for the session, by name."""
-        return await self.variable_rows.current(session_id)
+    async def variables(self, session_id: str) -> Mapping[str, Any]:
+        """What ``variable`` nodes with ``scope: session`` set for the session, by name.
+        Read-only: the caller copies it before changing anything."""
+        cached = self._variables.get(session_id)
+        if cached is not None:
+            self._variables.move_to_end(session_id)
+            return cached[0]
+        values = await self.variable_rows.current(session_id)
+        self._remember_variables(session_id, values)
+        return values
 
     def set_variables(self, session_id: str, values: dict[str, Any]) -> TableRows:
-        """The values as rows the caller commits with the execution's record."""
+        """The values as rows the caller commits with the execution's record; once that
+        commit is done, `variables_saved` caches what the session then holds."""
+        # Until the commit is known done the cache may not hold either state: a failed or
+        # cancelled save would leave it ahead of, or behind, the database.
+        self._forget_variables(session_id)
+        written = self._variables_unpruned.pop(session_id, 0) + len(values)
+        if written >= self.variables_trim_after:
+            self._variables_to_trim.add(session_id)
+            now = time.monotonic()
+            if not self._variables_trim_queued and now >= self._variables_next_trim:
+                self._variables_trim_queued = True
+                self._variables_next_trim = now + self.trim_every_s
+                self.variable_rows.queue_trim(self._variables_due)
+        else:
+            self._variables_unpruned[session_id] = written
+            if len(self._variables_unpruned) > _COUNTED_SESSIONS:
+                self._variables_unpruned.pop(next(iter(self._variables_unpruned)))
         return self.variable_rows.changes(session_id, values)
+
+    def variables_saved(self, session_id: str, values: Mapping[str, Any]) -> None:
+        """The commit holding `set_variables`' rows is done: ``values`` (all the session's
+        variables now) can be served from memory."""
+        self._remember_variables(session_id, dict(values))
+
+    def _variables_due(self) -> set[str]:
+        sessions, self._variables_to_trim = self._variables_to_trim, set()
+        self._variables_trim_queued = False
+        return sessions
+
+    def _remember_variables(self, session_id: str, values: dict[str, Any]) -> None:
+        if self.variables_cache_bytes <= 0:
+            return
+        self._forget_variables(session_id)
+        size = len(orjson.dumps(values)) + len(session_id)
+        if size > self.variables_cache_bytes:
+            return
+        self._variables[session_id] = (values, size)
+        self._variables_bytes += size
+        while self._variables_bytes > self.variables_cache_bytes:
+            _, (_, dropped) = self._variables.popitem(last=False)
+            self._variables_bytes -= dropped
+
+    def _forget_variables(self, session_id: str) -> None:
+        held = self._variables.pop(session_id, None)
+        if held is not None:
+            self._variables_bytes -= held[1]
 
     async def reset(self, session_id: str) -> int:
         """Forget a session's history and variables; returns how many messages (user and
@@ -169,6 +245,8 @@ class Sessions:
             exchanges = await self.rows.forget(session_id)
             await self.variable_rows.forget(session_id)
             self._cache.pop(session_id, None)
+            self._forget_variables(session_id)
+            self._variables_unpruned.pop(session_id, None)
         return 2 * exchanges
 
     def _remember(self, session_id: str, turns: tuple[Message, ...]) -> None:

@@ -131,6 +131,8 @@ def message_incoming(message: discord.Message, trigger: Trigger, *, bot: str) ->
         dedup_key=str(message.id),
         private=message.guild is None,
         sent_at=message.created_at.timestamp(),
+        user_name=message.author.display_name,
+        chat_id=message.channel.id,
     )
 
 
@@ -156,4 +158,6 @@ def command_incoming(
         dedup_key=f"interaction:{interaction.id}",
         private=False,
         sent_at=interaction.created_at.timestamp(),
+        user_name=interaction.user.display_name,
+        chat_id=interaction.channel_id,
     )

@@ -43,6 +43,7 @@ class PartsResponder(ABC):
         # Quiet from when answering began: an answer whole within that is sent once.
         self._preview = ShieldedPreview(CHANNEL.quiet_s, since=time.monotonic())
         self.answering = False  # text (or a notice) has arrived: typing is over
+        self.said = 0  # messages of their own sent before the answer (they come first)
 
     @property
     def lanes(self) -> Lanes:
@@ -74,10 +75,24 @@ class PartsResponder(ABC):
         await self._preview.settle()
         await self._show(split_markdown(text, CHANNEL.message_length) or ["…"], final=True)
 
+    async def message(self, text: str) -> None:
+        self.answering = True
+        await self._preview.settle()
+        # The answer's preview so far goes: the answer comes after the message, anew.
+        while self.handles:
+            self.shown.pop()
+            with contextlib.suppress(discord.HTTPException):
+                await self._delete(self.handles.pop())
+        for part in split_markdown(text, CHANNEL.message_length):
+            await self.lanes.sends.take()  # every part must arrive: wait for the turn
+            await self._send(part, self.said)
+            self.said += 1
+        self._preview = ShieldedPreview(CHANNEL.quiet_s, since=time.monotonic())
+
     async def notice(self, text: str) -> None:
         self.answering = True
         await self.lanes.sends.take()
-        handle = await self._send(text, len(self.handles))
+        handle = await self._send(text, self.said + len(self.handles))
         self.handles.append(handle)
         self.shown.append(text)
 
@@ -102,14 +117,14 @@ class PartsResponder(ABC):
                         raise
                     # Someone deleted our preview: the answer still has to arrive whole.
                     await sends.take()
-                    self.handles[i] = await self._send(part, i)
+                    self.handles[i] = await self._send(part, self.said + i)
                 self.shown[i] = part
             else:
                 if final:
                     await sends.take()
                 elif not sends.try_take():
                     return
-                self.handles.append(await self._send(part, i))
+                self.handles.append(await self._send(part, self.said + i))
                 self.shown.append(part)
         if final:
             while len(self.handles) > len(parts):  # a preview showed more parts than the answer has
@@ -190,6 +205,9 @@ class EphemeralNotice:
         pass
 
     async def final(self, text: str) -> None:
+        await self.notice(text)
+
+    async def message(self, text: str) -> None:
         await self.notice(text)
 
     async def notice(self, text: str) -> None:

@@ -99,6 +99,8 @@ def read_update(update: Update, me: Me, settings: TelegramBotSettings) -> Job | 
         dedup_key=str(update.update_id),
         private=private,
         sent_at=msg.date.timestamp(),
+        user_name=_speaker_name(msg),
+        chat_id=msg.chat.id,
     )
     target = Target(
         chat_id=msg.chat.id,
@@ -108,6 +110,13 @@ def read_update(update: Update, me: Me, settings: TelegramBotSettings) -> Job | 
         draft_id=(msg.message_id % 100_000_000) * 16 + 1,
     )
     return Job(update.update_id, kind, message, target, msg.date.timestamp())
+
+
+def _speaker_name(msg: Message) -> str | None:
+    """How the speaker is called: a person's name, or the title of the chat speaking."""
+    if msg.sender_chat is not None:
+        return msg.sender_chat.title or msg.sender_chat.username
+    return msg.from_user.full_name if msg.from_user is not None else None
 
 
 def _speaker(msg: Message) -> int | None:

@@ -75,6 +75,7 @@ class TelegramResponder:
         self._drafts: dict[int, str] = {}  # part index -> text last drafted
         self._preview = ShieldedPreview(self.limits.quiet_s)  # quiet from the first text on
         self._typing = TypingDelay(self.limits.typing_after_s)
+        self._said = False  # a message of its own went out: it, not the answer, replies to the question
 
     @property
     def _group(self) -> bool:
@@ -110,6 +111,13 @@ class TelegramResponder:
             await self._delete(extra.message_id)
         del self._sent[len(parts) :]
 
+    async def message(self, text: str) -> None:
+        await self._preview.settle()
+        await self._forget_preview()
+        for part in render_parts(text, self.limits.message_length):
+            await self._send_part(part, first=not self._said)  # not one of the answer's parts
+            self._said = True
+
     async def notice(self, text: str) -> None:
         await self._preview.settle()
         try:
@@ -118,6 +126,15 @@ class TelegramResponder:
             log.warning("could not send a notice to chat %s: %s", self.target.chat_id, e.message)
 
     # -- internals -----------------------------------------------------------
+
+    async def _forget_preview(self) -> None:
+        """The answer's preview so far goes: the answer comes after the message, and
+        starts over (with its quiet period) below it."""
+        for sent in self._sent:
+            await self._delete(sent.message_id)
+        self._sent.clear()
+        self._drafts.clear()
+        self._preview = ShieldedPreview(self.limits.quiet_s)
 
     async def _delete(self, message_id: int) -> None:
         chat_id = self.target.chat_id
@@ -162,7 +179,10 @@ class TelegramResponder:
     async def _send_preview(self, body: str, mode: str | None) -> None:
         t = self.target
         message = await self.sender.preview(
-            t.chat_id, True, lambda: self._send_call(body, mode, first=not self._sent), paced=True
+            t.chat_id,
+            True,
+            lambda: self._send_call(body, mode, first=not (self._sent or self._said)),
+            paced=True,
         )
         if message is not None:
             self._sent.append(_Sent(message.message_id, (body, mode), (body, mode)))
@@ -171,7 +191,7 @@ class TelegramResponder:
         """Make message ``index`` show ``part`` for good: edit the preview, or send it."""
         want = _content(part)
         if index >= len(self._sent):
-            self._sent.append(await self._send_part(part, first=index == 0))
+            self._sent.append(await self._send_part(part, first=index == 0 and not self._said))
             return
         sent = self._sent[index]
         if sent.want == want:

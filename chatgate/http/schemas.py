@@ -124,11 +124,15 @@ ExecutionStatus = Literal["running", "completed", "failed", "cancelled"]
 
 
 class Result(Shape):
-    """``content``, plus an ``end`` node's outputs by name."""
+    """``content``, plus an ``end`` node's outputs by name (any JSON value each: an output
+    that is exactly one reference keeps that value's type), plus ``messages``."""
 
     model_config = ConfigDict(populate_by_name=True, extra="allow")
 
-    content: str
+    content: str = Field(
+        description="the end node's content; without one, the text of the nodes nothing follows "
+        "(a message node's text is in messages, not here)"
+    )
     messages: list[str] | None = Field(
         None, description="what message nodes delivered before the end, in order (only when some ran)"
     )
@@ -160,11 +164,13 @@ class NodeRun(Shape):
     status: Literal["running", "completed", "skipped", "failed", "continued"] = Field(
         description="continued: it failed and its on_error let the run go on"
     )
-    attempts: int | None = None
-    duration_ms: float | None = None
-    port: str | None = Field(None, description="the output it took")
-    error: NodeError | None = None
-    outputs: dict[str, Any] | None = None
+    attempts: int | None = Field(None, description="how often it ran (retry); absent when skipped")
+    duration_ms: float | None = Field(
+        None, description="all its attempts, pauses included; absent when skipped"
+    )
+    port: str | None = Field(None, description="the output it took (error: on_error branch)")
+    error: NodeError | None = Field(None, description="why it failed (failed or continued)")
+    outputs: dict[str, Any] | None = Field(None, description="what it put in the pool; null when skipped")
 
 
 class ExecutionResult(Shape):

@@ -1,5 +1,6 @@
-"""An execution streamed as Server-Sent Events: node_started, message_delta and node_finished
-as they happen, then execution_finished (the execution) or error (the envelope)."""
+"""An execution streamed as Server-Sent Events: node_started, message_delta, message,
+node_finished and node_skipped as they happen, then execution_finished (the execution) or
+error (the envelope)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from engine.catalog import StoredWorkflow
 from engine.errors import ChatgateError
 from engine.record import ExecutionRecord
 from engine.run.executor import Executor
+from engine.run.runner import Caller
 from engine.workflow.events import Event, MessageDelta, MessageSent, NodeFinished, NodeSkipped, NodeStarted
 
 PING = b": ping\n\n"  # a comment line: keeps proxies from closing a quiet stream
@@ -29,6 +31,7 @@ async def stream_execution(
     inputs: dict[str, Any],
     owner: str,
     session_id: str | None,
+    caller: Caller | None = None,
 ) -> web.StreamResponse:
     queue: asyncio.Queue[Event | ExecutionRecord | ChatgateError] = asyncio.Queue()
     ping_every_s = gateway(request).settings.server.stream_ping_s
@@ -36,7 +39,13 @@ async def stream_execution(
     async def run() -> None:
         try:
             record = await executor.execute(
-                wf.workflow_id, wf.compiled, inputs, owner=owner, session_id=session_id, sink=queue.put_nowait
+                wf.workflow_id,
+                wf.compiled,
+                inputs,
+                owner=owner,
+                session_id=session_id,
+                sink=queue.put_nowait,
+                caller=caller,
             )
             queue.put_nowait(record)
         except ChatgateError as e:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from config.schema import EngineSettings
@@ -35,6 +36,9 @@ class Executor:
         self.deadlines = Deadlines()  # every running node's time limit, on one timer
         # What nodes may ask their context for (``ctx.service``), by ServiceKey name.
         self.services: dict[str, Any] = {}
+        # Services made for each execution from its owner (what it may see), by ServiceKey
+        # name: the catalog's workflows for ``workflow`` and ``iterate`` nodes.
+        self.owner_services: dict[str, Callable[[str], Any]] = {}
 
     async def execute(
         self,
@@ -76,6 +80,8 @@ class Executor:
                     attempted = True
                     await self._persist(record, turn)
                     saved = True
+                    if env.session_changes and record.status == "completed":
+                        self.sessions.variables_saved(session_id, env.session)
         finally:
             try:
                 if not attempted:
@@ -116,8 +122,13 @@ class Executor:
                 "chat_id": caller.chat_id,
                 "now": iso(record.start_time),
             },
-            services=self.services,
+            services=self._services(record.owner),
         )
+
+    def _services(self, owner: str) -> dict[str, Any]:
+        if not self.owner_services:
+            return self.services
+        return {**self.services, **{name: make(owner) for name, make in self.owner_services.items()}}
 
     async def _run(
         self, workflow: CompiledWorkflow, record: ExecutionRecord, env: RunEnv

@@ -18,6 +18,7 @@ pool, the traces): that is what a node that waits for the user will save and res
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ from engine.workflow.nodes.base import DEFAULT_PORT, ERROR_PORT, ChatModel, Mess
 from engine.workflow.storable import storable_problem
 
 Sink = Callable[[Event], None]
+#: Messages one execution may deliver (``message`` nodes, sub-workflows' included): a chat
+#: platform throttles a bot far below what an ``iterate`` over messages could send.
+MAX_MESSAGES = 50
 T = TypeVar("T")
 
 
@@ -83,6 +87,7 @@ class RunEnv:
     session_changes: dict[str, Any] = field(default_factory=dict)  # what this execution set
     services: dict[str, Any] = field(default_factory=dict)  # by ServiceKey name
     messages: list[str] = field(default_factory=list)  # what message nodes delivered, in order
+    sub_runs: int = 0  # sub-workflow runs so far, at every depth (``workflow``, ``iterate``)
     deadline: float = 0.0  # loop time by which the whole execution must be done
 
 
@@ -164,8 +169,9 @@ class Run:
         if wf.final is not None and wf.final in self.outputs:
             result = dict(self.outputs[wf.final])
         else:
+            # A node's text; a called workflow's (``workflow`` node) is its content.
             texts = [
-                self.outputs[t].get("text")
+                self.outputs[t].get("text", self.outputs[t].get("content"))
                 for t in wf.terminals
                 if t in self.outputs and t not in self.delivered
             ]
@@ -182,13 +188,22 @@ class Run:
         node_type = wf.types[node_id]
         if env.sink:
             env.sink(NodeStarted(node_id, node_type))
-        loop = asyncio.get_running_loop()
-        began = loop.time()
+        began = time.perf_counter()
         trace = self.traces[node_id] = NodeTrace(node_type, "running")
+        config = wf.configs[node_id]
         try:
-            out, port = await self._attempts(node_id, trace)
+            if config.retry is None and config.on_error == "fail":  # most nodes: one attempt, one layer less
+                trace.attempts = 1
+                try:
+                    out, port = await self._attempt(node_id)
+                except ChatgateError as e:
+                    trace.status, trace.error = "failed", _error(e)
+                    raise
+                trace.status = "completed"
+            else:
+                out, port = await self._attempts(node_id, trace)
         finally:
-            trace.duration_ms = (loop.time() - began) * 1000
+            trace.duration_ms = (time.perf_counter() - began) * 1000
         trace.port = port
         self.pool[node_id] = out
         self.outputs[node_id] = out
@@ -200,7 +215,6 @@ class Run:
         """Attempt the node as its ``retry`` allows; on failure, what its ``on_error`` says."""
         config = self.workflow.configs[node_id]
         retry = config.retry
-        loop = asyncio.get_running_loop()
         while True:
             trace.attempts += 1
             try:
@@ -213,7 +227,7 @@ class Run:
                     raise
                 if retry is not None and trace.attempts < retry.max_attempts:
                     pause = retry.backoff_s * 2 ** (trace.attempts - 1)
-                    if loop.time() + pause < self.env.deadline:
+                    if asyncio.get_running_loop().time() + pause < self.env.deadline:
                         await asyncio.sleep(pause)
                         continue
                 trace.error = _error(e)
@@ -242,25 +256,11 @@ class Run:
             sink=env.sink,
             hooks=self,
         )
-        limit = node.timeout_s or env.limits.node_timeout_s
-        # One limit per waiting node carries both: the node's own and what is left of
-        # the execution's (a second one around the whole run would cost every request).
-        node_deadline = asyncio.get_running_loop().time() + limit
         try:
             if node.instant:  # never waits on anything, so there is nothing a timer could cut short
                 out = await node.run(ctx)
             else:
-                async with env.deadlines.at(min(node_deadline, env.deadline)):
-                    out = await node.run(ctx)
-        except TimeoutError:
-            if env.deadline < node_deadline:
-                timeout_s = env.limits.execution_timeout_s
-                raise _OutOfTime(
-                    f"the execution timed out after {timeout_s:g}s", {"timeout_s": timeout_s, "node": node_id}
-                ) from None
-            raise ExecutionTimeout(
-                f"node '{node_id}' timed out after {limit:g}s", {"node": node_id, "timeout_s": limit}
-            ) from None
+                out = await self._limited(node_id, ctx)
         except ChatgateError:
             raise
         except Exception as e:  # a node bug must fail this execution, not the server
@@ -272,7 +272,32 @@ class Run:
             ) from ValueError(f"node '{node_id}' output: {problem}")
         return out, ctx.port
 
+    async def _limited(self, node_id: str, ctx: NodeContext) -> dict[str, Any]:
+        """Run a node that awaits I/O under its time limit."""
+        env = self.env
+        node = self.workflow.nodes[node_id]
+        limit = node.timeout_s or env.limits.node_timeout_s
+        # One limit per waiting node carries both: the node's own and what is left of
+        # the execution's (a second one around the whole run would cost every request).
+        node_deadline = asyncio.get_running_loop().time() + limit
+        try:
+            async with env.deadlines.at(min(node_deadline, env.deadline)):
+                return await node.run(ctx)
+        except TimeoutError:
+            if env.deadline < node_deadline:
+                timeout_s = env.limits.execution_timeout_s
+                raise _OutOfTime(
+                    f"the execution timed out after {timeout_s:g}s", {"timeout_s": timeout_s, "node": node_id}
+                ) from None
+            raise ExecutionTimeout(
+                f"node '{node_id}' timed out after {limit:g}s", {"node": node_id, "timeout_s": limit}
+            ) from None
+
     # -- what nodes reach through their context (RunHooks) ----------------------
+
+    @property
+    def limits(self) -> EngineSettings:
+        return self.env.limits
 
     def service(self, key: ServiceKey[T]) -> T:
         found = self.env.services.get(key.name)
@@ -285,6 +310,10 @@ class Run:
         self.env.session_changes[name] = value
 
     def deliver(self, node_id: str, text: str) -> None:
+        if len(self.env.messages) >= MAX_MESSAGES:  # iterate × message must not flood a chat
+            raise ExecutionFailed(
+                f"the execution would send more than {MAX_MESSAGES} messages", {"node": node_id}
+            )
         self.delivered.add(node_id)
         self.env.messages.append(text)
         if self.env.sink:
@@ -295,8 +324,19 @@ class Run:
         assert isinstance(workflow, CompiledWorkflow)
         max_depth = self.env.limits.max_depth
         if self.depth + 1 > max_depth:
+            name, depth = workflow.spec.name, self.depth + 1
             raise ExecutionFailed(
-                f"workflows nested deeper than engine.max_depth ({max_depth})", {"max_depth": max_depth}
+                f"workflow '{name}' would be nested {depth} deep, over engine.max_depth ({max_depth})",
+                {"workflow": name, "max_depth": max_depth},
+            )
+        # Enough for one iterate of engine.max_items items whose runs each nest as deep as
+        # allowed; iterates nested in iterates would otherwise multiply without bound.
+        budget = self.env.limits.max_items * max_depth
+        self.env.sub_runs += 1
+        if self.env.sub_runs > budget:
+            raise ExecutionFailed(
+                f"the execution ran more than {budget} sub-workflows (engine.max_items × engine.max_depth)",
+                {"max_sub_runs": budget},
             )
         before = len(self.env.messages)
         child = Run(workflow, self.env, workflow.coerce_inputs(inputs), self.depth + 1)

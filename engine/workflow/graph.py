@@ -21,9 +21,9 @@ from config.schema import EngineSettings
 from engine.errors import InvalidWorkflow, parse_request
 from engine.workflow.document import WorkflowSpec
 from engine.workflow.nodes import REGISTRY, Node, StartNode
-from engine.workflow.nodes.base import DEFAULT_PORT, ERROR_PORT, NodeConfig, is_final, ports_of
+from engine.workflow.nodes.base import DEFAULT_PORT, ERROR_PORT, NodeConfig, is_final, ports_of, references_of
 from engine.workflow.storable import storable_problem
-from engine.workflow.templates import Ref, references
+from engine.workflow.templates import Ref
 
 #: Roots a reference may name besides node ids; no node may take these ids.
 RESERVED = frozenset({"inputs", "session", "sys", "secrets"})
@@ -101,7 +101,7 @@ def compile_workflow(spec: WorkflowSpec, limits: EngineSettings | None = None) -
         if node_id not in reachable:
             raise _bad(f"node '{node_id}' is unreachable from the start node '{start_id}'")
 
-    refs = [(n.id, ref) for n in spec.nodes for ref in references(n.config)]
+    refs = [(n.id, ref) for n in spec.nodes for ref in references_of(nodes[n.id], n.config)]
     if refs:
         runs_before = _runs_before(order, preds, {ref.root for _, ref in refs if ref.root in nodes})
         for node_id, ref in refs:
@@ -321,6 +321,8 @@ def _check_reference(
         raise _bad(f"node '{node_id}' references {shown}, but there is no node '{root}'")
     if not runs_before(root, node_id):
         raise _bad(f"node '{node_id}' references {shown}, but '{root}' does not run before it")
+    if getattr(nodes[root], "open_outputs", False):  # another workflow's result: the catalog checks it
+        return
     outputs = nodes[root].outputs()
     if configs[root].on_error == "branch":
         outputs |= {"error"}

@@ -111,16 +111,21 @@ async def shared(shared_gateway: Shared) -> AsyncIterator[Shared]:
 @pytest.fixture
 async def discord_bot(start_chatgate: StartChatgate, discord_emu: DiscordEmulator) -> StartDiscordBot:
     """Start chatgate with one Discord bot; keyword arguments override the bot's settings,
-    ``configure`` edits the rest of the config. Returns once the bot is connected."""
+    ``configure`` edits the rest of the config, ``workflows`` (file name: document) replace the
+    seed's. Returns once the bot is connected."""
 
-    async def start(configure: Callable[[dict[str, Any]], None] | None = None, **bot: Any) -> DiscordBot:
+    async def start(
+        configure: Callable[[dict[str, Any]], None] | None = None,
+        workflows: dict[str, dict[str, Any]] | None = None,
+        **bot: Any,
+    ) -> DiscordBot:
         def setup(config: dict[str, Any]) -> None:
             config["bots"].append(discord_bot_config(discord_emu, **bot))
             if configure is not None:
                 configure(config)
 
         before = len(discord_emu.identify_payloads)
-        gw = await start_chatgate(setup)
+        gw = await start_chatgate(setup, workflows=workflows)
         harness = DiscordBot(gw, discord_emu, name=bot.get("name", "dc-test"))
         await discord_emu.wait_for(
             lambda: len(discord_emu.identify_payloads) > before and discord_emu.active_connections >= 1, 15.0

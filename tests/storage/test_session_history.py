@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.cluster.ordering import RedisOrdering
 from engine.sessions import Sessions
 from engine.store.tables import session_turns
 from engine.store.writer import Storage
@@ -62,3 +63,16 @@ async def test_sessions_due_for_trimming_wait_and_then_share_one_delete(storage:
         await say(sessions, "user-0", n)  # due again: the next round trims everyone waiting
     assert len(deletes) == 2
     assert [await rows_of(storage, f"user-{user}") for user in range(1, 10)] == [1] * 9
+
+
+async def test_with_several_processes_history_is_still_trimmed(storage: Storage, redis_url: str) -> None:
+    # Redis turns turn the history cache off (other processes write); the count of rows
+    # written since the last trim must not go with it.
+    turns = RedisOrdering(redis_url, "p1")
+    try:
+        sessions = Sessions(storage, max_turns=3, trim_every_s=0, turns=turns)
+        for n in range(40):
+            await say(sessions, "chatty", n)
+        assert await rows_of(storage, "chatty") <= 2 * 3 + 1
+    finally:
+        await turns.redis.aclose()

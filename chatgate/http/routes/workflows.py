@@ -11,6 +11,7 @@ from chatgate.http.errors import json_response
 from chatgate.http.operations import Operations, Reply
 from chatgate.http.schemas import ExecuteRequest
 from chatgate.http.sse import stream_execution
+from engine.run.runner import Caller
 from engine.session_ids import stored_session_id
 from engine.workflow.document import WorkflowSpec
 
@@ -114,7 +115,17 @@ async def delete(request: web.Request) -> web.Response:
     tag="executions",
     summary="Execute a workflow: JSON, or Server-Sent Events with stream=true",
     description="Inputs are checked before anything runs (400 naming the input). A failed execution "
-    "is recorded: its error carries `execution_id` and `status: failed`.",
+    "is recorded: its error carries `execution_id` and `status: failed`.\n\n"
+    "`result` has `content`; an `end` node's outputs by name beside it; and `messages`, what "
+    "`message` nodes said, in order (only when some ran).\n\n"
+    "With `stream: true` the answer is Server-Sent Events, each `data` one line of JSON:\n"
+    "- `node_started` `{node_id, type}`\n"
+    "- `message_delta` `{node_id, content}`: a chunk of a model's answer\n"
+    "- `message` `{node_id, text}`: a `message` node's text, said at once\n"
+    "- `node_finished` `{node_id, type, status, duration_ms, attempts}` "
+    "(status `completed`, or `continued`: it failed and its `on_error` let the run go on)\n"
+    "- `node_skipped` `{node_id, type}`: no live connection reached it\n"
+    "- last, `execution_finished` (the execution, as without streaming) or `error` (the envelope).",
     body=ExecuteRequest,
     replies=(
         Reply(
@@ -122,8 +133,8 @@ async def delete(request: web.Request) -> web.Response:
             "the finished execution",
             schemas.ExecutionResult,
             media={
-                "text/event-stream": "with stream=true: events node_started, message_delta, node_finished, "
-                "then execution_finished (the execution) or error (the envelope)"
+                "text/event-stream": "with stream=true: events node_started, message_delta, message, "
+                "node_finished, node_skipped, then execution_finished (the execution) or error (the envelope)"
             },
         ),
     ),
@@ -140,12 +151,14 @@ async def execute(request: web.Request) -> web.StreamResponse:
     wf = await gw.catalog.get(request.match_info["workflow_id"], who.name)
     who.check_run(wf.workflow_id, wf.name)  # a key scoped to some workflows: 403 for the others
     session_id = stored_session_id(who.name, body.session_id)
+    # {{sys.user_id}} and {{sys.user_name}} of an API call: the key's name (never the key).
+    caller = Caller("api", who.name, who.name, None)
     if not body.stream:
         record = await gw.executor.execute(
-            wf.workflow_id, wf.compiled, body.inputs, owner=who.name, session_id=session_id
+            wf.workflow_id, wf.compiled, body.inputs, owner=who.name, session_id=session_id, caller=caller
         )
         # The hot path: the record's dict as is (tests validate it against ExecutionResult).
         return json_response(serializers.execution(record))
     # Inputs are checked before the stream opens, so a bad call still gets a plain 400.
     wf.compiled.coerce_inputs(body.inputs)
-    return await stream_execution(request, gw.executor, wf, body.inputs, who.name, session_id)
+    return await stream_execution(request, gw.executor, wf, body.inputs, who.name, session_id, caller)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.workflow.events import Event, MessageDelta
-from engine.workflow.templates import Scope, Value, render
+from engine.workflow.templates import Ref, Scope, Value, references, render
+
+if TYPE_CHECKING:
+    from config.schema import EngineSettings
 
 # One turn of a conversation as the model sees it: {"role": …, "content": …}.
 Message = dict[str, str]
@@ -79,6 +82,11 @@ class RunHooks(Protocol):
 
     def service(self, key: ServiceKey[T]) -> T: ...
 
+    @property
+    def limits(self) -> EngineSettings:
+        """The engine's bounds for this run (``max_items``, ``max_depth``…)."""
+        ...
+
     def set_session(self, name: str, value: Any) -> None: ...
 
     def deliver(self, node_id: str, text: str) -> None: ...
@@ -147,6 +155,13 @@ class Node(Protocol):
 def ports_of(node: Node) -> frozenset[str]:
     ports: Callable[[], frozenset[str]] | None = getattr(node, "ports", None)
     return ports() if ports is not None else frozenset({DEFAULT_PORT})
+
+
+def references_of(node: Node, config: Any) -> Iterable[Ref]:
+    """What a node's config references: the ``{{ref}}`` strings in it, unless the node type
+    reads its config otherwise and says so with ``references()`` (a Jinja template)."""
+    declared: Callable[[], Iterable[Ref]] | None = getattr(node, "references", None)
+    return declared() if declared is not None else references(config)
 
 
 def is_final(node: Node) -> bool:

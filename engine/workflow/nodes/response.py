@@ -1,12 +1,22 @@
-"""``response``: answers with a language model, streaming its tokens."""
+"""``response``: answers with a language model, streaming its tokens.
+
+``fallback_models`` are tried in order when the model still fails after the client's
+retries; ``history_turns`` takes only the last turns of the session's history (it can
+narrow the engine's window, ``engine.history_turns``, not widen it: only that much is kept).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from pydantic import Field
 
+from engine.errors import ExecutionFailed
 from engine.workflow.nodes.base import NodeConfig, NodeContext
+
+#: Each fallback is one more full model call (with its own retries) inside the node's time.
+MAX_FALLBACKS = 5
 
 
 class ResponseConfig(NodeConfig):
@@ -16,6 +26,8 @@ class ResponseConfig(NodeConfig):
     temperature: float | None = Field(None, ge=0, le=2)
     max_tokens: int | None = Field(None, gt=0)
     use_history: bool = True
+    fallback_models: tuple[str, ...] = Field((), max_length=MAX_FALLBACKS)
+    history_turns: int | None = Field(None, ge=0, le=1000)  # None: the engine's window
 
 
 class ResponseNode:
@@ -48,13 +60,29 @@ class ResponseNode:
         if self.config.system_prompt:
             messages.append({"role": "system", "content": ctx.render(self.config.system_prompt)})
         if self.config.use_history:
-            messages.extend(ctx.history)
+            messages.extend(self._history(ctx))
         messages.append({"role": "user", "content": self._prompt(ctx)})
-        text = await ctx.llm.complete(
-            self.config.model,
-            messages,
-            ctx.emit_delta if ctx.sink is not None else None,
-            temperature=self.config.temperature,
-            max_tokens=self.config.max_tokens,
-        )
-        return {"text": text}
+        on_delta = ctx.emit_delta if ctx.sink is not None else None
+        models = [self.config.model, *self.config.fallback_models]
+        while True:
+            model = models.pop(0)
+            try:
+                text = await ctx.llm.complete(
+                    model,
+                    messages,
+                    on_delta,
+                    temperature=self.config.temperature,
+                    max_tokens=self.config.max_tokens,
+                )
+            except ExecutionFailed:  # a timeout too: the next model may answer in time
+                if not models:
+                    raise
+                continue
+            return {"text": text}
+
+    def _history(self, ctx: NodeContext) -> Sequence[dict[str, str]]:
+        turns = self.config.history_turns
+        if turns is None:
+            return ctx.history
+        # A turn is the user's message and its answer; 0 takes none.
+        return ctx.history[-2 * turns :] if turns else ()
