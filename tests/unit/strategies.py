@@ -198,7 +198,7 @@ def node_config(draw: st.DrawFn, node_type: str, fields: list[str]) -> tuple[dic
     if node_type == "template":
         # Jinja source: plain words and {{ references }} Jinja reads the same way (names only).
         plain = [f for f in fields if f.split(".")[0].isidentifier() and f.split(".")[1].isidentifier()]
-        pieces = draw(st.lists(st.sampled_from(plain) if plain else st.nothing(), max_size=3))
+        pieces = draw(st.lists(st.sampled_from(plain), max_size=3)) if plain else []
         text = draw(st.from_regex(r"[A-Za-z ]{0,8}", fullmatch=True))
         return {"template": text + "".join(" {{ " + p + " }} " for p in pieces)}, ["text"]
     if node_type == "variable":
