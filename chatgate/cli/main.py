@@ -1,4 +1,4 @@
-"""The ``chatgate`` command: serve, check-config, migrate, reload, keys, workflows."""
+"""The ``chatgate`` command: serve, check-config, schema, migrate, reload, keys, workflows."""
 
 from __future__ import annotations
 
@@ -178,9 +178,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "check-config": (
         "validate a config file; exit 0 when it is usable",
-        "Validate a config file: exit 0 and a summary when it is usable, else exit 1 and one line\n"
-        "naming file, line and key.\n\n"
+        "Validate a config file and the workflow files of its workflows_dir, as the server would\n"
+        "load them: exit 0 and a summary when all are usable, else exit 1 and one line per problem\n"
+        "naming file, line and key (and the node, for a workflow file).\n\n"
         "examples:\n  chatgate check-config config/chatgate.yaml\n  chatgate check-config --config my.yaml",
+    ),
+    "schema": (
+        "print the JSON Schema of workflow files (for editors)",
+        "Print the JSON Schema of a workflow document, every node type included, as the server\n"
+        "serves it at /api/v1/schemas/workflow.json: for an editor that checks workflow files\n"
+        "without a running chatgate. No config is read.\n\n"
+        "example:\n  chatgate schema > workflow.schema.json",
     ),
     "migrate": (
         "bring the database schema up to date",
@@ -288,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sub(sub, "serve", COMMANDS["serve"], common)
     p_check = _sub(sub, "check-config", COMMANDS["check-config"], common)
     p_check.add_argument("path", nargs="?", metavar="PATH", help="the config file (same as --config)")
+    _sub(sub, "schema", COMMANDS["schema"], common)
     _sub(sub, "migrate", COMMANDS["migrate"], common)
     p_reload = _sub(sub, "reload", COMMANDS["reload"], common)
     p_reload.add_argument("--url", help="the running chatgate (default: $CHATGATE_URL, else the config's)")
@@ -333,6 +342,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_workflows(settings: Settings) -> int:
+    """The rest of ``check-config``: every workflow file the server would load."""
+    from chatgate.cli.workflow_check import check_workflow_files
+
+    count, problems = check_workflow_files(settings)
+    for problem in problems:
+        print(f"invalid: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"ok: {len(settings.api_keys)} API key(s), {len(settings.bots)} bot(s), {count} workflow file(s)")
+    return 0
+
+
+def _print_schema() -> int:
+    from engine.workflow.schema import workflow_schema_json
+
+    sys.stdout.buffer.write(workflow_schema_json() + b"\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.config = getattr(args, "config", None)
@@ -342,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
         print("invalid: give the config file once (PATH or --config)", file=sys.stderr)
         return 2
     config = (args.path if args.command == "check-config" else None) or args.config
+
+    if args.command == "schema":
+        return _print_schema()
 
     if args.command == "reload":
         from chatgate.reload.client import locate, request_reload
@@ -359,8 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"invalid: {e}", file=sys.stderr)
             return 1
         if args.command == "check-config":
-            print(f"ok: {len(settings.api_keys)} API key(s), {len(settings.bots)} bot(s)")
-            return 0
+            return _check_workflows(settings)
         if args.command == "migrate":
             from engine.store.urls import redacted_url
 

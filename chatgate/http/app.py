@@ -13,7 +13,16 @@ from chatgate.gateway import Gateway
 from chatgate.http import cors, docs, openapi
 from chatgate.http.context import GATEWAY, PRINCIPAL, QUOTA, RELOADER, rate_headers
 from chatgate.http.errors import error_response, first_line, from_http_exception, unexpected
-from chatgate.http.routes import admin, executions, health, keys, metrics, webhooks, workflows
+from chatgate.http.routes import (
+    admin,
+    executions,
+    health,
+    keys,
+    metrics,
+    webhooks,
+    workflow_schema,
+    workflows,
+)
 from chatgate.keys import Principal
 from chatgate.reload.reloader import Reloader
 from engine.errors import ChatgateError, Unauthorized, problem
@@ -22,7 +31,7 @@ log = logging.getLogger("chatgate.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 API_PREFIX = "/api/v1/"
-PUBLIC = {"/api/v1/openapi.json"}
+PUBLIC = {"/api/v1/openapi.json", workflow_schema.PATH}  # documents that hold no secrets
 
 
 @web.middleware
@@ -81,7 +90,7 @@ def create_app(gateway: Gateway, reloader: Reloader | None = None) -> web.Applic
     if reloader is not None:
         app[RELOADER] = reloader
     app.on_response_prepare.append(cors.add_headers)
-    for module in (workflows, executions, health, openapi, docs, admin, keys, metrics):
+    for module in (workflows, executions, health, openapi, docs, admin, keys, metrics, workflow_schema):
         app.router.add_routes(module.routes)
     app.router.add_routes(webhooks.routes_for(gateway.settings))  # Telegram bots in webhook mode
     openapi.install(app)

@@ -205,7 +205,8 @@ def _reply(reply: Reply, ref: Any, headers: dict[str, Any]) -> dict[str, Any]:
     if reply.model is not None:
         content["application/json"] = {"schema": ref(reply.model, "serialization")}
     for media, about in reply.media.items():
-        content[media] = {"schema": {"type": "string"} if media != "application/json" else {"type": "object"}}
+        json = media == "application/json" or media.endswith("+json")  # a JSON Schema is JSON too
+        content[media] = {"schema": {"type": "object"} if json else {"type": "string"}}
         description += f"; {media}: {about}"
     out: dict[str, Any] = {"description": description}
     if content:

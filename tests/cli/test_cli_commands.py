@@ -15,7 +15,7 @@ from tests.cli.test_cli import CHATGATE, clean_env
 from tests.support.chatgate import API_KEY, base_config
 from tests.support.net import free_port
 
-SUBCOMMANDS = ["serve", "check-config", "migrate", "reload", "keys", "workflows"]
+SUBCOMMANDS = ["serve", "check-config", "schema", "migrate", "reload", "keys", "workflows"]
 NESTED = [["keys", "create"], ["keys", "list"], ["keys", "revoke"], ["workflows", "reassign"]]
 
 

@@ -3,8 +3,8 @@ with a reason: validation never fails with anything but `InvalidWorkflow` / `Inv
 
 from __future__ import annotations
 
+import asyncio
 import datetime
-import itertools
 import math
 from typing import Any
 
@@ -14,23 +14,14 @@ from hypothesis import strategies as st
 
 from config.schema import EngineSettings
 from engine.errors import InvalidRequest, InvalidWorkflow
+from engine.llm.offline import echo
+from engine.run.deadlines import Deadlines
+from engine.run.runner import Run, RunEnv
+from engine.workflow.events import Event, NodeFinished, NodeSkipped
 from engine.workflow.graph import CompiledWorkflow, compile_workflow, document_size, parse_spec
-from tests.unit.strategies import INTS, MIXED_TEXT, TEXT, examples, json_values, nested
-
-NAME = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
-NODE_ID = st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True).filter(lambda i: i != "inputs")
-INT64 = st.integers(-(2**63), 2**63 - 1)
-STORABLE = st.recursive(
-    st.none() | st.booleans() | INT64 | st.floats(allow_nan=False, allow_infinity=False) | TEXT,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
-    max_leaves=8,
-)
-DEFAULTS: dict[str, st.SearchStrategy[Any]] = {
-    "string": TEXT,
-    "number": INT64 | st.floats(allow_nan=False, allow_infinity=False),
-    "boolean": st.booleans(),
-    "object": st.lists(STORABLE, max_size=3) | st.dictionaries(TEXT, STORABLE, max_size=3),
-}
+from engine.workflow.nodes.base import DEFAULT_PORT
+from engine.workflow.storable import storable_problem
+from tests.unit.strategies import INPUT_VALUES, INTS, TEXT, examples, json_values, nested, valid_workflows
 
 LIMITS = st.sampled_from(
     [
@@ -39,68 +30,6 @@ LIMITS = st.sampled_from(
         EngineSettings(max_nodes=3, max_connections=2, max_node_config_bytes=1024),
     ]
 )
-
-
-@st.composite
-def input_param(draw: st.DrawFn, name: str) -> dict[str, Any]:
-    kind = draw(st.sampled_from(sorted(DEFAULTS)))
-    param: dict[str, Any] = {"name": name, "type": kind, "required": draw(st.booleans())}
-    if draw(st.booleans()):
-        param["default"] = draw(DEFAULTS[kind])
-    if draw(st.booleans()):
-        param["description"] = draw(MIXED_TEXT)
-    return param
-
-
-def _template(draw: st.DrawFn, fields: list[str]) -> str:
-    """Text with ``{{ref}}`` for references that resolve, spaced the ways the grammar allows."""
-    pieces = draw(st.lists(MIXED_TEXT | st.sampled_from(fields or ["plain"]), max_size=5))
-    return "".join(
-        "{{" + draw(st.sampled_from(["", " ", "  "])) + p + draw(st.sampled_from(["", " "])) + "}}"
-        if p in fields
-        else p
-        for p in pieces
-    )
-
-
-@st.composite
-def valid_workflows(draw: st.DrawFn) -> dict[str, Any]:
-    """The seed's shape: a start node declaring inputs, then response nodes in a DAG whose
-    templates reference only inputs and nodes that run before them."""
-    names = draw(st.lists(NAME, unique=True, max_size=4))
-    ids = draw(st.lists(NODE_ID, unique=True, min_size=2, max_size=5))
-    start, responses = ids[0], ids[1:]
-    params = [draw(input_param(n)) for n in names]
-    nodes: list[dict[str, Any]] = [{"id": start, "type": "start", "config": {"input_params": params}}]
-    connections = [{"from": a, "to": b} for a, b in itertools.pairwise(ids)]
-    for i, j in draw(st.sets(st.tuples(st.integers(0, len(ids) - 1), st.integers(0, len(ids) - 1)))):
-        if i + 1 < j:  # forward edges only: still a DAG, and every node stays reachable
-            connections.append({"from": ids[i], "to": ids[j]})
-    for k, node_id in enumerate(responses):
-        before = ids[: k + 1]  # the chain runs every earlier node first
-        fields = [f"inputs.{n}" for n in names] + [f"{start}.{n}" for n in names]
-        fields += [f"{b}.text" for b in before[1:]]
-        config = draw(st.fixed_dictionaries({}, optional=_response_keys(draw, fields)))
-        nodes.append({"id": node_id, "type": "response", "config": config})
-    doc: dict[str, Any] = {"name": draw(st.text(min_size=1, max_size=200)), "nodes": nodes}
-    if draw(st.booleans()):
-        doc["description"] = draw(MIXED_TEXT)
-    if connections or draw(st.booleans()):
-        doc["connections"] = connections
-    return doc
-
-
-def _response_keys(draw: st.DrawFn, fields: list[str]) -> dict[str, st.SearchStrategy[Any]]:
-    """Each optional key of a response node's config, with values it accepts."""
-    return {
-        "prompt": st.just(_template(draw, fields)),
-        "system_prompt": st.just(_template(draw, fields)),
-        "model": TEXT,
-        "temperature": st.floats(0, 2),
-        "max_tokens": st.integers(1, 2**63 - 1),
-        "use_history": st.booleans(),
-        "timeout_s": st.floats(0.001, 1e9),
-    }
 
 
 def _paths(value: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -134,6 +63,23 @@ GARBAGE = st.one_of(
     st.text(min_size=5000, max_size=6000),
     st.lists(st.builds(dict, id=st.just("n"), type=st.just("start")), min_size=4, max_size=6),
     st.sampled_from(["start", "response", "", "{{inputs.nope}}", "{{ghost.text}}", "{{start.text}}"]),
+    # References of every root and shape, good and bad: nested paths, [0], sys, session, secrets.
+    st.sampled_from(
+        [
+            "{{sys.nope}}",
+            "{{sys.now[0].x}}",
+            "{{session.x[0].y}}",
+            "{{secrets.key}}",
+            "{{inputs.user_input.0}}",
+            "{{start.user_input[3]}}",
+            "{{ghost.text.items[0]}}",
+            "{{a.b[x]}}",
+            "{{a.}}",
+        ]
+    ),
+    # The common config, good and bad.
+    st.sampled_from(["fail", "continue", "branch", "retry", "error", "default"]),
+    st.fixed_dictionaries({}, optional={"max_attempts": INTS, "backoff_s": INTS | TEXT, "x": INTS}),
     INTS,
 )
 
@@ -159,6 +105,17 @@ def mutated(draw: st.DrawFn, garbage: st.SearchStrategy[Any]) -> dict[str, Any]:
             parent[draw(TEXT)] = draw(garbage)
         elif action == "double" and isinstance(parent, list):
             parent.append(orjson.loads(orjson.dumps(parent[last])) if _plain(parent[last]) else parent[last])
+    return doc
+
+
+@st.composite
+def reported(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid document whose connections name random ports: most of them ports the source
+    does not have, some the ones it has (default, and error with on_error: branch)."""
+    doc = draw(valid_workflows())
+    for c in doc.get("connections", []):
+        if draw(st.booleans()):
+            c["port"] = draw(st.sampled_from(["default", "error", "else", "a", ""]) | TEXT)
     return doc
 
 
@@ -198,6 +155,7 @@ def _check_refusal(refused: InvalidWorkflow | InvalidRequest) -> None:
         mutated(GARBAGE),
         mutated(GARBAGE),
         mutated(FILE_ONLY),
+        reported(),
         GARBAGE,
         FILE_ONLY,
     ),
@@ -287,3 +245,50 @@ def test_a_workflow_files_odd_values_in_a_node_config_are_refused_not_crashed(
     outcome = _compile(doc, limits)
     if not isinstance(outcome, CompiledWorkflow):
         _check_refusal(outcome)
+
+
+class _OfflineModel:
+    async def complete(
+        self, model: str | None, messages: list[dict[str, str]], on_delta: Any, **_: Any
+    ) -> str:
+        return echo(messages, on_delta)
+
+
+def _expected_statuses(wf: CompiledWorkflow) -> dict[str, str]:
+    """Nothing here fails, so every node that runs continues on its default port: a node
+    runs iff a connection on the default port comes from a node that ran."""
+    ran = {wf.start.node_id}
+    for node_id in wf.order:
+        for port, target in wf.edges[node_id]:
+            if node_id in ran and port == DEFAULT_PORT:
+                ran.add(target)
+    return {n: "completed" if n in ran else "skipped" for n in wf.order}
+
+
+@examples(60)
+@given(doc=valid_workflows(run_safe=True), data=st.data())
+def test_a_valid_branching_document_runs_to_completion_every_node_completed_or_skipped(
+    doc: dict[str, Any], data: st.DataObject
+) -> None:
+    """Condition-free DAGs of the registry's node types, with connections on the error port of
+    nodes that branch on errors (never taken: nothing fails), run with the offline model."""
+    wf = compile_workflow(parse_spec(doc))
+    raw = {
+        p.name: data.draw(INPUT_VALUES[p.type], label=p.name)
+        for p in wf.start.config.input_params
+        if p.required and p.default is None
+    }
+    events: list[Event] = []
+    limits = EngineSettings(node_timeout_s=30.0, execution_timeout_s=60.0)
+    env = RunEnv("exec_1", [], _OfflineModel(), events.append, limits, Deadlines(), sys={"platform": "api"})
+    run = Run(wf, env, wf.coerce_inputs(raw))
+    result = asyncio.run(run.run())
+    statuses = {node_id: trace.status for node_id, trace in run.traces.items()}
+    event(f"skipped: {sum(s == 'skipped' for s in statuses.values()) > 0}")
+    assert statuses == _expected_statuses(wf)
+    skipped = {e.node_id for e in events if isinstance(e, NodeSkipped)}
+    finished = {e.node_id: e.status for e in events if isinstance(e, NodeFinished)}
+    assert skipped == {n for n, s in statuses.items() if s == "skipped"}
+    assert finished == {n: s for n, s in statuses.items() if s == "completed"}
+    assert isinstance(result.get("content"), str)
+    assert storable_problem(result) is None
