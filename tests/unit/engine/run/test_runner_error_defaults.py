@@ -1,7 +1,6 @@
 """A node that fails with ``on_error: "continue"`` gives its ``default`` outputs. Validation
-checks the references inside ``default`` (a ``{{ghost.text}}`` there is refused), so they are
-meant to resolve; the runner hands ``default`` back as written instead. Reported, not fixed
-here (the runner is the core's): strict, so this fails as soon as it is fixed and can go."""
+checks the references inside ``default`` (a ``{{ghost.text}}`` there is refused), and the run
+fills them in as in any other config value."""
 
 from __future__ import annotations
 
@@ -62,7 +61,6 @@ def test_a_reference_in_default_is_validated() -> None:
     assert "ghost" in str(refused.value.details)
 
 
-@pytest.mark.xfail(strict=True, reason="core: on_error continue returns default unresolved (reported)")
 async def test_a_reference_in_default_is_resolved_when_the_node_fails() -> None:
     wf = compile_workflow(parse_spec(doc({"text": "sorry {{inputs.user_input}}"})))
     limits = EngineSettings(node_timeout_s=5.0, execution_timeout_s=10.0)
