@@ -33,7 +33,7 @@ from engine.run.executor import Executor
 from engine.sessions import Sessions
 from engine.store.api_keys import workflow_owners
 from engine.store.writer import Storage
-from engine.workflow.nodes.workflows import WORKFLOWS
+from engine.workflow.nodes.calling import WORKFLOWS
 
 log = logging.getLogger("chatgate")
 

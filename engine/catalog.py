@@ -318,7 +318,7 @@ class Catalog:
 
 
 class CatalogWorkflows:
-    """The ``workflows`` service (`engine.workflow.nodes.workflows.WORKFLOWS`) of one
+    """The ``workflows`` service (`engine.workflow.nodes.calling.WORKFLOWS`) of one
     execution: finds a workflow by name or id as its owner may see it."""
 
     def __init__(self, catalog: Catalog, owner: str | None) -> None:

@@ -14,7 +14,7 @@ from engine.catalog import Catalog, StoredWorkflow
 from engine.errors import ExecutionFailed, InvalidWorkflow
 from engine.run.executor import Executor
 from engine.workflow.nodes import REGISTRY, NodeConfig, NodeContext
-from engine.workflow.nodes.workflows import WORKFLOWS
+from engine.workflow.nodes.calling import WORKFLOWS
 from tests.api.support import wait_until
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.engine.executors import MakeExecutor

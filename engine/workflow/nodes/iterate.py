@@ -14,7 +14,7 @@ from pydantic import Field
 
 from engine.errors import ExecutionFailed
 from engine.workflow.nodes.base import NodeConfig, NodeContext
-from engine.workflow.nodes.workflows import check_ref, find, run_called
+from engine.workflow.nodes.calling import check_ref, find, run_called
 from engine.workflow.templates import compile_value, parse
 
 #: However many an author asks for: each concurrent run is a task of its own.

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from engine.workflow.nodes.base import NodeConfig, NodeContext
-from engine.workflow.nodes.workflows import check_ref, find, run_called
+from engine.workflow.nodes.calling import check_ref, find, run_called
 from engine.workflow.templates import compile_value
 
 

@@ -6,7 +6,7 @@ as nothing. Values are data: what a user typed is never evaluated as a template.
 
 It is compiled once per workflow version, rewritten so that every loop body and macro
 body takes a step of the render's budget and every ``~`` is size-checked, and rendered
-in a thread under the bounds of `engine.workflow.nodes.template_guards`.
+in a thread under the bounds of `engine.workflow.nodes.template.guards`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from jinja2.visitor import NodeTransformer
 from pydantic import Field
 
 from engine.errors import ExecutionFailed
-from engine.workflow.nodes import template_guards as guards
 from engine.workflow.nodes.base import NodeConfig, NodeContext
-from engine.workflow.nodes.template_filters import FILTERS
+from engine.workflow.nodes.template import guards
+from engine.workflow.nodes.template.filters import FILTERS
 from engine.workflow.templates import Ref, Scope, shown
 
 _STEP = "__cg_step"

@@ -14,7 +14,7 @@ from jinja2 import filters as jinja
 from jinja2.exceptions import FilterArgumentError
 from jinja2.utils import pass_environment, pass_eval_context
 
-from engine.workflow.nodes import template_guards as guards
+from engine.workflow.nodes.template import guards
 
 _LEFT_OUT = frozenset({"urlize", "striptags", "pprint", "xmlattr"})
 _MAX_JSON_INDENT = 8
