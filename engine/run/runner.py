@@ -117,6 +117,10 @@ class Run:
         wf = self.workflow
         if self.depth == 0:
             self.env.deadline = asyncio.get_running_loop().time() + self.env.limits.execution_timeout_s
+        if wf.linear:
+            for node_id in wf.order:
+                await self._node(node_id)
+            return self._result()
         pending = dict(wf.incoming)
         live: set[str] = set()
         ready: deque[str] = deque([wf.start.node_id])
@@ -261,7 +265,15 @@ class Run:
             if node.instant:  # never waits on anything, so there is nothing a timer could cut short
                 out = await node.run(ctx)
             else:
-                out = await self._limited(node_id, ctx)
+                limit = node.timeout_s or env.limits.node_timeout_s
+                # One limit per waiting node carries both: the node's own and what is left of
+                # the execution's (a second one around the whole run would cost every request).
+                node_deadline = asyncio.get_running_loop().time() + limit
+                try:
+                    async with env.deadlines.at(min(node_deadline, env.deadline)):
+                        out = await node.run(ctx)
+                except TimeoutError:
+                    raise self._timed_out(node_id, limit, node_deadline) from None
         except ChatgateError:
             raise
         except Exception as e:  # a node bug must fail this execution, not the server
@@ -273,26 +285,16 @@ class Run:
             ) from ValueError(f"node '{node_id}' output: {problem}")
         return out, ctx.port
 
-    async def _limited(self, node_id: str, ctx: NodeContext) -> dict[str, Any]:
-        """Run a node that awaits I/O under its time limit."""
+    def _timed_out(self, node_id: str, limit: float, node_deadline: float) -> ExecutionTimeout:
         env = self.env
-        node = self.workflow.nodes[node_id]
-        limit = node.timeout_s or env.limits.node_timeout_s
-        # One limit per waiting node carries both: the node's own and what is left of
-        # the execution's (a second one around the whole run would cost every request).
-        node_deadline = asyncio.get_running_loop().time() + limit
-        try:
-            async with env.deadlines.at(min(node_deadline, env.deadline)):
-                return await node.run(ctx)
-        except TimeoutError:
-            if env.deadline < node_deadline:
-                timeout_s = env.limits.execution_timeout_s
-                raise _OutOfTime(
-                    f"the execution timed out after {timeout_s:g}s", {"timeout_s": timeout_s, "node": node_id}
-                ) from None
-            raise ExecutionTimeout(
-                f"node '{node_id}' timed out after {limit:g}s", {"node": node_id, "timeout_s": limit}
-            ) from None
+        if env.deadline < node_deadline:
+            timeout_s = env.limits.execution_timeout_s
+            return _OutOfTime(
+                f"the execution timed out after {timeout_s:g}s", {"timeout_s": timeout_s, "node": node_id}
+            )
+        return ExecutionTimeout(
+            f"node '{node_id}' timed out after {limit:g}s", {"node": node_id, "timeout_s": limit}
+        )
 
     # -- what nodes reach through their context (RunHooks) ----------------------
 

@@ -49,6 +49,7 @@ class CompiledWorkflow:
     start: StartNode
     terminals: tuple[str, ...]  # nodes without successors; their text is the result
     final: str | None  # the node (``end``) whose outputs are the result, if any
+    linear: bool  # a chain along default ports: nothing can be skipped, so no schedule is needed
 
     def coerce_inputs(self, raw: dict[str, Any]) -> dict[str, Any]:
         return self.start.coerce(raw)
@@ -122,6 +123,9 @@ def compile_workflow(spec: WorkflowSpec, limits: EngineSettings | None = None) -
         start=start,
         terminals=tuple(i for i in order if not succs[i]),
         final=final,
+        linear=len(order) == len(spec.connections) + 1
+        and all(len(v) <= 1 for v in succs.values())
+        and all(_ports(i, nodes[i], configs[i]) == {DEFAULT_PORT} for i in order if succs[i]),
     )
 
 

@@ -164,3 +164,20 @@ async def test_a_long_dead_chain_is_skipped_without_running_out_of_stack() -> No
     wf_run, _ = await run([node("route", take="a"), *chain], links)
     assert wf_run.traces["n2999"].status == "skipped"
     assert PickNode.runs == ["route"]
+
+
+async def test_a_chain_whose_node_takes_another_port_skips_the_rest_of_the_chain() -> None:
+    # A plain chain runs without a schedule, unless a node in it could leave its default port.
+    wf_run, _ = await run(
+        [node("first", take="a"), node("second")], [edge("start", "first"), edge("first", "second")]
+    )
+    assert not wf_run.workflow.linear
+    assert statuses(wf_run) == {"start": "completed", "first": "completed", "second": "skipped"}
+
+
+async def test_a_chain_of_default_only_nodes_runs_every_node_in_order() -> None:
+    doc_nodes = [{"id": "r1", "type": "response", "config": {"model": "echo"}}]
+    wf_run, events = await run(doc_nodes, [edge("start", "r1")])
+    assert wf_run.workflow.linear
+    assert statuses(wf_run) == {"start": "completed", "r1": "completed"}
+    assert [e.node_id for e in events if isinstance(e, NodeStarted)] == ["start", "r1"]
