@@ -148,20 +148,25 @@ class Run:
         self, node_id: str, port: str | None, pending: dict[str, int], live: set[str], ready: deque[str]
     ) -> None:
         """``node_id`` finished on ``port`` (None: skipped): release what waited on it."""
-        wf = self.workflow
-        settled = [(node_id, port)]
-        while settled:  # a loop, not recursion: a long skipped chain must not overflow the stack
-            source, taken = settled.pop()
-            for edge_port, target in wf.edges[source]:
+        edges = self.workflow.edges
+        dead: list[str] | None = None  # skipped in turn: a loop, so a long dead chain needs no stack
+        source, taken = node_id, port
+        while True:
+            for edge_port, target in edges[source]:
                 if edge_port == taken:
                     live.add(target)
-                pending[target] -= 1
-                if pending[target] == 0:
+                left = pending[target] = pending[target] - 1
+                if left == 0:
                     if target in live:
                         ready.append(target)
                     else:
                         self._skip(target)
-                        settled.append((target, None))
+                        if dead is None:
+                            dead = []
+                        dead.append(target)
+            if not dead:
+                return
+            source, taken = dead.pop(), None
 
     def _skip(self, node_id: str) -> None:
         node_type = self.workflow.types[node_id]

@@ -117,7 +117,10 @@ class Value:
     live: bool  # holds at least one reference: resolving it does more than return ``raw``
 
     def resolve(self, scope: Scope) -> Any:
-        return _resolve(self.raw, scope) if self.live else self.raw
+        raw = self.raw
+        if raw.__class__ is Text:  # the usual case, one string: a call less
+            return raw.value(scope)
+        return _resolve(raw, scope) if self.live else raw
 
 
 def compile_value(value: Any) -> Value:
