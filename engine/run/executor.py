@@ -7,6 +7,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from config.schema import EngineSettings
@@ -113,22 +114,11 @@ class Executor:
             sink=sink,
             limits=self.settings,
             deadlines=self.deadlines,
-            sys={
-                "session_id": record.session_id,
-                "execution_id": record.execution_id,
-                "user_id": caller.user_id,
-                "user_name": caller.user_name,
-                "platform": caller.platform,
-                "chat_id": caller.chat_id,
-                "now": iso(record.start_time),
-            },
-            services=self._services(record.owner),
+            sys=_system(record, caller),
+            services=self.services,
+            owner=record.owner,
+            owner_services=self.owner_services,
         )
-
-    def _services(self, owner: str) -> dict[str, Any]:
-        if not self.owner_services:
-            return self.services
-        return {**self.services, **{name: make(owner) for name, make in self.owner_services.items()}}
 
     async def _run(
         self, workflow: CompiledWorkflow, record: ExecutionRecord, env: RunEnv
@@ -172,6 +162,41 @@ class Executor:
             return live
         stored = await self.records.get(execution_id)
         return stored
+
+
+def _system(record: ExecutionRecord, caller: Caller) -> _System:
+    fields = _System(
+        {
+            "session_id": record.session_id,
+            "execution_id": record.execution_id,
+            "user_id": caller.user_id,
+            "user_name": caller.user_name,
+            "platform": caller.platform,
+            "chat_id": caller.chat_id,
+        }
+    )
+    fields.started = record.start_time
+    return fields
+
+
+class _System(dict[str, Any]):
+    """``{{sys.…}}``: ``now`` is written out only if something reads it (few do; every
+    execution would pay for the formatting)."""
+
+    __slots__ = ("started",)
+    started: datetime
+
+    def __missing__(self, key: str) -> Any:
+        if key != "now":
+            raise KeyError(key)
+        self["now"] = now = iso(self.started)
+        return now
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
 
 def _answer_text(result: dict[str, Any]) -> str:

@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from config.schema import EngineSettings
 from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, ExecutionTimeout
@@ -63,8 +63,7 @@ class NodeTrace:
         return body
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
+class Caller(NamedTuple):
     """Who asked for the execution, as ``{{sys.…}}`` shows it."""
 
     platform: str = "api"  # api | telegram | discord
@@ -86,7 +85,10 @@ class RunEnv:
     sys: dict[str, Any] = field(default_factory=dict)
     session: dict[str, Any] = field(default_factory=dict)  # the session's variables as they stand
     session_changes: dict[str, Any] = field(default_factory=dict)  # what this execution set
-    services: dict[str, Any] = field(default_factory=dict)  # by ServiceKey name
+    services: Mapping[str, Any] = field(default_factory=dict)  # by ServiceKey name
+    # Services made for the execution's owner (what it may see), when a node first asks.
+    owner: str = ""
+    owner_services: Mapping[str, Callable[[str], Any]] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)  # what message nodes delivered, in order
     sub_runs: int = 0  # sub-workflow runs so far, at every depth (``workflow``, ``iterate``)
     deadline: float = 0.0  # loop time by which the whole execution must be done
@@ -308,9 +310,16 @@ class Run:
         return self.env.limits
 
     def service(self, key: ServiceKey[T]) -> T:
-        found = self.env.services.get(key.name)
+        env = self.env
+        found = env.services.get(key.name)
         if found is None:
-            raise ExecutionFailed(f"this gateway offers no {key.name} to workflows", {"service": key.name})
+            make = env.owner_services.get(key.name)
+            if make is None:
+                raise ExecutionFailed(
+                    f"this gateway offers no {key.name} to workflows", {"service": key.name}
+                )
+            found = make(env.owner)
+            env.services = {**env.services, key.name: found}  # made once per execution
         return found  # type: ignore[no-any-return]
 
     def set_session(self, name: str, value: Any) -> None:

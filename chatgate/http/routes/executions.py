@@ -39,7 +39,7 @@ async def get_execution(request: web.Request) -> web.Response:
     "/api/v1/sessions/{session_id}",
     operation_id="resetSession",
     tag="sessions",
-    summary="Forget a conversation's history; the next execution starts fresh",
+    summary="Forget a conversation's history and session variables; the next execution starts fresh",
     replies=(Reply(200, "forgotten", schemas.SessionReset),),
 )
 async def reset_session(request: web.Request) -> web.Response:
