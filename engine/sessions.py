@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -31,6 +31,42 @@ from engine.workflow.nodes.base import Message
 # Sessions whose rows written since their last trim are counted: a count dropped only delays
 # that session's trim. Not the cache size, which is 0 when other processes write.
 _COUNTED_SESSIONS = 10_000
+
+
+class _Trims:
+    """When a kind of row (turns, variable values) is trimmed: rows are counted per session
+    as written; sessions that wrote ``after`` since their last trim are due, and the due ones
+    share one queued delete at most every ``every_s`` (``queue`` is given the function
+    that hands them over when the delete runs, so sessions due by then join it)."""
+
+    def __init__(self, after: int, every_s: float, queue: Callable[[Callable[[], set[str]]], None]) -> None:
+        self.after = after
+        self.every_s = every_s
+        self.queue = queue
+        self._written: dict[str, int] = {}  # rows per session since its last trim
+        self._due: set[str] = set()
+        self._queued = False
+        self._next_at = 0.0
+
+    def wrote(self, session_id: str, rows: int) -> None:
+        written = self._written.pop(session_id, 0) + rows
+        if written < self.after:
+            self._written[session_id] = written
+            if len(self._written) > _COUNTED_SESSIONS:
+                self._written.pop(next(iter(self._written)))
+            return
+        self._due.add(session_id)
+        now = time.monotonic()
+        if not self._queued and now >= self._next_at:
+            self._queued, self._next_at = True, now + self.every_s
+            self.queue(self._take)
+
+    def forget(self, session_id: str) -> None:
+        self._written.pop(session_id, None)
+
+    def _take(self) -> set[str]:
+        due, self._due, self._queued = self._due, set(), False
+        return due
 
 
 class _Slot:
@@ -98,15 +134,14 @@ class Sessions:
         # Cached as the message dicts the model is sent, so a turn is not rebuilt per request.
         self._cache: OrderedDict[str, tuple[Message, ...]] = OrderedDict()
         self._slots: dict[str, _Slot] = {}
-        self._unpruned: dict[str, int] = {}  # rows written per session since its last trim
-        self._to_trim: set[str] = set()
-        self._trim_queued = False
-        # The sessions due share one delete at most this often: a batch holding a delete
-        # cannot take the plain-insert path (`engine/store/sqlite/inserts.py`), and deleting as
-        # soon as any session was due put one in most batches once sessions were many
-        # (measured slower, BENCHMARKS.md). Rows past the window are never read.
-        self.trim_every_s = trim_every_s
-        self._next_trim = 0.0
+        # Rows past the window are never read (history() loads with a LIMIT), so they are
+        # deleted in bulk: sessions that wrote a whole window more share one delete at most
+        # every ``trim_every_s``. A batch holding a delete cannot take the plain-insert path
+        # (`engine/store/sqlite/inserts.py`), and deleting as soon as any session was due put
+        # one in most batches once sessions were many (measured slower, BENCHMARKS.md).
+        self._turn_trims = _Trims(
+            max_turns + 1, trim_every_s, lambda take: self.rows.queue_trim(lambda: (take(), self.max_turns))
+        )
         # Each session's variables as stored, with their size as JSON: bounded by bytes, not
         # by sessions, since one session may hold MAX_SESSION_VARIABLES values of
         # MAX_VALUE_BYTES. Sessions with none are cached too (most have none): no read per message.
@@ -115,11 +150,7 @@ class Sessions:
         self._variables_bytes = 0
         # Setting a variable appends a row; the superseded ones are deleted in bulk, like
         # old turns, once a session wrote ``variables_trim_after`` since its last trim.
-        self.variables_trim_after = variables_trim_after
-        self._variables_unpruned: dict[str, int] = {}
-        self._variables_to_trim: set[str] = set()
-        self._variables_trim_queued = False
-        self._variables_next_trim = 0.0
+        self._variable_trims = _Trims(variables_trim_after, trim_every_s, self.variable_rows.queue_trim)
 
     def exclusive(self, session_id: str) -> _Hold | Turn | HeldAlready:
         """``async with``: hold the session for one execution; others of it wait in order.
@@ -157,27 +188,8 @@ class Sessions:
             user_msg = {"role": "user", "content": user}
             answer_msg = {"role": "assistant", "content": assistant}
             self._remember(session_id, (*before, user_msg, answer_msg)[-2 * keep :])
-        # Rows past the window are never read (history() loads with a LIMIT), so they are
-        # deleted in bulk: sessions that wrote a whole window more are trimmed together by
-        # one statement in a later commit, instead of one delete per message.
-        written = self._unpruned.get(session_id, 0) + 1
-        if written > keep:
-            self._unpruned.pop(session_id, None)
-            self._to_trim.add(session_id)
-            now = time.monotonic()
-            if not self._trim_queued and now >= self._next_trim:
-                self._trim_queued, self._next_trim = True, now + self.trim_every_s
-                self.rows.queue_trim(self._due)
-        else:
-            self._unpruned[session_id] = written
-            if len(self._unpruned) > _COUNTED_SESSIONS:
-                self._unpruned.pop(next(iter(self._unpruned)))
+        self._turn_trims.wrote(session_id, 1)
         return self.rows.turn(session_id, user, assistant)
-
-    def _due(self) -> tuple[set[str], int]:
-        """The sessions to trim and how many turns they keep, asked when the trim runs."""
-        sessions, self._to_trim, self._trim_queued = self._to_trim, set(), False
-        return sessions, self.max_turns
 
     async def variables(self, session_id: str) -> Mapping[str, Any]:
         """What ``variable`` nodes with ``scope: session`` set for the session, by name.
@@ -196,29 +208,13 @@ class Sessions:
         # Until the commit is known done the cache may not hold either state: a failed or
         # cancelled save would leave it ahead of, or behind, the database.
         self._forget_variables(session_id)
-        written = self._variables_unpruned.pop(session_id, 0) + len(values)
-        if written >= self.variables_trim_after:
-            self._variables_to_trim.add(session_id)
-            now = time.monotonic()
-            if not self._variables_trim_queued and now >= self._variables_next_trim:
-                self._variables_trim_queued = True
-                self._variables_next_trim = now + self.trim_every_s
-                self.variable_rows.queue_trim(self._variables_due)
-        else:
-            self._variables_unpruned[session_id] = written
-            if len(self._variables_unpruned) > _COUNTED_SESSIONS:
-                self._variables_unpruned.pop(next(iter(self._variables_unpruned)))
+        self._variable_trims.wrote(session_id, len(values))
         return self.variable_rows.changes(session_id, values)
 
     def variables_saved(self, session_id: str, values: Mapping[str, Any]) -> None:
         """The commit holding `set_variables`' rows is done: ``values`` (all the session's
         variables now) can be served from memory."""
         self._remember_variables(session_id, dict(values))
-
-    def _variables_due(self) -> set[str]:
-        sessions, self._variables_to_trim = self._variables_to_trim, set()
-        self._variables_trim_queued = False
-        return sessions
 
     def _remember_variables(self, session_id: str, values: dict[str, Any]) -> None:
         if self.variables_cache_bytes <= 0:
@@ -246,7 +242,8 @@ class Sessions:
             await self.variable_rows.forget(session_id)
             self._cache.pop(session_id, None)
             self._forget_variables(session_id)
-            self._variables_unpruned.pop(session_id, None)
+            self._turn_trims.forget(session_id)
+            self._variable_trims.forget(session_id)
         return 2 * exchanges
 
     def _remember(self, session_id: str, turns: tuple[Message, ...]) -> None:
