@@ -137,24 +137,19 @@ class Executor:
             else:
                 log.warning("execution %s failed: %s", record.execution_id, failure.message)
             record.status = "failed"
-            record.outputs = run.outputs
-            record.nodes = {k: t.shown() for k, t in run.traces.items()}
             record.error = failure.envelope()["error"]
-            record.end_time = utcnow()
             return failure
         except asyncio.CancelledError:
             record.status = "cancelled"
-            record.outputs = run.outputs
-            record.nodes = {k: t.shown() for k, t in run.traces.items()}
-            record.end_time = utcnow()
             raise
         else:
             record.status = "completed"
             record.result = result
+            return None
+        finally:  # however it ended, what ran is kept
             record.outputs = run.outputs
             record.nodes = {k: t.shown() for k, t in run.traces.items()}
             record.end_time = utcnow()
-        return None
 
     async def get(self, execution_id: str) -> ExecutionRecord | None:
         live = self.running.get(execution_id)
