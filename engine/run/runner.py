@@ -355,10 +355,8 @@ class Run:
                 f"the execution ran more than {budget} sub-workflows (engine.max_items × engine.max_depth)",
                 {"max_sub_runs": budget},
             )
-        before = len(self.env.messages)
         child = Run(workflow, self.env, workflow.coerce_inputs(inputs), self.depth + 1)
-        result = await child.run()
-        return Outcome(result, tuple(self.env.messages[before:]))
+        return Outcome(await child.run())
 
 
 class _OutOfTime(ExecutionTimeout):

@@ -71,10 +71,10 @@ class ServiceKey(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What a sub-workflow's run gave back: its result and the messages it delivered."""
+    """What a sub-workflow's run gave back: its result. (Its messages went out as it ran, to
+    the execution's.)"""
 
     result: dict[str, Any]
-    messages: tuple[str, ...] = ()
 
 
 class RunHooks(Protocol):
