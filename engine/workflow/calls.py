@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from engine.errors import InvalidWorkflow
 from engine.workflow.graph import CompiledWorkflow
-from engine.workflow.templates import references
+from engine.workflow.nodes.base import references_of
 
 
 def calls(workflow: CompiledWorkflow) -> dict[str, str]:
@@ -46,7 +46,7 @@ def check_result_references(workflow: CompiledWorkflow, called: Mapping[str, Com
     if not open_nodes:
         return
     for spec in workflow.spec.nodes:
-        for ref in references(spec.config):
+        for ref in references_of(workflow.nodes[spec.id], spec.config):  # as the graph checks them
             target = open_nodes.get(ref.root)
             if target is None:
                 continue
