@@ -17,6 +17,7 @@ from config.access import AccessSettings, ReloadSettings, UserSettings, check_pe
 from config.ids import AdminId
 from config.platforms.common import BotCommon as BotCommon  # (re-exported, for code holding any bot)
 from config.platforms.registry import PLATFORMS
+from config.secrets import Secrets
 from config.section import Section
 
 
@@ -155,6 +156,7 @@ class Settings(BaseSettings):
     admins: list[AdminId] = []  # may use admin chat commands (and, as key:<name>, the admin API)
     access: AccessSettings = AccessSettings()
     reload: ReloadSettings = ReloadSettings()
+    secrets: Secrets = {}
 
     @model_validator(mode="after")
     def _tiers_exist(self) -> Settings:
