@@ -1,0 +1,143 @@
+"""Asking a model for a structured answer, and reading what it gave back.
+
+Servers differ: some follow a forced tool call or a JSON-schema ``response_format``, some
+ignore it and answer prose, some refuse the request outright (HTTP 400). So a node asks
+for structure, asks once more plainly when the request itself is refused, and then reads
+whatever came: a tool call's arguments, else a JSON object somewhere in the text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import ExecutionFailed
+from engine.workflow.nodes.base import NodeContext
+from engine.workflow.nodes.model import ChatMessage, Reply, ToolSpec
+from engine.workflow.templates import Ref, references
+
+#: Statuses with which a server says it will not take the structured request itself
+#: (an unknown ``tools``/``response_format``), rather than failing to answer it.
+REFUSED_STATUSES = frozenset({400, 422})
+#: How much of an answer is read: a model's output is bounded by ``max_tokens`` already,
+#: this bounds the parsing of a server that ignores it.
+MAX_ANSWER_CHARS = 64 * 1024
+#: ``{`` positions tried when a JSON object is looked for inside prose.
+MAX_OBJECT_STARTS = 32
+#: Of the text a node sends the model (its ``input``): the rest is cut off.
+MAX_INPUT_CHARS = 32 * 1024
+
+#: The reference root of the config's secrets: they go to HTTP requests, never to a model.
+SECRETS_ROOT = "secrets"
+
+_decoder = json.JSONDecoder()
+
+
+@dataclass(frozen=True, slots=True)
+class Structure:
+    """What a node asks for: a forced tool, a response format, or both."""
+
+    tools: Sequence[ToolSpec] = ()
+    tool_choice: str | dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+
+
+def forced(tool: ToolSpec) -> Structure:
+    """The model must answer by calling ``tool``."""
+    return Structure(tools=(tool,), tool_choice={"type": "function", "function": {"name": tool.name}})
+
+
+def json_schema(name: str, schema: dict[str, Any]) -> Structure:
+    """The model must answer with a JSON object that fits ``schema`` (strict, as OpenAI defines it)."""
+    return Structure(
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": name, "strict": True, "schema": schema},
+        }
+    )
+
+
+def refused_request(error: ExecutionFailed) -> bool:
+    details = error.details
+    return isinstance(details, dict) and details.get("status") in REFUSED_STATUSES
+
+
+async def ask(
+    ctx: NodeContext,
+    model: str | None,
+    messages: Sequence[ChatMessage],
+    structure: Structure,
+    *,
+    temperature: float | None,
+    max_tokens: int | None,
+) -> Reply:
+    """One answer, structured if the server takes the request; if it refuses it, once plainly
+    (the messages ask for JSON too, so a plain answer can still be read). No deltas: a
+    structured answer is the node's own, not text for the user."""
+    try:
+        return await ctx.llm.chat(
+            model,
+            messages,
+            None,
+            tools=structure.tools,
+            tool_choice=structure.tool_choice,
+            response_format=structure.response_format,
+            temperature=temperature,
+            max_tokens=max_tokens,
+        )
+    except ExecutionFailed as e:
+        if not refused_request(e):
+            raise
+    return await ctx.llm.chat(model, messages, None, temperature=temperature, max_tokens=max_tokens)
+
+
+def answer_object(reply: Reply, tool: str | None = None) -> dict[str, Any] | None:
+    """The answer's JSON object: the arguments of its call to ``tool`` (any call, without
+    one), else the first object in its text; None when there is none."""
+    for call in reply.tool_calls:
+        if tool is None or call.name == tool:
+            found = json_object(call.arguments)
+            if found is not None:
+                return found
+    return json_object(reply.text)
+
+
+def json_object(text: str) -> dict[str, Any] | None:
+    """The first JSON object in ``text``: all of it, one in a fenced block or inside prose."""
+    text = text[:MAX_ANSWER_CHARS]
+    start = text.find("{")
+    tried = 0
+    while start != -1 and tried < MAX_OBJECT_STARTS:
+        tried += 1
+        try:
+            value, _ = _decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):  # malformed, or nested past the decoder's depth
+            value = None
+        if isinstance(value, dict):
+            return value
+        start = text.find("{", start + 1)
+    return None
+
+
+def bounded_input(text: str) -> str:
+    return text[:MAX_INPUT_CHARS]
+
+
+def user_text(ctx: NodeContext) -> str:
+    """The user's message: the start node's ``user_input``, else its first text input."""
+    user_input = ctx.inputs.get("user_input")
+    if isinstance(user_input, str):
+        return user_input
+    return next((v for v in ctx.inputs.values() if isinstance(v, str)), "")
+
+
+def sent_to_model(*texts: str | None) -> tuple[Ref, ...]:
+    """The references of texts a node sends the model; a secret among them is refused, as the
+    config is validated (ValueError: the graph reports it as the node's config problem)."""
+    refs = tuple(ref for text in texts if text for ref in references(text))
+    leaked = next((ref for ref in refs if ref.root == SECRETS_ROOT), None)
+    if leaked is not None:
+        raise ValueError(f"{leaked.shown()} would be sent to the model: secrets go only into HTTP requests")
+    return refs
