@@ -4,7 +4,6 @@ workflow schema knows both node types, and a bad intent config is refused when s
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import jsonschema
@@ -13,56 +12,7 @@ from tests.api.shared_server import SharedServer
 from tests.api.support import MODEL, assert_error, create_workflow, execute, use_emulator
 from tests.emulators.openai_server import EmulatedCall, EmulatedReply, OpenAIEmulator
 from tests.support.chatgate import StartChatgate
-
-INTENTS = [
-    {"name": "refund", "description": "Wants money back", "examples": ["money back"]},
-    {"name": "order_status", "description": "Asks about an order", "examples": ["where is my order"]},
-]
-
-
-def support_workflow(model: str = "echo") -> dict[str, Any]:
-    """start → route: refund → say_refund → done; order_status → get_order → say_order → done;
-    other → say_other → done. ``done`` (the end) names the intent and the order."""
-    return {
-        "name": "support_routing",
-        "nodes": [
-            {"id": "start", "type": "start", "config": {"input_params": [{"name": "user_input"}]}},
-            {"id": "route", "type": "intent", "config": {"model": model, "intents": copy.deepcopy(INTENTS)}},
-            {"id": "say_refund", "type": "message", "config": {"content": "Refunds take 5 days."}},
-            {
-                "id": "get_order",
-                "type": "extract",
-                "config": {
-                    "model": model,
-                    "parameters": [{"name": "order_id", "description": "The order number, like A-1234"}],
-                },
-            },
-            {
-                "id": "say_order",
-                "type": "message",
-                "config": {"content": "Looking up {{get_order.order_id}}."},
-            },
-            {"id": "say_other", "type": "message", "config": {"content": "A human will answer."}},
-            {
-                "id": "done",
-                "type": "end",
-                "config": {
-                    "content": "{{route.intent}}",
-                    "outputs": {"order": "{{get_order.order_id}}", "reason": "{{route.reason}}"},
-                },
-            },
-        ],
-        "connections": [
-            {"from": "start", "to": "route"},
-            {"from": "route", "port": "refund", "to": "say_refund"},
-            {"from": "route", "port": "order_status", "to": "get_order"},
-            {"from": "route", "port": "other", "to": "say_other"},
-            {"from": "get_order", "to": "say_order"},
-            {"from": "say_refund", "to": "done"},
-            {"from": "say_order", "to": "done"},
-            {"from": "say_other", "to": "done"},
-        ],
-    }
+from tests.support.intent_workflows import support_workflow
 
 
 async def test_each_message_takes_its_intents_branch_on_the_offline_model(
