@@ -56,7 +56,9 @@ async def test_a_bad_intent_config_is_refused_when_saved(shared_server: SharedSe
     assert "intent 'other' is reserved" in error["details"]
     assert leaked.status == 400
     error = assert_error(leaked_body, "invalid_workflow")
-    assert "{{secrets.orders_token}} would be sent to the model" in error["details"]
+    assert (
+        "references {{secrets.orders_token}}: secrets may appear only in an http node's" in error["details"]
+    )
     assert "orders_token" not in str(leaked_body).replace("{{secrets.orders_token}}", "")
 
 

@@ -26,7 +26,6 @@ from engine.workflow.nodes.structured import (
     ask,
     bounded_input,
     forced,
-    sent_to_model,
     user_text,
 )
 from engine.workflow.templates import Ref, parse, references
@@ -98,10 +97,8 @@ class IntentNode:
         self.node_id = node_id
         self.config = config
         self.timeout_s = config.timeout_s
-        self._refs = (
-            *sent_to_model(config.input, config.instructions),
-            *references(config.default),
-        )
+        # (A secret is refused in any of these keys by the graph: none is sent to a model.)
+        self._refs = tuple(references([config.input, config.instructions, config.default]))
         self._input = parse(config.input) if config.input is not None else None
         self._instructions = parse(config.instructions)
         names = tuple(i.name for i in config.intents)

@@ -16,7 +16,6 @@ from typing import Any
 from engine.errors import ExecutionFailed
 from engine.workflow.nodes.base import NodeContext
 from engine.workflow.nodes.model import ChatMessage, Reply, ToolSpec
-from engine.workflow.templates import Ref, references
 
 #: Statuses with which a server says it will not take the structured request itself
 #: (an unknown ``tools``/``response_format``), rather than failing to answer it.
@@ -28,9 +27,6 @@ MAX_ANSWER_CHARS = 64 * 1024
 MAX_OBJECT_STARTS = 32
 #: Of the text a node sends the model (its ``input``): the rest is cut off.
 MAX_INPUT_CHARS = 32 * 1024
-
-#: The reference root of the config's secrets: they go to HTTP requests, never to a model.
-SECRETS_ROOT = "secrets"
 
 _decoder = json.JSONDecoder()
 
@@ -131,13 +127,3 @@ def user_text(ctx: NodeContext) -> str:
     if isinstance(user_input, str):
         return user_input
     return next((v for v in ctx.inputs.values() if isinstance(v, str)), "")
-
-
-def sent_to_model(*texts: str | None) -> tuple[Ref, ...]:
-    """The references of texts a node sends the model; a secret among them is refused, as the
-    config is validated (ValueError: the graph reports it as the node's config problem)."""
-    refs = tuple(ref for text in texts if text for ref in references(text))
-    leaked = next((ref for ref in refs if ref.root == SECRETS_ROOT), None)
-    if leaked is not None:
-        raise ValueError(f"{leaked.shown()} would be sent to the model: secrets go only into HTTP requests")
-    return refs

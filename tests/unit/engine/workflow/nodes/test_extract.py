@@ -87,7 +87,7 @@ def test_counts_are_bounded() -> None:
 
 def test_a_secret_is_never_sent_to_the_model() -> None:
     details = refused(node_doc(instructions="{{secrets.token}}"), link("start>get"))
-    assert "{{secrets.token}} would be sent to the model" in details
+    assert "node 'get' references {{secrets.token}}: secrets may appear only" in details
 
 
 def test_its_outputs_are_references_later_nodes_may_make() -> None:

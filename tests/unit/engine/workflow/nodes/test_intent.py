@@ -82,7 +82,7 @@ def test_a_blank_example_that_would_match_every_input_offline_is_refused() -> No
 def test_a_secret_is_never_sent_to_the_model() -> None:
     for key in ("input", "instructions"):
         details = refused(node_doc(**{key: "hi {{secrets.orders_token}}"}), link("start>route"))
-        assert "{{secrets.orders_token}} would be sent to the model" in details
+        assert "node 'route' references {{secrets.orders_token}}: secrets may appear only" in details
 
 
 def test_input_and_instructions_references_are_checked_but_examples_are_plain_text() -> None:
