@@ -197,3 +197,15 @@ async def test_offline_the_documented_rule_routes_without_a_model_call(executor:
     assert other.result["messages"] == [
         "Let me find a human (offline: no intent's name or example occurs in the input)."
     ]
+
+
+async def test_temperature_and_max_tokens_are_sent_only_when_set(
+    executor: MakeExecutor, openai_emu: OpenAIEmulator
+) -> None:
+    openai_emu.reply = lambda body: classify("refund")
+    ex = executor(openai_emu)
+    await ex.execute("wf", support_bot(), {"user_input": "hi"}, owner="t")
+    await ex.execute("wf", support_bot(temperature=0, max_tokens=64), {"user_input": "hi"}, owner="t")
+    plain, tuned = (r.body for r in openai_emu.requests)
+    assert not {"temperature", "max_tokens"} & plain.keys()
+    assert (tuned["temperature"], tuned["max_tokens"]) == (0, 64)

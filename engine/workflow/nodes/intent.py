@@ -60,8 +60,9 @@ class IntentConfig(NodeConfig):
     model: str | None = None  # None: llm.default_model
     instructions: str = Field("", description="Told to the model before the intents (a template).")
     use_history: bool = Field(False, description="Show the model the session's earlier turns.")
-    temperature: float | None = Field(0, ge=0, le=2)
-    max_tokens: int = Field(256, gt=0, le=4096)
+    # Not sent unless set: reasoning models refuse both (0 makes the choice steadier elsewhere).
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, gt=0, le=16384)
 
     @field_validator("intents")
     @classmethod
@@ -75,6 +76,18 @@ class IntentConfig(NodeConfig):
                 raise ValueError(f"intent '{intent.name}' is declared more than once")
             seen.add(folded)
         return intents
+
+    @field_validator("on_error")
+    @classmethod
+    def _no_continue(cls, on_error: str) -> str:
+        # "continue" goes on along the default port, which an intent node does not have:
+        # every branch after it would be skipped without a word.
+        if on_error == "continue":
+            raise ValueError(
+                "'continue' would skip every branch (an intent node has no default port): "
+                "use 'branch' and connect its 'error' port"
+            )
+        return on_error
 
 
 @dataclass(frozen=True, slots=True)

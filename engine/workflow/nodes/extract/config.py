@@ -49,8 +49,9 @@ class ExtractConfig(NodeConfig):
     model: str | None = None  # None: llm.default_model
     instructions: str = Field("", description="Told to the model before the parameters (a template).")
     use_history: bool = Field(False, description="Show the model the session's earlier turns.")
-    temperature: float | None = Field(0, ge=0, le=2)
-    max_tokens: int = Field(1024, gt=0, le=8192)
+    # Not sent unless set: reasoning models refuse both (0 makes the choice steadier elsewhere).
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, gt=0, le=16384)
 
     @field_validator("parameters")
     @classmethod

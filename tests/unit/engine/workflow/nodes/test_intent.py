@@ -79,6 +79,12 @@ def test_a_blank_example_that_would_match_every_input_offline_is_refused() -> No
     assert "intents.0.examples.0" in details
 
 
+def test_on_error_continue_which_would_skip_every_branch_is_refused() -> None:
+    details = refused(node_doc(on_error="continue"), link("start>route"))
+    assert "config 'on_error': Value error, 'continue' would skip every branch" in details
+    assert compile_doc(node_doc(on_error="branch"), link("start>route")).nodes["route"]
+
+
 def test_a_secret_is_never_sent_to_the_model() -> None:
     for key in ("input", "instructions"):
         details = refused(node_doc(**{key: "hi {{secrets.orders_token}}"}), link("start>route"))
