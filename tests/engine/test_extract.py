@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.workflow.graph import CompiledWorkflow
+from engine.workflow.graph import CompiledWorkflow, compile_workflow, parse_spec
 from tests.emulators.openai_server import EmulatedCall, EmulatedReply, OpenAIEmulator
 from tests.engine.executors import MakeExecutor
+from tests.support.intent_workflows import pizza_desk
 from tests.support.workflow_docs import compile_doc, start
 
 MODEL = "gpt-4o-mini"
@@ -173,3 +174,18 @@ async def test_offline_the_documented_rules_read_the_order(executor: MakeExecuto
         "ok": True,
     }
     assert short.result["messages"] == ['Please tell me: ["count"]']
+
+
+async def test_the_documented_pizza_desk_answers_as_the_docs_say_offline(executor: MakeExecutor) -> None:
+    ex = executor()
+    wf = compile_workflow(parse_spec(pizza_desk()))
+    said: dict[str, list[str]] = {}
+    for text in ("I'd like 2 large pizzas", "I'd like a pizza", "when do you open?", "hello"):
+        record = await ex.execute("pizza_desk", wf, {"user_input": text}, owner="t")
+        said[text] = record.result["messages"]
+    assert said == {
+        "I'd like 2 large pizzas": ["2 large, coming up."],
+        "I'd like a pizza": ['Please tell me: ["size","count"]'],
+        "when do you open?": ["We are open 11:00-23:00."],
+        "hello": ["A human will answer you shortly."],
+    }

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 INTENTS = [
@@ -55,3 +56,37 @@ def support_workflow(model: str = "echo") -> dict[str, Any]:
             {"from": "say_other", "to": "done"},
         ],
     }
+
+
+#: The documented example (the README's pizza desk), as written there.
+PIZZA_DESK_JSON = """
+{"name": "pizza_desk",
+ "nodes": [
+   {"id": "start", "type": "start", "config": {"input_params": [{"name": "user_input"}]}},
+   {"id": "route", "type": "intent", "config": {"intents": [
+     {"name": "order", "description": "Wants to order a pizza", "examples": ["I'd like", "pizza"]},
+     {"name": "hours", "description": "Asks when the shop is open", "examples": ["open", "close"]}]}},
+   {"id": "hours", "type": "message", "config": {"content": "We are open 11:00-23:00."}},
+   {"id": "human", "type": "message", "config": {"content": "A human will answer you shortly."}},
+   {"id": "order", "type": "extract", "config": {"parameters": [
+     {"name": "size", "type": "enum", "options": ["small", "medium", "large"]},
+     {"name": "count", "type": "integer", "description": "How many pizzas"},
+     {"name": "toppings", "type": "list", "required": false}]}},
+   {"id": "complete", "type": "condition", "config": {"branches": [
+     {"port": "yes", "conditions": [{"left": "{{order.ok}}", "op": "==", "right": true}]}]}},
+   {"id": "confirm", "type": "message", "config": {"content": "{{order.count}} {{order.size}}, coming up."}},
+   {"id": "ask", "type": "message", "config": {"content": "Please tell me: {{order.missing}}"}}],
+ "connections": [
+   {"from": "start", "to": "route"},
+   {"from": "route", "port": "order", "to": "order"},
+   {"from": "route", "port": "hours", "to": "hours"},
+   {"from": "route", "port": "other", "to": "human"},
+   {"from": "order", "to": "complete"},
+   {"from": "complete", "port": "yes", "to": "confirm"},
+   {"from": "complete", "port": "else", "to": "ask"}]}
+"""
+
+
+def pizza_desk() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(PIZZA_DESK_JSON)
+    return doc
