@@ -121,10 +121,14 @@ class IntentNode:
             (i.name, tuple(dict.fromkeys(s.casefold() for s in (i.name, *i.examples))))
             for i in config.intents
         )
-        by_length = sorted(names, key=len, reverse=True)  # the longest name where one contains another
+        # The longest name first where one contains another; a group per name says which matched
+        # (names are ASCII: no other script's letter may stand in for one of theirs).
+        self._by_length = sorted(names, key=len, reverse=True)
         self._mention = re.compile(
-            r"(?<![A-Za-z0-9_-])(?:" + "|".join(map(re.escape, by_length)) + r")(?![A-Za-z0-9_-])",
-            re.IGNORECASE,
+            r"(?<![A-Za-z0-9_-])(?:"
+            + "|".join(f"(?P<n{i}>{re.escape(n)})" for i, n in enumerate(self._by_length))
+            + r")(?![A-Za-z0-9_-])",
+            re.IGNORECASE | re.ASCII,
         )
         self.tool = ToolSpec(
             TOOL_NAME,
@@ -205,7 +209,7 @@ class IntentNode:
     def from_prose(self, text: str) -> Choice:
         """An answer in words: the intent it names, if it names exactly one."""
         text = text[: 64 * 1024]
-        named = {self._by_folded[m.group(0).casefold()] for m in self._mention.finditer(text)}
+        named = {self._by_length[int((m.lastgroup or "n0")[1:])] for m in self._mention.finditer(text)}
         if len(named) == 1:
             return Choice(named.pop(), _cut(text))
         if not named:

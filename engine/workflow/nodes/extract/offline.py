@@ -26,8 +26,10 @@ def _pair(name: str) -> re.Pattern[str]:
 
 
 def _words(options: tuple[str, ...]) -> re.Pattern[str]:
-    longest = sorted(options, key=len, reverse=True)
-    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, longest)) + r")(?!\w)", re.IGNORECASE)
+    """Any option as a whole word, the longest first; group ``o<i>`` is ``options[i]``."""
+    longest = sorted(range(len(options)), key=lambda i: len(options[i]), reverse=True)
+    alternatives = "|".join(f"(?P<o{i}>{re.escape(options[i])})" for i in longest)
+    return re.compile(r"(?<!\w)(?:" + alternatives + r")(?!\w)", re.IGNORECASE)
 
 
 class OfflineReader:
@@ -35,7 +37,9 @@ class OfflineReader:
 
     def __init__(self, parameters: tuple[Parameter, ...]) -> None:
         self._pairs = tuple((p, _pair(p.name)) for p in parameters)
-        self._options = {p.name: _words(p.options) for p in parameters if p.type == "enum" and p.options}
+        self._options = {
+            p.name: (p.options, _words(p.options)) for p in parameters if p.type == "enum" and p.options
+        }
         numeric = [p.name for p in parameters if p.type in ("number", "integer")]
         self._lone_number = numeric[0] if len(numeric) == 1 else None
 
@@ -50,11 +54,11 @@ class OfflineReader:
                 values.append(m.group(1).strip().rstrip(".!?").strip())
             if values:
                 found[p.name] = values if p.type == "list" else values[0]
-        for name, options in self._options.items():
+        for name, (options, pattern) in self._options.items():
             if name not in found:
-                option = options.search(text)
-                if option is not None:
-                    found[name] = option.group(0)
+                option = pattern.search(text)
+                if option is not None:  # the option as configured: the match may be spelt otherwise
+                    found[name] = options[int((option.lastgroup or "o0")[1:])]
         if self._lone_number is not None and self._lone_number not in found:
             rest = list(text)
             for start, end in spans:  # a pair's number is that pair's

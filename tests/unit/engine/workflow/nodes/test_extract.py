@@ -210,3 +210,11 @@ def test_offline_a_number_is_not_guessed_when_two_parameters_could_take_it() -> 
     assert got["missing"] == ["adults", "children"]
     got = node.typed(node._offline.read("adults: 2, children: one"))
     assert (got["adults"], got["children"], got["ok"]) == (2, None, False)  # "one" is no integer
+
+
+def test_offline_an_option_found_in_another_spelling_is_given_as_configured() -> None:
+    node = extract([{"name": "city", "type": "enum", "options": ["Straße", "list", "Zürich"]}])
+    assert node.typed(node._offline.read("to ZÜRICH please"))["city"] == "Zürich"
+    assert node.typed(node._offline.read("the LIST"))["city"] == "list"
+    # re's case folding is not str.casefold: what it matched is still given as the option.
+    assert node.typed(node._offline.read("a lıst"))["city"] == "list"

@@ -205,3 +205,12 @@ def test_the_prompt_lists_each_intent_with_its_description_and_examples() -> Non
     assert messages[1:] == [{"role": "user", "content": "where is my order?"}]
     with_history = intent(use_history=True).messages(Ctx(), "and now?")  # type: ignore[arg-type]
     assert [m["content"] for m in with_history[1:]] == ["earlier", "ok", "and now?"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent_name"),
+    [("greetıng", OTHER), ("LİST", OTHER), ("REFUNDİ?", "refund"), ("refund\u0131", "refund")],
+)
+def test_a_look_alike_letter_is_no_mention_and_never_a_crash(text: str, intent_name: str) -> None:
+    node = intent([{"name": "greeting"}, {"name": "refund"}, {"name": "list"}])
+    assert node.read(Reply(text)).intent == intent_name
