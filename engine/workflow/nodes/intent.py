@@ -121,13 +121,12 @@ class IntentNode:
             (i.name, tuple(dict.fromkeys(s.casefold() for s in (i.name, *i.examples))))
             for i in config.intents
         )
-        # The longest name first where one contains another; a group per name says which matched
-        # (names are ASCII: no other script's letter may stand in for one of theirs).
-        self._by_length = sorted(names, key=len, reverse=True)
+        # The longest name first where one contains another. Plain alternatives (a group each
+        # would cost re its literal-prefix scan) of ASCII names, case-insensitive in ASCII only:
+        # what matched, lowered, is one of the names.
+        by_length = sorted(names, key=len, reverse=True)
         self._mention = re.compile(
-            r"(?<![A-Za-z0-9_-])(?:"
-            + "|".join(f"(?P<n{i}>{re.escape(n)})" for i, n in enumerate(self._by_length))
-            + r")(?![A-Za-z0-9_-])",
+            r"(?<![A-Za-z0-9_-])(?:" + "|".join(map(re.escape, by_length)) + r")(?![A-Za-z0-9_-])",
             re.IGNORECASE | re.ASCII,
         )
         self.tool = ToolSpec(
@@ -209,7 +208,8 @@ class IntentNode:
     def from_prose(self, text: str) -> Choice:
         """An answer in words: the intent it names, if it names exactly one."""
         text = text[: 64 * 1024]
-        named = {self._by_length[int((m.lastgroup or "n0")[1:])] for m in self._mention.finditer(text)}
+        named = {self._by_folded.get(m.group(0).lower(), OTHER) for m in self._mention.finditer(text)}
+        named.discard(OTHER)  # (cannot be: the pattern holds only the names)
         if len(named) == 1:
             return Choice(named.pop(), _cut(text))
         if not named:

@@ -4,12 +4,14 @@ offline model reads ``name: value`` pairs, enum options and a lone number."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 import pytest
 
 from engine.workflow.nodes.extract import ExtractConfig, ExtractNode
 from engine.workflow.nodes.extract.config import MAX_PARAMETERS
+from engine.workflow.nodes.structured import bounded_input
 from tests.support.workflow_docs import compile_doc, link, refused, start
 
 PIZZA = [
@@ -218,3 +220,15 @@ def test_offline_an_option_found_in_another_spelling_is_given_as_configured() ->
     assert node.typed(node._offline.read("the LIST"))["city"] == "list"
     # re's case folding is not str.casefold: what it matched is still given as the option.
     assert node.typed(node._offline.read("a lıst"))["city"] == "list"
+
+
+def test_offline_reading_a_hostile_sentence_with_every_parameter_is_quick() -> None:
+    many = [
+        {"name": f"p_{n}", "type": "enum", "options": [f"o{n}_{k}" for k in range(50)]} for n in range(49)
+    ]
+    node = extract([*many, {"name": "n", "type": "number"}])
+    hostile = bounded_input(("p 1 " + " " * 200 + "p_1=" + "-" * 100 + "9." * 50) * 1000)
+    began = time.perf_counter()
+    got = node.typed(node._offline.read(hostile))
+    assert time.perf_counter() - began < 1.0
+    assert got["p_1"] is None  # "-----9.9.…" is no option

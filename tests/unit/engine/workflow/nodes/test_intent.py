@@ -4,6 +4,7 @@ documented one, and whatever a model answers, the node only ever takes a declare
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, ClassVar
 
 import pytest
@@ -214,3 +215,12 @@ def test_the_prompt_lists_each_intent_with_its_description_and_examples() -> Non
 def test_a_look_alike_letter_is_no_mention_and_never_a_crash(text: str, intent_name: str) -> None:
     node = intent([{"name": "greeting"}, {"name": "refund"}, {"name": "list"}])
     assert node.read(Reply(text)).intent == intent_name
+
+
+def test_reading_a_long_hostile_answer_with_fifty_intents_is_quick() -> None:
+    node = intent([{"name": f"topic_{i}"} for i in range(50)])
+    answers = ["topic_1x " * 7_000, "topic_1 topic_2 " * 4_000, "{" * 60_000]
+    began = time.perf_counter()
+    choices = [node.read(Reply(text)).intent for text in answers]
+    assert time.perf_counter() - began < 0.5
+    assert choices == [OTHER, OTHER, OTHER]
