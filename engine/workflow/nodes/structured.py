@@ -20,8 +20,7 @@ from engine.workflow.nodes.model import ChatMessage, Reply, ToolSpec
 #: Statuses with which a server says it will not take the structured request itself
 #: (an unknown ``tools``/``response_format``), rather than failing to answer it.
 REFUSED_STATUSES = frozenset({400, 422})
-#: How much of an answer is read: a model's output is bounded by ``max_tokens`` already,
-#: this bounds the parsing of a server that ignores it.
+#: How much of an answer is read, whatever the server sends (``max_tokens`` is optional).
 MAX_ANSWER_CHARS = 64 * 1024
 #: ``{`` positions tried when a JSON object is looked for inside prose.
 MAX_OBJECT_STARTS = 32
