@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from engine.workflow.graph import CompiledWorkflow, compile_workflow, parse_spec
 from tests.emulators.openai_server import EmulatedCall, EmulatedReply, OpenAIEmulator
 from tests.engine.executors import MakeExecutor
@@ -127,10 +129,20 @@ async def test_a_server_that_answers_by_tool_call_or_in_prose_is_read(
     assert (in_prose.outputs["order"]["size"], in_prose.outputs["order"]["ok"]) == ("large", True)
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "I can't help with pizzas.",
+        '{"size": "large", "count": 2',
+        '["large", 2]',
+        '{"size": NaN, "count": 1e999}',
+    ],
+    ids=["prose", "malformed JSON", "not an object", "not finite"],
+)
 async def test_an_unreadable_answer_leaves_everything_missing(
-    executor: MakeExecutor, openai_emu: OpenAIEmulator
+    executor: MakeExecutor, openai_emu: OpenAIEmulator, answer: str
 ) -> None:
-    openai_emu.reply = lambda body: "I can't help with pizzas."
+    openai_emu.reply = lambda body: answer
     record = await executor(openai_emu).execute("wf", pizza_bot(), {"user_input": "two large"}, owner="t")
     assert record.outputs["order"]["missing"] == ["size", "count"]
     assert record.result["messages"] == ['Please tell me: ["size","count"]']
