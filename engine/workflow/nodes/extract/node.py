@@ -69,7 +69,7 @@ class ExtractNode:
         text = bounded_input(self._input.render(ctx.pool) if self._input is not None else user_text(ctx))
         model = self.config.model
         if ctx.llm.offline(model):
-            return self.typed(self._offline.read(text))
+            return self.offline_outputs(text)
         reply = await ask(
             ctx,
             model,
@@ -90,6 +90,10 @@ class ExtractNode:
             messages.extend(ctx.history)
         messages.append({"role": "user", "content": text})
         return messages
+
+    def offline_outputs(self, text: str) -> dict[str, Any]:
+        """The outputs the offline rules read from ``text`` (see ``offline``)."""
+        return self.typed(self._offline.read(text))
 
     def typed(self, answer: dict[str, Any]) -> dict[str, Any]:
         """The outputs from an answer's object: each parameter typed or null, and what is missing."""

@@ -178,7 +178,7 @@ def test_keys_are_matched_case_insensitively_the_exact_spelling_first_and_others
 
 def test_offline_name_value_pairs_are_read_and_typed() -> None:
     node = extract()
-    got = node.typed(node._offline.read("Size: LARGE, count = 2; address: 1 Main St.\ndelivery: true"))
+    got = node.offline_outputs("Size: LARGE, count = 2; address: 1 Main St.\ndelivery: true")
     assert got == {
         "size": "large",
         "count": 2,
@@ -192,34 +192,34 @@ def test_offline_name_value_pairs_are_read_and_typed() -> None:
 
 def test_offline_a_list_takes_every_pair_and_an_underscore_matches_a_space() -> None:
     node = extract([{"name": "topping", "type": "list"}, {"name": "order_id"}])
-    got = node.typed(node._offline.read("topping: ham, topping: egg, order id: A-77"))
+    got = node.offline_outputs("topping: ham, topping: egg, order id: A-77")
     assert (got["topping"], got["order_id"]) == (["ham", "egg"], "A-77")
 
 
 def test_offline_an_enum_is_the_option_first_in_the_input_and_a_lone_number_the_first_number() -> None:
     node = extract()
-    got = node.typed(node._offline.read("3 pizzas, Large ones, no, small ones"))
+    got = node.offline_outputs("3 pizzas, Large ones, no, small ones")
     assert (got["size"], got["count"], got["ok"]) == ("large", 3, True)
     # A number inside a word is no number, and a pair's number stays that pair's.
-    got = node.typed(node._offline.read("order A-1234 in the Mediumish size, address: 5 High St"))
+    got = node.offline_outputs("order A-1234 in the Mediumish size, address: 5 High St")
     assert (got["size"], got["count"], got["address"]) == (None, None, "5 High St")
     assert got["missing"] == ["size", "count"]
 
 
 def test_offline_a_number_is_not_guessed_when_two_parameters_could_take_it() -> None:
     node = extract([{"name": "adults", "type": "integer"}, {"name": "children", "type": "integer"}])
-    got = node.typed(node._offline.read("2 adults and 1 child"))
+    got = node.offline_outputs("2 adults and 1 child")
     assert got["missing"] == ["adults", "children"]
-    got = node.typed(node._offline.read("adults: 2, children: one"))
+    got = node.offline_outputs("adults: 2, children: one")
     assert (got["adults"], got["children"], got["ok"]) == (2, None, False)  # "one" is no integer
 
 
 def test_offline_an_option_found_in_another_spelling_is_given_as_configured() -> None:
     node = extract([{"name": "city", "type": "enum", "options": ["Straße", "list", "Zürich"]}])
-    assert node.typed(node._offline.read("to ZÜRICH please"))["city"] == "Zürich"
-    assert node.typed(node._offline.read("the LIST"))["city"] == "list"
+    assert node.offline_outputs("to ZÜRICH please")["city"] == "Zürich"
+    assert node.offline_outputs("the LIST")["city"] == "list"
     # re's case folding is not str.casefold: what it matched is still given as the option.
-    assert node.typed(node._offline.read("a lıst"))["city"] == "list"
+    assert node.offline_outputs("a lıst")["city"] == "list"
 
 
 def test_offline_reading_a_hostile_sentence_with_every_parameter_is_quick() -> None:
@@ -229,6 +229,6 @@ def test_offline_reading_a_hostile_sentence_with_every_parameter_is_quick() -> N
     node = extract([*many, {"name": "n", "type": "number"}])
     hostile = bounded_input(("p 1 " + " " * 200 + "p_1=" + "-" * 100 + "9." * 50) * 1000)
     began = time.perf_counter()
-    got = node.typed(node._offline.read(hostile))
+    got = node.offline_outputs(hostile)
     assert time.perf_counter() - began < 1.0
     assert got["p_1"] is None  # "-----9.9.…" is no option
