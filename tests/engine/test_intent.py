@@ -10,6 +10,7 @@ import pytest
 
 from engine.errors import ExecutionFailed
 from engine.workflow.events import Event, MessageDelta, MessageSent
+from engine.workflow.nodes.structured import MAX_INPUT_CHARS
 from tests.emulators.openai_server import EmulatedCall, EmulatedReply, OpenAIEmulator
 from tests.engine.executors import MakeExecutor
 from tests.support.workflow_docs import compile_doc, start
@@ -209,3 +210,12 @@ async def test_temperature_and_max_tokens_are_sent_only_when_set(
     plain, tuned = (r.body for r in openai_emu.requests)
     assert not {"temperature", "max_tokens"} & plain.keys()
     assert (tuned["temperature"], tuned["max_tokens"]) == (0, 64)
+
+
+async def test_a_huge_message_is_cut_before_it_reaches_the_model(
+    executor: MakeExecutor, openai_emu: OpenAIEmulator
+) -> None:
+    openai_emu.reply = lambda body: classify("refund")
+    await executor(openai_emu).execute("wf", support_bot(), {"user_input": "x" * 200_000}, owner="t")
+    sent = openai_emu.requests[-1].body["messages"][-1]["content"]
+    assert sent == "x" * MAX_INPUT_CHARS

@@ -85,6 +85,12 @@ def test_counts_are_bounded() -> None:
     many = [{"name": f"p{n}"} for n in range(MAX_PARAMETERS + 1)]
     assert "at most 50" in refused(node_doc(many), link("start>get"))
     assert "at least 1 item" in refused(node_doc([]), link("start>get"))
+    options = node_doc([{"name": "s", "type": "enum", "options": [f"o{n}" for n in range(51)]}])
+    assert "at most 50" in refused(options, link("start>get"))
+    long_option = node_doc([{"name": "s", "type": "enum", "options": ["o" * 201]}])
+    assert "at most 200 characters" in refused(long_option, link("start>get"))
+    long_description = node_doc([{"name": "s", "description": "d" * 1001}])
+    assert "at most 1000 characters" in refused(long_description, link("start>get"))
 
 
 def test_a_secret_is_never_sent_to_the_model() -> None:

@@ -73,6 +73,8 @@ def test_counts_and_lengths_are_bounded() -> None:
     long = [{"name": "a", "examples": ["x" * 201]}]
     assert "at most 200 characters" in refused(node_doc(intents=long), link("start>route"))
     assert "at least 1 item" in refused(node_doc(intents=[]), link("start>route"))
+    described = [{"name": "a", "description": "d" * 1001}]
+    assert "at most 1000 characters" in refused(node_doc(intents=described), link("start>route"))
 
 
 def test_a_blank_example_that_would_match_every_input_offline_is_refused() -> None:
