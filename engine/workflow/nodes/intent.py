@@ -151,8 +151,8 @@ class IntentNode:
         return frozenset({"intent", "reason"})
 
     def references(self) -> tuple[Ref, ...]:
-        """Only ``input`` and ``instructions`` are templates: descriptions and examples are
-        shown to the model as they are written."""
+        """``input``, ``instructions`` (and ``default``, as any node's) hold references;
+        descriptions and examples are shown to the model as they are written."""
         return self._refs
 
     async def run(self, ctx: NodeContext) -> dict[str, Any]:

@@ -62,7 +62,8 @@ class ExtractNode:
         return self._outputs
 
     def references(self) -> tuple[Ref, ...]:
-        """Only ``input`` and ``instructions`` are templates: descriptions are shown as written."""
+        """``input``, ``instructions`` (and ``default``, as any node's) hold references; descriptions
+        and options are shown to the model as written."""
         return self._refs
 
     async def run(self, ctx: NodeContext) -> dict[str, Any]:
