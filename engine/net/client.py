@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -171,7 +172,9 @@ class _Exchange:
                 f"{host!r} did not answer within {timeout:g}s", host=host, timeout_s=timeout
             ) from None
         except aiohttp.ClientConnectorError as e:
-            reason = (e.os_error.strerror or "connection failed").lower()
+            # (the OS's words for the errno: its message would show the address)
+            code = e.os_error.errno
+            reason = os.strerror(code).lower() if code else "connection failed"
             raise self._failed(f"could not connect to {host!r} ({reason})", host=host) from None
         except (aiohttp.ClientError, ValueError) as e:
             raise self._failed(f"the request to {host!r} failed ({type(e).__name__})", host=host) from None
