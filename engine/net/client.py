@@ -218,11 +218,14 @@ class _Exchange:
         )
         if resp.content_length is not None and resp.content_length > cap:
             raise too_big
-        raw = bytearray()
-        async for chunk in resp.content.iter_chunked(_CHUNK):  # decoded: a gzip bomb counts in full
-            raw += chunk
-            if len(raw) > cap:
-                raise too_big
+        if resp.content_length is not None and "Content-Encoding" not in resp.headers:
+            raw = bytearray(await resp.read())  # exactly the length said, within the cap
+        else:
+            raw = bytearray()
+            async for chunk in resp.content.iter_chunked(_CHUNK):  # decoded: a gzip bomb counts in full
+                raw += chunk
+                if len(raw) > cap:
+                    raise too_big
         headers: dict[str, str] = {}
         for name, value in resp.headers.items():
             key = name.lower()
