@@ -262,3 +262,29 @@ async def test_a_bad_http_node_is_refused_when_saved(
         status, body = r.status, await r.json()
     assert status == 400
     assert says in str(assert_error(body, "invalid_workflow"))
+
+
+async def test_what_a_user_types_cannot_smuggle_a_header_or_another_scheme(
+    opted_in: ChatgateProcess, service: HttpService
+) -> None:
+    doc = flow(
+        "typed",
+        [
+            http_node("by_header", url=service.url("/echo"), headers={"X-Note": "{{inputs.user_input}}"}),
+            http_node("by_url", url="{{inputs.order}}", on_error="branch"),
+            end(why="{{by_url.error.message}}"),
+        ],
+        ("start", "by_header"),
+        ("by_header", "by_url"),
+        ("by_url", "error", "end"),
+    )
+    async with opted_in.client() as http:
+        wid = await create_workflow(http, doc)
+        status, smuggled = await execute(http, wid, user_input="hi\r\nX-Admin: yes")
+        _, schemed = await execute(http, wid, user_input="fine", order="file:///etc/passwd")
+    assert status == 502
+    assert assert_error(smuggled, "execution_failed")["message"] == (
+        "node 'by_header': header 'X-Note' may not contain line breaks"
+    )
+    assert schemed["result"]["why"] == "node 'by_url': the URL must start with http:// or https://"
+    assert [s.headers.get("x-admin") for s in service.seen] == [None]  # only the fine request arrived
