@@ -15,7 +15,7 @@ import codecs
 import contextlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -45,7 +45,6 @@ class _Version:
     session: aiohttp.ClientSession | None = None
     in_use: int = 0
     retired: bool = False
-    closing: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 class OutboundHttp:
@@ -58,6 +57,7 @@ class OutboundHttp:
         self._resolver = resolver
         self._current = _Version(settings, Policy.from_settings(settings))
         self._retired: list[_Version] = []
+        self._closing: set[asyncio.Task[None]] = set()  # (held: the loop keeps only weak references)
 
     @property
     def settings(self) -> HttpSettings:
@@ -76,8 +76,8 @@ class OutboundHttp:
             self._retired.remove(version)
             if version.session is not None:
                 task = asyncio.get_running_loop().create_task(version.session.close())
-                version.closing.add(task)
-                task.add_done_callback(version.closing.discard)
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
 
     def _session(self, version: _Version) -> aiohttp.ClientSession:
         if version.session is None:
@@ -107,6 +107,8 @@ class OutboundHttp:
                 await version.session.close()
                 version.session = None
         self._retired.clear()
+        if self._closing:
+            await asyncio.gather(*self._closing)
 
 
 class _Exchange:

@@ -249,6 +249,8 @@ async def test_by_default_the_machine_itself_is_refused_and_on_error_can_handle_
         ({"url": "http://x", "method": "TRACE"}, "method"),
         ({"url": "http://x", "body": {"json": 1, "text": "a"}}, "body"),
         ({"url": "http://x", "headers": {"Bad Header": "v"}}, "not a header name"),
+        ({"url": "http://x", "headers": {"Transfer-Encoding": "chunked"}}, "set by the HTTP client"),
+        ({"url": "http://x", "headers": {"host": "metadata.google.internal"}}, "set by the HTTP client"),
     ],
 )
 async def test_a_bad_http_node_is_refused_when_saved(

@@ -27,6 +27,12 @@ BodyKind = Literal["json", "form", "text"]
 # RFC 9110 token: what a header name may be.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,200}$")
 _SCHEMES = ("http://", "https://")
+# Framing and connection headers are the client's to set: one from a workflow could split
+# or smuggle requests on a shared connection.
+_CLIENT_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"}
+    | {"proxy-connection", "proxy-authorization", "host"}
+)
 MAX_HEADERS = 100
 MAX_QUERY = 100
 
@@ -106,6 +112,8 @@ class HttpConfig(NodeConfig):
         for name in v:
             if not _HEADER_NAME.match(name):
                 raise ValueError(f"{name[:100]!r} is not a header name (letters, digits and !#$%&'*+.^_`|~-)")
+            if name.lower() in _CLIENT_HEADERS:
+                raise ValueError(f"header {name!r} is set by the HTTP client, not by a workflow")
         return v
 
 
@@ -156,9 +164,8 @@ class HttpNode:
             body = {k: shown(v) for k, v in body.items()}
         elif self._body_kind == "text":
             body = shown(body)
-        return HttpRequest(
-            self.config.method, url, headers, query, self._body_kind, body, self.timeout_s or 10.0
-        )
+        timeout_s = self.timeout_s or ctx.hooks.limits.node_timeout_s  # (null: the engine's, as the runner)
+        return HttpRequest(self.config.method, url, headers, query, self._body_kind, body, timeout_s)
 
     def _failed(self, message: str, **details: Any) -> ExecutionFailed:
         return ExecutionFailed(f"node '{self.node_id}': {message}", {"node": self.node_id, **details})
