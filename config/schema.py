@@ -18,6 +18,7 @@ from config.ids import AdminId
 from config.outbound import HttpSettings
 from config.platforms.common import BotCommon as BotCommon  # (re-exported, for code holding any bot)
 from config.platforms.registry import PLATFORMS
+from config.secrets import Secrets
 from config.section import Section
 
 
@@ -156,6 +157,7 @@ class Settings(BaseSettings):
     admins: list[AdminId] = []  # may use admin chat commands (and, as key:<name>, the admin API)
     access: AccessSettings = AccessSettings()
     reload: ReloadSettings = ReloadSettings()
+    secrets: Secrets = {}
     http: HttpSettings = HttpSettings()
 
     @model_validator(mode="after")

@@ -105,7 +105,7 @@ class ReloadFanout:
                 self._ready.set()  # start() need not wait for an outage to end
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # (typed in newer redis-py)
             await asyncio.sleep(RESUBSCRIBE_S)
 
     def _on_message(self, data: Any) -> None:

@@ -195,6 +195,7 @@ class Reloader:
                 parsed = e
         if isinstance(parsed, Settings):
             gw.limit_workflows(parsed.engine)  # the files are held to the bounds of the new config
+            gw.catalog.secrets = gw.secret_box(parsed)  # ... and may send its secrets
         changes = self._load_workflows(files)
         if isinstance(parsed, Settings):
             try:  # against the workflow files just loaded
@@ -214,6 +215,7 @@ class Reloader:
             state.last_error = None
         else:
             assert error is not None
+            gw.catalog.secrets = gw.executor.secrets  # the running secrets stay
             state.last_error = RejectedEdit(error, now, checksum(text) if text is not None else "")
             log.error("config rejected, still running version %d: %s", state.version, error)
         if changes:
@@ -285,7 +287,7 @@ class Reloader:
             changes.append("engine limits changed")
         if "http" in sections:
             changes.append("http settings changed (new outbound requests use them)")
-        for section in ("users", "admins", "access", "server", "workflows_dir", "reload"):
+        for section in ("users", "admins", "access", "server", "workflows_dir", "reload", "secrets"):
             if section in sections:
                 changes.append(f"{section} changed")
         changes += self._bots(new, warnings)

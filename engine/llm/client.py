@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import httpx2
 import openai
@@ -18,6 +19,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from config.schema import LLMSettings
 from engine.errors import ExecutionFailed, ExecutionTimeout
 from engine.llm.offline import OFFLINE_MODEL, echo
+from engine.workflow.nodes.model import ChatMessage, Reply, ToolCall, ToolSpec
 
 log = logging.getLogger("chatgate.llm")
 
@@ -60,6 +62,9 @@ class LLM:
             await self._client.close()
             self._client = None
 
+    def offline(self, model: str | None) -> bool:
+        return self.resolve(model) == OFFLINE_MODEL
+
     async def complete(
         self,
         model: str | None,
@@ -74,9 +79,25 @@ class LLM:
         A callback rather than an async generator: this is the per-message hot path,
         and an async generator per call costs more than the offline model itself.
         """
+        reply = await self.chat(model, messages, on_delta, temperature=temperature, max_tokens=max_tokens)
+        return reply.text
+
+    async def chat(
+        self,
+        model: str | None,
+        messages: Sequence[ChatMessage],
+        on_delta: Callable[[str], None] | None,
+        *,
+        tools: Sequence[ToolSpec] = (),
+        tool_choice: str | dict[str, Any] | None = None,
+        response_format: dict[str, Any] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> Reply:
+        """One model turn: its text and any tool calls it asks for."""
         name = self.resolve(model)
         if name == OFFLINE_MODEL:
-            return echo(messages, on_delta)
+            return Reply(echo(messages, on_delta))
         if not self.configured:
             raise ExecutionFailed(
                 f"model '{name}' needs an LLM server, and none is configured",
@@ -95,6 +116,12 @@ class LLM:
             body["temperature"] = temperature
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
+        if tools:
+            body["tools"] = [t.wire() for t in tools]
+            if tool_choice is not None:
+                body["tool_choice"] = tool_choice
+        if response_format is not None:
+            body["response_format"] = response_format
         try:
             if on_delta is None:
                 # Nobody watches the answer grow: one plain response is cheaper than a stream.
@@ -103,11 +130,19 @@ class LLM:
         except openai.OpenAIError as e:
             raise self._failure(name, e) from None
 
-    async def _answer(self, body: dict[str, object]) -> str:
+    async def _answer(self, body: dict[str, object]) -> Reply:
         answer = await self._openai().post("/chat/completions", body=body, cast_to=ChatCompletion)
-        return (answer.choices[0].message.content or "") if answer.choices else ""
+        if not answer.choices:
+            return Reply("")
+        message = answer.choices[0].message
+        calls = tuple(
+            ToolCall(c.id, c.function.name, c.function.arguments or "")
+            for c in message.tool_calls or ()
+            if c.type == "function"
+        )
+        return Reply(message.content or "", calls)
 
-    async def _stream(self, body: dict[str, object], on_delta: Callable[[str], None]) -> str:
+    async def _stream(self, body: dict[str, object], on_delta: Callable[[str], None]) -> Reply:
         stream = await self._openai().post(
             "/chat/completions",
             body={**body, "stream": True},
@@ -116,13 +151,25 @@ class LLM:
             stream_cls=AsyncStream[ChatCompletionChunk],
         )
         parts: list[str] = []
+        calls: dict[int, _CallParts] = {}
         async for chunk in stream:
             if chunk.choices:
-                text = chunk.choices[0].delta.content
+                delta = chunk.choices[0].delta
+                text = delta.content
                 if text:
                     parts.append(text)
                     on_delta(text)
-        return "".join(parts)
+                for piece in delta.tool_calls or ():
+                    # A call arrives in pieces by index: its id and name first, its arguments in parts.
+                    call = calls.setdefault(piece.index, _CallParts())
+                    call.id = piece.id or call.id
+                    if piece.function is not None:
+                        call.name += piece.function.name or ""
+                        call.arguments.append(piece.function.arguments or "")
+        tool_calls = tuple(
+            ToolCall(c.id or f"call_{i}", c.name, "".join(c.arguments)) for i, c in sorted(calls.items())
+        )
+        return Reply("".join(parts), tool_calls)
 
     def _failure(self, name: str, error: openai.OpenAIError) -> Exception:
         """The client's error as the user should hear it."""
@@ -142,6 +189,15 @@ class LLM:
                 {"model": name, "base_url": self.base_url, "retries": self.settings.max_retries},
             )
         return error
+
+
+class _CallParts:
+    __slots__ = ("arguments", "id", "name")
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.name = ""
+        self.arguments: list[str] = []
 
 
 def _refused(error: BaseException) -> bool:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 OFFLINE_MODEL = "echo"
 
 
-def echo_reply(messages: list[dict[str, str]]) -> str:
+def echo_reply(messages: Sequence[Mapping[str, Any]]) -> str:
     """The offline model's whole answer: the user's message (always the last one), labelled."""
-    return "(echo) " + (messages[-1]["content"] if messages else "")
+    content = messages[-1].get("content") if messages else ""
+    return "(echo) " + (content if isinstance(content, str) else "")
 
 
-def echo(messages: list[dict[str, str]], on_delta: Callable[[str], None] | None) -> str:
+def echo(messages: Sequence[Mapping[str, Any]], on_delta: Callable[[str], None] | None) -> str:
     # A few chunks, so the offline path exercises streaming like a real model.
     text = echo_reply(messages)
     if on_delta is None:

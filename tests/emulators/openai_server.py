@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-__all__ = ["OpenAIEmulator", "RecordedRequest", "default_reply"]
+__all__ = ["EmulatedCall", "EmulatedReply", "OpenAIEmulator", "RecordedRequest", "default_reply"]
 
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini")
 
@@ -51,6 +51,23 @@ class RecordedRequest:
     headers: dict[str, str]  # keys lower-cased
     stream: bool
     retry_count: int
+
+
+@dataclass(frozen=True)
+class EmulatedCall:
+    """A function call the emulated model asks for; ``arguments`` is sent as JSON text
+    (a string is sent as it is, so a test can send malformed arguments)."""
+
+    name: str
+    arguments: dict[str, Any] | str
+
+
+@dataclass(frozen=True)
+class EmulatedReply:
+    """What ``reply`` may return instead of plain text: text and/or tool calls."""
+
+    content: str = ""
+    tool_calls: tuple[EmulatedCall, ...] = ()
 
 
 @dataclass
@@ -139,7 +156,8 @@ class OpenAIEmulator:
         self.requests: list[RecordedRequest] = []
         # Off in standalone mode: nobody reads them there and they would grow forever.
         self.record_requests = True
-        self.reply: Callable[[dict[str, Any]], str] = default_reply
+        # Plain text, or an EmulatedReply that asks for tool calls.
+        self.reply: Callable[[dict[str, Any]], str | EmulatedReply] = default_reply
         self.delay_s = 0.0
         self.chunk_delay_s = 0.0
         self.chunk_size = 0
@@ -273,9 +291,11 @@ class OpenAIEmulator:
         self._models_seen[model] = None
 
         try:
-            text = self.reply(body)
+            answer = self._answer(body)
         except Exception as exc:  # a broken test reply should surface as a clear 500
             return _error_response(500, f"reply() raised {exc!r}")
+        text = answer.content
+        calls = self._calls(answer)
 
         if self.delay_s > 0:
             await asyncio.sleep(self.delay_s)
@@ -290,28 +310,63 @@ class OpenAIEmulator:
             "total_tokens": prompt_tokens + completion_tokens,
         }
         if not stream:
-            completion = {
-                "id": completion_id,
-                "object": "chat.completion",
-                "created": created,
-                "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": text, "refusal": None},
-                        "logprobs": None,
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": usage,
-                "system_fingerprint": None,
-            }
-            return web.Response(body=_dumps(completion), content_type=_JSON)
+            return self._completion(completion_id, created, model, text, usage, calls)
 
         stream_options = body.get("stream_options")
         if not (isinstance(stream_options, dict) and stream_options.get("include_usage") is True):
             usage = None
-        return await self._stream(request, completion_id, created, model, text, usage)
+        return await self._stream(request, completion_id, created, model, text, usage, calls)
+
+    def _completion(
+        self,
+        completion_id: str,
+        created: int,
+        model: str,
+        text: str,
+        usage: dict[str, int] | None,
+        calls: list[dict[str, Any]],
+    ) -> web.Response:
+        completion = {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {
+                        "role": "assistant",
+                        "content": text or (None if calls else ""),
+                        "refusal": None,
+                        **({"tool_calls": calls} if calls else {}),
+                    },
+                    "logprobs": None,
+                    "finish_reason": "tool_calls" if calls else "stop",
+                }
+            ],
+            "usage": usage,
+            "system_fingerprint": None,
+        }
+        return web.Response(body=_dumps(completion), content_type=_JSON)
+
+    def _answer(self, body: dict[str, Any]) -> EmulatedReply:
+        answer = self.reply(body)
+        return EmulatedReply(answer) if isinstance(answer, str) else answer
+
+    def _calls(self, answer: EmulatedReply) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": f"call_emu{next(self._ids)}",
+                "type": "function",
+                "function": {
+                    "name": c.name,
+                    "arguments": c.arguments
+                    if isinstance(c.arguments, str)
+                    else orjson.dumps(c.arguments).decode(),
+                },
+            }
+            for c in answer.tool_calls
+        ]
 
     def _pieces(self, text: str) -> list[str]:
         size = self.chunk_size
@@ -327,6 +382,7 @@ class OpenAIEmulator:
         model: str,
         text: str,
         usage: dict[str, int] | None,
+        calls: list[dict[str, Any]] = [],  # noqa: B006 (never mutated)
     ) -> web.StreamResponse:
         def chunk(delta: dict[str, Any], finish_reason: str | None) -> dict[str, Any]:
             data: dict[str, Any] = {
@@ -342,8 +398,25 @@ class OpenAIEmulator:
             return data
 
         events: list[dict[str, Any]] = [chunk({"role": "assistant", "content": ""}, None)]
-        events.extend(chunk({"content": piece}, None) for piece in self._pieces(text))
-        events.append(chunk({}, "stop"))
+        events.extend(chunk({"content": piece}, None) for piece in self._pieces(text) if piece)
+        for index, call in enumerate(calls):
+            # As real servers do: the id and name first, then the arguments in pieces.
+            fn = call["function"]
+            head = {
+                "index": index,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": fn["name"], "arguments": ""},
+            }
+            events.append(chunk({"tool_calls": [head]}, None))
+            args = fn["arguments"]
+            for i in range(0, len(args), 8):
+                events.append(
+                    chunk(
+                        {"tool_calls": [{"index": index, "function": {"arguments": args[i : i + 8]}}]}, None
+                    )
+                )
+        events.append(chunk({}, "tool_calls" if calls else "stop"))
         if usage is not None:
             events.append(
                 {

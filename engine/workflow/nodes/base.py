@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, Typ
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.workflow.events import Event, MessageDelta
+from engine.workflow.nodes.model import ChatModel as ChatModel  # (re-exported: what nodes see)
+from engine.workflow.nodes.model import Message as Message
 from engine.workflow.templates import Ref, Scope, Value, references, render
 
 if TYPE_CHECKING:
     from config.schema import EngineSettings
-
-# One turn of a conversation as the model sees it: {"role": …, "content": …}.
-Message = dict[str, str]
 
 #: The output a connection without ``port`` follows.
 DEFAULT_PORT = "default"
@@ -23,22 +22,6 @@ DEFAULT_PORT = "default"
 ERROR_PORT = "error"
 
 T = TypeVar("T")
-
-
-class ChatModel(Protocol):
-    """What a node may ask of a language model (engine/llm/client.py is the real one)."""
-
-    async def complete(
-        self,
-        model: str | None,
-        messages: list[Message],
-        on_delta: Callable[[str], None] | None,
-        *,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-    ) -> str:
-        """The whole answer; ``on_delta``, if given, sees each chunk as it is produced."""
-        ...
 
 
 class Retry(BaseModel):
