@@ -138,6 +138,7 @@ class _Exchange:
         if content_type is not None and "Content-Type" not in self.headers:
             self.headers["Content-Type"] = content_type
         self.origin = _origin(url)
+        self.carrying = True  # the author's headers and body (secrets, maybe) still go along
         hops = 0
         while True:
             host = self._checked(url)
@@ -194,6 +195,7 @@ class _Exchange:
                 )
             self.headers = CIMultiDict()
             self.origin = _origin(target)
+            self.carrying = False
 
     def _checked(self, url: URL) -> str:
         if url.scheme not in ("http", "https"):
@@ -202,6 +204,11 @@ class _Exchange:
         if not host:
             raise self._failed("the URL names no host")
         check_literal(host, self.policy)  # (names are judged by the connector's resolver)
+        check = self.request.secret_refused
+        if self.carrying and check is not None:
+            secret = check(host)
+            if secret is not None:
+                raise self._failed(f"secret '{secret}' may not be sent to {host!r}", host=host, secret=secret)
         return host
 
     def _remaining(self, host: str) -> float:

@@ -290,3 +290,43 @@ async def test_what_a_user_types_cannot_smuggle_a_header_or_another_scheme(
     )
     assert schemed["result"]["why"] == "node 'by_url': the URL must start with http:// or https://"
     assert [s.headers.get("x-admin") for s in service.seen] == [None]  # only the fine request arrived
+
+
+TOKEN = "tok-orders-5f2c9a1e7b"
+
+
+async def test_a_secret_goes_only_to_the_host_it_is_for_and_is_never_shown(
+    start_chatgate: StartChatgate,
+) -> None:
+    def configure(config: dict[str, Any]) -> None:
+        config["http"] = {"allow_networks": ["127.0.0.1/32", "127.0.0.2/32"]}
+        config["secrets"] = {"orders_token": {"value": TOKEN, "keys": ["*"], "hosts": ["127.0.0.1"]}}
+
+    gw = await start_chatgate(configure, workflows={})
+    call = http_node(
+        "call",
+        url="{{inputs.order}}",
+        headers={"Authorization": "Bearer {{secrets.orders_token}}"},
+        query={"sig": "{{secrets.orders_token}}"},
+        body={"json": {"token": "{{secrets.orders_token}}"}},
+        method="POST",
+    )
+    doc = flow("secretive", [call, end(seen="{{call.json}}")], ("start", "call"), ("call", "end"))
+    async with HttpService("127.0.0.1") as meant, HttpService("127.0.0.2") as other, gw.client() as http:
+        wid = await create_workflow(http, doc)
+        status, sent = await execute(http, wid, order=meant.url("/echo"))
+        refused_status, refused = await execute(http, wid, order=other.url("/echo"))
+        record = await (await http.get(f"/api/v1/executions/{sent['execution_id']}")).text()
+        stored = await (await http.get(f"/api/v1/workflows/{wid}")).text()
+    assert status == 200, sent
+    [arrived] = meant.seen
+    assert arrived.headers["authorization"] == f"Bearer {TOKEN}"
+    assert arrived.query == {"sig": TOKEN}
+    assert TOKEN in arrived.body
+    assert refused_status == 502
+    error = assert_error(refused, "execution_failed")
+    assert error["message"] == "node 'call': secret 'orders_token' may not be sent to '127.0.0.2'"
+    assert other.seen == []
+    for shown in (str(sent), str(refused), record, stored, gw.logs()):
+        assert TOKEN not in shown
+    assert "[secret:orders_token]" in str(sent["result"])  # what the service echoed, masked
