@@ -29,7 +29,7 @@ class SecretBox:
     def values(self) -> list[str]:
         return list(self._values.values())
 
-    # -- what a node sees (engine.workflow.secrets.SecretValues) ---------------
+    # -- what a node sees (engine.workflow.nodes.secrets.SecretValues) ---------------
 
     def get(self, name: str) -> str | None:
         return self._values.get(name)

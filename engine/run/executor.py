@@ -12,7 +12,7 @@ from typing import Any
 
 from config.schema import EngineSettings
 from engine.clock import iso, new_id, utcnow
-from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, ExecutionTimeout
+from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed
 from engine.llm.client import LLM
 from engine.record import ExecutionRecord
 from engine.run.deadlines import Deadlines
@@ -22,6 +22,7 @@ from engine.sessions import Sessions
 from engine.store.executions import Executions
 from engine.store.writer import Storage, TableRows
 from engine.workflow.graph import CompiledWorkflow
+from engine.workflow.nodes.secrets import SECRETS
 
 log = logging.getLogger("chatgate.executor")
 
@@ -43,6 +44,7 @@ class Executor:
         self.owner_services: dict[str, Callable[[str], Any]] = {}
         # Masked out of what a run leaves behind; replaced on config reload.
         self.secrets = SecretBox({}, frozenset)
+        self.services[SECRETS.name] = self.secrets
 
     async def execute(
         self,
@@ -96,9 +98,10 @@ class Executor:
                 # A run whose record could not be saved did not complete, whatever it computed.
                 self.finished[record.status if saved else "failed"] += 1
         if failure is not None:
-            # Raised carrying the id; a timeout stays a timeout (504), a bug stays a bug (500).
+            # Raised carrying the id; a timeout stays a timeout (504), a bug stays a bug (500),
+            # a node's own kind of failure keeps its code (destination_not_allowed...).
             kind: type[ExecutionFailed | ExecutionCrashed] = ExecutionFailed
-            if isinstance(failure, (ExecutionTimeout, ExecutionCrashed)):
+            if isinstance(failure, (ExecutionFailed, ExecutionCrashed)):
                 kind = type(failure)
             raise kind(failure.message, failure.details, execution_id=record.execution_id)
         return record

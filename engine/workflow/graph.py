@@ -23,8 +23,8 @@ from engine.errors import InvalidWorkflow, parse_request
 from engine.workflow.document import WorkflowSpec
 from engine.workflow.nodes import REGISTRY, Node, StartNode
 from engine.workflow.nodes.base import DEFAULT_PORT, ERROR_PORT, NodeConfig, is_final, ports_of, references_of
-from engine.workflow.secrets import ROOT as SECRETS_ROOT
-from engine.workflow.secrets import SHOWN_WHERE
+from engine.workflow.nodes.secrets import ROOT as SECRETS_ROOT
+from engine.workflow.nodes.secrets import SHOWN_WHERE
 from engine.workflow.storable import storable_problem
 from engine.workflow.templates import Ref, references
 

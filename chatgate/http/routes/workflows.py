@@ -142,6 +142,7 @@ async def delete(request: web.Request) -> web.Response:
         schemas.InvalidRequestError,
         schemas.NotFoundError,
         schemas.ExecutionFailedError,
+        schemas.DestinationNotAllowedError,
     ),
 )
 async def execute(request: web.Request) -> web.StreamResponse:

@@ -6,6 +6,7 @@ from engine.workflow.nodes.base import Node, NodeConfig, NodeContext
 from engine.workflow.nodes.condition import ConditionNode
 from engine.workflow.nodes.end import EndNode
 from engine.workflow.nodes.extract import ExtractNode
+from engine.workflow.nodes.http import HttpNode
 from engine.workflow.nodes.intent import IntentNode
 from engine.workflow.nodes.iterate import IterateNode
 from engine.workflow.nodes.message import MessageNode
@@ -27,6 +28,7 @@ REGISTRY: dict[str, type[Node]] = {
     VariableNode.type_name: VariableNode,
     IntentNode.type_name: IntentNode,
     ExtractNode.type_name: ExtractNode,
+    HttpNode.type_name: HttpNode,
 }
 
 __all__ = ["REGISTRY", "Node", "NodeConfig", "NodeContext", "ResponseNode", "StartNode"]
