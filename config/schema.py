@@ -18,6 +18,7 @@ from config.ids import AdminId
 from config.platforms.common import BotCommon as BotCommon  # (re-exported, for code holding any bot)
 from config.platforms.registry import PLATFORMS
 from config.secrets import Secrets
+from config.sandbox import CodeSettings
 from config.section import Section
 
 
@@ -157,6 +158,7 @@ class Settings(BaseSettings):
     access: AccessSettings = AccessSettings()
     reload: ReloadSettings = ReloadSettings()
     secrets: Secrets = {}
+    code: CodeSettings = CodeSettings()
 
     @model_validator(mode="after")
     def _tiers_exist(self) -> Settings:

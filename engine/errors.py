@@ -184,3 +184,35 @@ def _json_type(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "a number"
     return "null" if value is None else "something else"
+
+
+class CodeError(ExecutionFailed):
+    """A ``code`` node's code raised, or was refused (its message names the line)."""
+
+    code = "code_error"
+
+
+class CodeOutputInvalid(CodeError):
+    """``main`` returned something that is not a dict of JSON values, or too much of it."""
+
+    code = "code_output_invalid"
+
+
+class CodeMemoryExceeded(CodeError):
+    code = "code_memory_exceeded"
+
+
+class CodeKilled(CodeError):
+    """The code's process died without an answer (a crash, a signal)."""
+
+    code = "code_killed"
+
+
+class CodeTimeout(CodeError, ExecutionTimeout):
+    code = "code_timeout"
+
+
+class SandboxUnavailable(ExecutionFailed):
+    """The ``code`` node's sandbox cannot be set up on this host: it refuses to run (never unsandboxed)."""
+
+    code = "sandbox_unavailable"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.workflow.nodes.base import Node, NodeConfig, NodeContext
+from engine.workflow.nodes.code import CodeNode
 from engine.workflow.nodes.condition import ConditionNode
 from engine.workflow.nodes.end import EndNode
 from engine.workflow.nodes.iterate import IterateNode
@@ -23,6 +24,7 @@ REGISTRY: dict[str, type[Node]] = {
     ConditionNode.type_name: ConditionNode,
     TemplateNode.type_name: TemplateNode,
     VariableNode.type_name: VariableNode,
+    CodeNode.type_name: CodeNode,
 }
 
 __all__ = ["REGISTRY", "Node", "NodeConfig", "NodeContext", "ResponseNode", "StartNode"]

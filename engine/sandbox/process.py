@@ -1,0 +1,108 @@
+"""One sandbox process: started warm, given one job, read, then killed (never reused)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from dataclasses import dataclass
+
+#: How long a sandbox may take to start and say it is warm.
+START_TIMEOUT_S = 10.0
+READY = b"R"
+
+
+class StartFailed(Exception):
+    """bubblewrap or the interpreter would not start; the message says what they said."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What came back from one job: the result bytes (None if none came), and how it ended."""
+
+    data: bytes | None
+    exit_status: int | None  # the sandbox's exit code; negative: killed by that signal
+    timed_out: bool = False
+    too_long: bool = False  # the result passed its byte bound and was cut off
+
+
+class SandboxProcess:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, argv: list[str], uid: int | None) -> SandboxProcess:
+        """Start one and wait until it is warm; ``uid``: run it as that user (chatgate as root)."""
+        ids: dict[str, object] = {}
+        if uid is not None:
+            ids = {"user": uid, "group": uid, "extra_groups": []}
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env={},  # nothing of the server's environment, not even for bubblewrap itself
+                start_new_session=True,
+                close_fds=True,
+                **ids,  # type: ignore[arg-type]
+            )
+        except OSError as e:
+            raise StartFailed(f"bubblewrap could not be started ({e.strerror or e})") from None
+        sandbox = cls(process)
+        try:
+            assert process.stdout is not None
+            assert process.stderr is not None
+            async with asyncio.timeout(START_TIMEOUT_S):
+                first = await process.stdout.read(1)
+                if first != READY:
+                    said = (await process.stderr.read(1000)).decode(errors="replace").strip()
+                    raise StartFailed(said or f"the sandbox exited with status {await process.wait()}")
+        except TimeoutError:
+            sandbox.kill()
+            raise StartFailed(f"the sandbox did not start within {START_TIMEOUT_S:g}s") from None
+        except BaseException:
+            sandbox.kill()
+            raise
+        return sandbox
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None
+
+    async def run(self, job: bytes, wall_s: float, max_bytes: int) -> Answer:
+        """Send the job, read the result until the sandbox closes it; kill it in any case."""
+        process = self.process
+        assert process.stdin is not None
+        assert process.stdout is not None
+        try:
+            async with asyncio.timeout(wall_s):
+                process.stdin.write(job)
+                with contextlib.suppress(ConnectionError):  # it may die before reading it all
+                    await process.stdin.drain()
+                    process.stdin.close()
+                data = b""
+                while chunk := await process.stdout.read(65536):
+                    data += chunk
+                    if len(data) > max_bytes:
+                        return Answer(None, None, too_long=True)
+                status = await process.wait()
+        except TimeoutError:
+            return Answer(None, None, timed_out=True)
+        finally:
+            self.kill()
+            await self._reap()
+        return Answer(data or None, status)
+
+    def kill(self) -> None:
+        """The whole sandbox: bubblewrap's group here; --die-with-parent takes its namespace."""
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+
+    async def _reap(self) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self.process.wait())
