@@ -208,7 +208,9 @@ class CodeKilled(CodeError):
     code = "code_killed"
 
 
-class CodeTimeout(CodeError, ExecutionTimeout):
+class CodeTimeout(CodeError):
+    """The code ran past its CPU or wall-clock limit (the node's own, not the execution's)."""
+
     code = "code_timeout"
 
 

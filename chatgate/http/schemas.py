@@ -171,6 +171,7 @@ class NodeRun(Shape):
     port: str | None = Field(None, description="the output it took (error: on_error branch)")
     error: NodeError | None = Field(None, description="why it failed (failed or continued)")
     outputs: dict[str, Any] | None = Field(None, description="what it put in the pool; null when skipped")
+    logs: str | None = Field(None, description="a code node's prints (cut to code.max_log_bytes)")
 
 
 class ExecutionResult(Shape):

@@ -27,6 +27,7 @@ class Missing(Exception):
 class Programs:
     bwrap: str
     python: str  # the interpreter's real path (symlinks resolved), bound at that path
+    setpriv: str | None = None  # chatgate as root: util-linux's setpriv runs bubblewrap as another uid
 
 
 def find_programs(settings: CodeSettings) -> Programs:
@@ -37,7 +38,19 @@ def find_programs(settings: CodeSettings) -> Programs:
     python = os.path.realpath(settings.python)
     if not os.access(python, os.X_OK):
         raise Missing(f"the code node needs a Python for its sandbox: '{settings.python}' is not executable")
-    return Programs(bwrap, python)
+    setpriv = None
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            raise Missing("the code node run as root needs setpriv (apt-get install util-linux)")
+    return Programs(bwrap, python, setpriv)
+
+
+def as_user(programs: Programs, uid: int | None, argv: list[str]) -> list[str]:
+    """``argv`` run as ``uid`` (its own group, no others): root is exempt from the process limit."""
+    if uid is None or programs.setpriv is None:
+        return argv
+    return [programs.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *argv]
 
 
 def bwrap_argv(programs: Programs, settings: CodeSettings) -> list[str]:

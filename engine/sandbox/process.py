@@ -32,11 +32,8 @@ class SandboxProcess:
         self.process = process
 
     @classmethod
-    async def start(cls, argv: list[str], uid: int | None) -> SandboxProcess:
-        """Start one and wait until it is warm; ``uid``: run it as that user (chatgate as root)."""
-        ids: dict[str, object] = {}
-        if uid is not None:
-            ids = {"user": uid, "group": uid, "extra_groups": []}
+    async def start(cls, argv: list[str]) -> SandboxProcess:
+        """Start one and wait until it is warm."""
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -46,7 +43,6 @@ class SandboxProcess:
                 env={},  # nothing of the server's environment, not even for bubblewrap itself
                 start_new_session=True,
                 close_fds=True,
-                **ids,  # type: ignore[arg-type]
             )
         except OSError as e:
             raise StartFailed(f"bubblewrap could not be started ({e.strerror or e})") from None

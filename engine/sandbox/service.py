@@ -10,13 +10,12 @@ import asyncio
 import itertools
 import json
 import logging
-import os
 import signal
 from typing import Any
 
 from config.sandbox import CodeSettings
 from engine.errors import SandboxUnavailable
-from engine.sandbox.command import INSTALL_HINT, Missing, Programs, bwrap_argv, find_programs, max_job_bytes
+from engine.sandbox.command import INSTALL_HINT, Missing, as_user, bwrap_argv, find_programs, max_job_bytes
 from engine.sandbox.pool import WarmPool
 from engine.sandbox.process import Answer, SandboxProcess, StartFailed
 from engine.workflow.nodes.code import CodeFailure, CodeRun
@@ -54,6 +53,13 @@ class Sandbox:
         self.pool.fill()
         return None
 
+    def close(self) -> None:
+        """No more warm sandboxes (runs under way finish in theirs)."""
+        self.pool.close()
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
+
     async def run(self, code: str, inputs: dict[str, Any], timeout_s: float) -> CodeRun:
         settings = self.settings
         timeout_s = min(timeout_s, settings.timeout_s)
@@ -85,11 +91,8 @@ class Sandbox:
             programs = find_programs(self.settings)
         except Missing as e:
             raise StartFailed(str(e)) from None
-        uid = next(self._uids) if os.geteuid() == 0 else None
-        return await SandboxProcess.start(self._argv(programs), uid)
-
-    def _argv(self, programs: Programs) -> list[str]:
-        return bwrap_argv(programs, self.settings)
+        uid = next(self._uids) if programs.setpriv is not None else None
+        return await SandboxProcess.start(as_user(programs, uid, bwrap_argv(programs, self.settings)))
 
     def _max_answer_bytes(self) -> int:
         # Escaping may grow a JSON text up to sixfold (\uXXXX); the worker bounds the raw sizes.

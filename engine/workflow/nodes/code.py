@@ -11,12 +11,20 @@ is kept on the execution record as the node's ``logs``, never sent to the chat.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import Field, field_validator
 
-from engine.errors import CodeError, CodeKilled, CodeMemoryExceeded, CodeOutputInvalid, CodeTimeout
+from engine.errors import (
+    CodeError,
+    CodeKilled,
+    CodeMemoryExceeded,
+    CodeOutputInvalid,
+    CodeTimeout,
+    SandboxUnavailable,
+)
 from engine.workflow.nodes.base import NodeConfig, NodeContext, ServiceKey
 from engine.workflow.templates import compile_value
 
@@ -52,6 +60,8 @@ class CodeRunner(Protocol):
 
 SANDBOX: ServiceKey[CodeRunner] = ServiceKey("sandbox")
 
+_NAME = re.compile(r"[A-Za-z0-9_-]+")  # what {{node.name}} can spell
+
 _ERRORS = {
     "exception": CodeError,
     "invalid": CodeError,
@@ -74,6 +84,16 @@ class CodeConfig(NodeConfig):
     def _defines_main(cls, code: str) -> str:
         check_code(code)
         return code
+
+    @field_validator("outputs")
+    @classmethod
+    def _names(cls, outputs: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for name in outputs or ():
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"output name {name!r} is not a name (letters, digits, _ and -)")
+        if outputs is not None and len(set(outputs)) != len(outputs):
+            raise ValueError("outputs names each output once")
+        return outputs
 
 
 def check_code(code: str) -> None:
@@ -112,7 +132,11 @@ class CodeNode:
         runner = ctx.service(SANDBOX)
         asked = self.config.timeout_s
         limit = runner.timeout_s if asked is None else min(asked, runner.timeout_s)
-        done = await runner.run(self.config.code, ctx.resolve(self._inputs), limit)
+        try:
+            done = await runner.run(self.config.code, ctx.resolve(self._inputs), limit)
+        except SandboxUnavailable as e:  # fail closed, saying what the host lacks
+            details = {"node": self.node_id, "reason": e.code}
+            raise SandboxUnavailable(f"node '{self.node_id}': {e.message}", details) from None
         ctx.logs = done.logs
         if done.failure is not None:
             raise self._failed(done.failure)
@@ -127,7 +151,9 @@ class CodeNode:
 
     def _failed(self, failure: CodeFailure) -> CodeError:
         where = f" (line {failure.line})" if failure.line is not None else ""
-        details: dict[str, Any] = {"node": self.node_id}
+        error = _ERRORS[failure.kind]
+        # (The API's envelope says execution_failed; ``reason`` keeps the node's own code.)
+        details: dict[str, Any] = {"node": self.node_id, "reason": error.code}
         if failure.line is not None:
             details["line"] = failure.line
-        return _ERRORS[failure.kind](f"node '{self.node_id}': {failure.message}{where}", details)
+        return error(f"node '{self.node_id}': {failure.message}{where}", details)
