@@ -17,8 +17,8 @@ from config.access import AccessSettings, ReloadSettings, UserSettings, check_pe
 from config.ids import AdminId
 from config.platforms.common import BotCommon as BotCommon  # (re-exported, for code holding any bot)
 from config.platforms.registry import PLATFORMS
-from config.secrets import Secrets
 from config.sandbox import CodeSettings
+from config.secrets import Secrets
 from config.section import Section
 
 
