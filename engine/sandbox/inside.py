@@ -4,7 +4,8 @@ It runs inside bubblewrap, under its own rlimits, and imports nothing of chatgat
 the job arrives on fd 0 (read to EOF), the result leaves on a private copy of fd 1 made
 before the author's code runs; fds 0, 1 and 2 then point at /dev/null, so what the code
 writes or closes there cannot touch the protocol. First a ``R`` byte says the worker is
-warm; then one JSON object: ``{"ok": true, "outputs": {...}, "logs": "..."}`` or
+warm; then the result's length (8 bytes, big-endian) and one JSON object:
+``{"ok": true, "outputs": {...}, "logs": "..."}`` or
 ``{"ok": false, "error": {"kind", "type", "message", "line"}, "logs": "..."}``.
 
 The import filter and the trimmed builtins are for clear messages, not security: the
@@ -79,7 +80,7 @@ def main() -> None:
         data = json.dumps(body, ensure_ascii=False).encode()
     except MemoryError:
         data = b'{"ok": false, "error": {"kind": "memory", "type": "MemoryError", "line": null}}'
-    _write_all(result_fd, data)
+    _write_all(result_fd, len(data).to_bytes(8, "big") + data)
     os._exit(0)
 
 

@@ -68,7 +68,8 @@ class SandboxProcess:
         return self.process.returncode is None
 
     async def run(self, job: bytes, wall_s: float, max_bytes: int) -> Answer:
-        """Send the job, read the result until the sandbox closes it; kill it in any case."""
+        """Send the job and read the result; kill the sandbox in any case (its teardown is
+        not waited for once the answer is in)."""
         process = self.process
         assert process.stdin is not None
         assert process.stdout is not None
@@ -78,18 +79,18 @@ class SandboxProcess:
                 with contextlib.suppress(ConnectionError):  # it may die before reading it all
                     await process.stdin.drain()
                     process.stdin.close()
-                data = b""
-                while chunk := await process.stdout.read(65536):
-                    data += chunk
-                    if len(data) > max_bytes:
+                try:
+                    size = int.from_bytes(await process.stdout.readexactly(8), "big")
+                    if size > max_bytes:
                         return Answer(None, None, too_long=True)
-                status = await process.wait()
+                    data = await process.stdout.readexactly(size)
+                except asyncio.IncompleteReadError:  # it died without answering: how?
+                    return Answer(None, await process.wait())
         except TimeoutError:
             return Answer(None, None, timed_out=True)
         finally:
             self.kill()
-            await self._reap()
-        return Answer(data or None, status)
+        return Answer(data, 0)
 
     def kill(self) -> None:
         """The whole sandbox: bubblewrap's group here; --die-with-parent takes its namespace."""
@@ -98,7 +99,24 @@ class SandboxProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 self.process.kill()
+            _reap_later(self.process)
 
-    async def _reap(self) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.shield(self.process.wait())
+
+_reaping: set[asyncio.Task[int]] = set()
+
+
+def _reap_later(process: asyncio.subprocess.Process) -> None:
+    """Collect the killed sandbox's exit in the background (held here until it is done)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no loop (it is closing): the child watcher has it
+        return
+    task = loop.create_task(process.wait(), name="sandbox-reap")
+    _reaping.add(task)
+    task.add_done_callback(_reaping.discard)
+
+
+async def reaped() -> None:
+    """Until every killed sandbox's exit is collected (before the loop closes)."""
+    if _reaping:
+        await asyncio.gather(*_reaping, return_exceptions=True)

@@ -17,7 +17,7 @@ from config.sandbox import CodeSettings
 from engine.errors import SandboxUnavailable
 from engine.sandbox.command import INSTALL_HINT, Missing, as_user, bwrap_argv, find_programs, max_job_bytes
 from engine.sandbox.pool import WarmPool
-from engine.sandbox.process import Answer, SandboxProcess, StartFailed
+from engine.sandbox.process import Answer, SandboxProcess, StartFailed, reaped
 from engine.workflow.nodes.code import CodeFailure, CodeRun
 
 log = logging.getLogger("chatgate.sandbox")
@@ -59,6 +59,7 @@ class Sandbox:
 
     async def aclose(self) -> None:
         await self.pool.aclose()
+        await reaped()
 
     async def run(self, code: str, inputs: dict[str, Any], timeout_s: float) -> CodeRun:
         settings = self.settings
