@@ -285,6 +285,8 @@ class Reloader:
             changes.append("LLM settings changed (new executions use them)")
         if "engine" in sections:
             changes.append("engine limits changed")
+        if "code" in sections:
+            changes.append("code node sandbox settings changed (new runs use them)")
         for section in ("users", "admins", "access", "server", "workflows_dir", "reload", "secrets"):
             if section in sections:
                 changes.append(f"{section} changed")

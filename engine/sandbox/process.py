@@ -95,10 +95,10 @@ class SandboxProcess:
     def kill(self) -> None:
         """The whole sandbox: bubblewrap's group here; --die-with-parent takes its namespace."""
         if self.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+            # killpg alone: Popen.kill() would first poll, reaping the child behind asyncio's
+            # watcher (which then warns it lost it).
             with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
             _reap_later(self.process)
 
 

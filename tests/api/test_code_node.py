@@ -16,6 +16,7 @@ import aiohttp
 
 from tests.api.shared_server import SharedServer
 from tests.api.support import assert_error, create_workflow
+from tests.config.reload_support import edit, fast_reload, health, wait_version
 from tests.support.chatgate import ChatgateProcess, StartChatgate
 
 # The server's secret in its environment: no code may see it.
@@ -280,14 +281,27 @@ async def test_the_server_environment_is_invisible_and_nothing_is_left_for_the_n
     assert seen_first["root"] == ["dev", "lib", "lib64", "tmp", "usr"]  # no /etc, /proc, /home, /root
 
 
-async def test_without_bubblewrap_the_code_node_refuses_to_run_and_says_what_is_missing(
+async def test_without_bubblewrap_the_code_node_refuses_to_run_until_a_reload_points_at_it(
     start_chatgate: StartChatgate,
 ) -> None:
-    gw = await start_chatgate(lambda c: c.update(code={"bwrap": "/nonexistent/bwrap"}))
+    def missing(config: dict[str, Any]) -> None:
+        fast_reload(config)
+        config["code"] = {"bwrap": "/nonexistent/bwrap"}
+
+    gw = await start_chatgate(missing)
     async with gw.client() as http:
-        status, body = await run_code(http, "refused", "def main(inputs):\n    return {'ran': True}\n")
+        workflow_id = await create_workflow(
+            http, code_workflow("refused", "def main(inputs):\n    return {'x': 1}\n")
+        )
+        status, body = await execute(http, workflow_id)
+        version = (await health(gw))["config"]["version"]
+        edit(gw, lambda c: c.update(code={"bwrap": "bwrap", "timeout_s": 2}))
+        await wait_version(gw, version + 1)
+        fixed = await execute(http, workflow_id)
     assert status == 502, body
     error = assert_error(body, "execution_failed")
     assert error["details"] == {"node": "calc", "reason": "sandbox_unavailable"}
     assert "the code node needs bubblewrap (apt-get install bubblewrap)" in error["message"]
     assert "code nodes will refuse to run" in gw.logs()
+    assert fixed[0] == 200, fixed
+    assert fixed[1]["result"]["x"] == 1
