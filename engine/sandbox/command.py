@@ -60,6 +60,8 @@ def bwrap_argv(programs: Programs, settings: CodeSettings) -> list[str]:
     argv = [
         programs.bwrap,
         "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",  # no nested user namespaces: the kernel's usual way in stays shut
         "--die-with-parent",
         "--new-session",
         "--clearenv",

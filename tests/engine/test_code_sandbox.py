@@ -124,6 +124,21 @@ async def test_no_run_sees_what_an_earlier_one_left_in_the_interpreter(
     assert second.outputs["calc"] == {"seen": None}
 
 
+async def test_code_cannot_make_a_user_namespace_of_its_own(sandboxed: Callable[..., Executor]) -> None:
+    ex = sandboxed()
+    code = ESCAPE + (
+        "IMP = OS['sys'].modules['_frozen_importlib'].__import__\n"
+        "def main(inputs):\n"
+        "    ctypes = IMP('ctypes')\n"
+        "    libc = ctypes.CDLL(None, use_errno=True)\n"
+        "    CLONE_NEWUSER = 0x10000000\n"
+        "    return {'result': libc.unshare(CLONE_NEWUSER), 'errno': ctypes.get_errno()}\n"
+    )
+    record = await run(ex, code)
+    assert record.outputs["calc"]["result"] == -1  # refused (by --disable-userns)
+    assert record.outputs["calc"]["errno"] != 0
+
+
 async def test_runs_at_once_each_get_their_own_sandbox(sandboxed: Callable[..., Executor]) -> None:
     ex = sandboxed(pool_size=2)
     code = "import time\ndef main(inputs):\n    time.sleep(0.3)\n    return {'v': inputs['v']}\n"

@@ -22,7 +22,7 @@ def bound(argv: list[str]) -> list[str]:
 def test_the_sandbox_shares_no_namespace_and_no_environment_with_the_server() -> None:
     argv = bwrap_argv(PROGRAMS, CodeSettings())
     head = argv[: argv.index("--")]
-    for flag in ("--unshare-all", "--die-with-parent", "--new-session", "--clearenv"):
+    for flag in ("--unshare-all", "--disable-userns", "--die-with-parent", "--new-session", "--clearenv"):
         assert flag in head
     assert "--share-net" not in head
     assert "--bind" not in head  # nothing of the host is writable
