@@ -12,6 +12,8 @@ The import filter and the trimmed builtins are for clear messages, not security:
 sandbox around this process is the boundary.
 """
 
+from __future__ import annotations
+
 import builtins
 import io
 import json

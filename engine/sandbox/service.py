@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import json
 import logging
+import secrets
 import signal
 from typing import Any
 
@@ -33,7 +34,8 @@ RESULT_OVERHEAD = 4096
 class Sandbox:
     def __init__(self, settings: CodeSettings) -> None:
         self.settings = settings
-        self._uids = itertools.cycle(range(settings.uid_base, settings.uid_base + UID_SPAN))
+        # From a random point: several chatgate processes on one host rarely share a uid.
+        self._uids = (settings.uid_base + n % UID_SPAN for n in itertools.count(secrets.randbelow(UID_SPAN)))
         self._running = asyncio.Semaphore(settings.max_concurrent)
         self.pool = WarmPool(self._start, settings.pool_size)
 
