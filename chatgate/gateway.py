@@ -31,11 +31,13 @@ from engine.llm.client import LLM
 from engine.net.client import OutboundHttp
 from engine.ratelimit import RateLimiter
 from engine.run.executor import Executor
+from engine.sandbox import Sandbox
 from engine.secrets import SecretBox
 from engine.sessions import Sessions
 from engine.store.api_keys import workflow_owners
 from engine.store.writer import Storage
 from engine.workflow.nodes.calling import WORKFLOWS
+from engine.workflow.nodes.code import SANDBOX
 from engine.workflow.nodes.http import HTTP
 from engine.workflow.nodes.secrets import SECRETS
 
@@ -77,6 +79,8 @@ class Gateway:
         executor = Executor(storage, sessions, llm, settings.engine)
         executor.owner_services[WORKFLOWS.name] = catalog.workflows_for
         outbound = executor.services[HTTP.name] = OutboundHttp(settings.http)
+        sandbox = executor.services[SANDBOX.name] = Sandbox(settings.code)
+        await sandbox.check()  # a host without bubblewrap: a warning now, code nodes refuse to run
         limiter = RateLimiter(settings.rate_limits, settings.redis_url)
         stored = StoredKeys()
         await stored.refresh(storage, set())
@@ -193,6 +197,10 @@ class Gateway:
         if "engine" in sections:
             self.executor.settings = new.engine
             self.sessions.max_turns = new.engine.history_turns
+        if "code" in sections:  # new runs get sandboxes of the new settings
+            self.executor.services[SANDBOX.name].close()
+            sandbox = self.executor.services[SANDBOX.name] = Sandbox(new.code)
+            sandbox.pool.fill()
         if {"users", "admins", "access", "api_keys"} & set(sections):
             self.bots.services.policy = AccessPolicy(new)  # (a bot's own access is in its settings)
         if "http" in sections and self.outbound is not None:
@@ -214,6 +222,7 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._key_refresh
         await self.bots.stop_all()
+        await self.executor.services[SANDBOX.name].aclose()
         await self.executor.llm.aclose()
         if self.outbound is not None:
             await self.outbound.close()

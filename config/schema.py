@@ -18,6 +18,7 @@ from config.ids import AdminId
 from config.outbound import HttpSettings
 from config.platforms.common import BotCommon as BotCommon  # (re-exported, for code holding any bot)
 from config.platforms.registry import PLATFORMS
+from config.sandbox import CodeSettings
 from config.secrets import Secrets
 from config.section import Section
 
@@ -159,6 +160,7 @@ class Settings(BaseSettings):
     reload: ReloadSettings = ReloadSettings()
     secrets: Secrets = {}
     http: HttpSettings = HttpSettings()
+    code: CodeSettings = CodeSettings()
 
     @model_validator(mode="after")
     def _tiers_exist(self) -> Settings:

@@ -192,3 +192,37 @@ class DestinationNotAllowed(ExecutionFailed):
     resolved to."""
 
     code = "destination_not_allowed"
+
+
+class CodeError(ExecutionFailed):
+    """A ``code`` node's code raised, or was refused (its message names the line)."""
+
+    code = "code_error"
+
+
+class CodeOutputInvalid(CodeError):
+    """``main`` returned something that is not a dict of JSON values, or too much of it."""
+
+    code = "code_output_invalid"
+
+
+class CodeMemoryExceeded(CodeError):
+    code = "code_memory_exceeded"
+
+
+class CodeKilled(CodeError):
+    """The code's process died without an answer (a crash, a signal)."""
+
+    code = "code_killed"
+
+
+class CodeTimeout(CodeError):
+    """The code ran past its CPU or wall-clock limit (the node's own, not the execution's)."""
+
+    code = "code_timeout"
+
+
+class SandboxUnavailable(ExecutionFailed):
+    """The ``code`` node's sandbox cannot be set up on this host: it refuses to run (never unsandboxed)."""
+
+    code = "sandbox_unavailable"

@@ -10,6 +10,11 @@ from aiohttp import web
 
 from engine.errors import (
     ChatgateError,
+    CodeError,
+    CodeKilled,
+    CodeMemoryExceeded,
+    CodeOutputInvalid,
+    CodeTimeout,
     Conflict,
     DestinationNotAllowed,
     ExecutionFailed,
@@ -20,6 +25,7 @@ from engine.errors import (
     NotFound,
     PayloadTooLarge,
     RateLimited,
+    SandboxUnavailable,
     Unauthorized,
     Unavailable,
     problem,
@@ -40,6 +46,9 @@ STATUS: dict[type[ChatgateError], int] = {
     ExecutionTimeout: 504,
     ExecutionFailed: 502,
     DestinationNotAllowed: 502,
+    # A code node's own failures: its code's fault (or the host's), said by their own codes.
+    **dict.fromkeys((CodeError, CodeOutputInvalid, CodeMemoryExceeded, CodeKilled, CodeTimeout), 502),
+    SandboxUnavailable: 502,
     ChatgateError: 500,
 }
 

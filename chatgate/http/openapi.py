@@ -244,6 +244,7 @@ _ALL_ERRORS: tuple[type[schemas.Shape], ...] = (
     schemas.InternalError,
     schemas.ExecutionFailedError,
     schemas.DestinationNotAllowedError,
+    schemas.CodeFailedError,
     schemas.UnavailableError,
 )
 

@@ -171,6 +171,7 @@ class NodeRun(Shape):
     port: str | None = Field(None, description="the output it took (error: on_error branch)")
     error: NodeError | None = Field(None, description="why it failed (failed or continued)")
     outputs: dict[str, Any] | None = Field(None, description="what it put in the pool; null when skipped")
+    logs: str | None = Field(None, description="a code node's prints (cut to code.max_log_bytes)")
 
 
 class ExecutionResult(Shape):
@@ -431,6 +432,27 @@ class DestinationNotAllowedError(_Error):
     code: Literal["destination_not_allowed"]
     details: DestinationNotAllowedDetails = Field(
         description="an `http` node would reach a place the SSRF guard refuses: `{node, host, refused}`"
+    )
+
+
+class CodeFailedDetails(Open):
+    node: str | None = None
+    reason: str | None = Field(None, description="the same code, as the node's error on the record says it")
+    line: int | None = Field(None, description="the line of the author's code, where it is known")
+
+
+class CodeFailedError(_Error):
+    code: Literal[
+        "code_error",
+        "code_output_invalid",
+        "code_memory_exceeded",
+        "code_killed",
+        "code_timeout",
+        "sandbox_unavailable",
+    ]
+    details: CodeFailedDetails = Field(
+        description="a `code` node failed: its code raised or returned a bad value, ran out of time or "
+        "memory, was killed, or the sandbox cannot run on this host: `{node, reason, line}`"
     )
 
 

@@ -84,6 +84,19 @@ async def check_bots_at_start(gateway: Gateway, path: Path, text: str) -> None:
     check_bot_workflows(settings, path, text, known, ids_checked=True)
 
 
+#: How the change log names a section that changed (the rest need no more than their name).
+_SAID = {
+    "llm": "LLM settings changed (new executions use them)",
+    "engine": "engine limits changed",
+    "http": "http settings changed (new outbound requests use them)",
+    "code": "code node sandbox settings changed (new runs use them)",
+    **{
+        s: f"{s} changed"
+        for s in ("users", "admins", "access", "server", "workflows_dir", "reload", "secrets")
+    },
+}
+
+
 class Reloader:
     """Reloads the gateway's settings: hands them to `Gateway.apply`, and keeps the
     gateway's `ConfigState` (the running version, the last reload) up to date."""
@@ -281,15 +294,7 @@ class Reloader:
                 a, b = old.rate_limits.get(tier), new.rate_limits.get(tier)
                 if a != b:
                     changes.append(f"rate limit {tier}: {a or '(none)'} -> {b or '(removed)'}")
-        if "llm" in sections:
-            changes.append("LLM settings changed (new executions use them)")
-        if "engine" in sections:
-            changes.append("engine limits changed")
-        if "http" in sections:
-            changes.append("http settings changed (new outbound requests use them)")
-        for section in ("users", "admins", "access", "server", "workflows_dir", "reload", "secrets"):
-            if section in sections:
-                changes.append(f"{section} changed")
+        changes += [said for section, said in _SAID.items() if section in sections]
         changes += self._bots(new, warnings)
         redact(*gw.secrets())
         return changes

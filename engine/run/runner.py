@@ -51,6 +51,7 @@ class NodeTrace:
     duration_ms: float = 0.0
     port: str | None = None  # the output it took
     error: dict[str, Any] | None = None
+    logs: str | None = None  # what a code node's code printed
 
     def shown(self) -> dict[str, Any]:
         body: dict[str, Any] = {"type": self.type, "status": self.status}
@@ -60,6 +61,8 @@ class NodeTrace:
             body["port"] = self.port
         if self.error is not None:
             body["error"] = self.error
+        if self.logs is not None:
+            body["logs"] = self.logs
         return body
 
 
@@ -285,6 +288,9 @@ class Run:
             raise
         except Exception as e:  # a node bug must fail this execution, not the server
             raise ExecutionCrashed(f"node '{node_id}' stopped on an internal error", {"node": node_id}) from e
+        finally:
+            if ctx.logs is not None:
+                self.traces[node_id].logs = ctx.logs
         problem = storable_problem(out)
         if problem is not None:  # a node bug too: caught here, the failure is still recorded
             raise ExecutionCrashed(

@@ -143,6 +143,7 @@ async def delete(request: web.Request) -> web.Response:
         schemas.NotFoundError,
         schemas.ExecutionFailedError,
         schemas.DestinationNotAllowedError,
+        schemas.CodeFailedError,
     ),
 )
 async def execute(request: web.Request) -> web.StreamResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.workflow.nodes.base import Node, NodeConfig, NodeContext
+from engine.workflow.nodes.code import CodeNode
 from engine.workflow.nodes.condition import ConditionNode
 from engine.workflow.nodes.end import EndNode
 from engine.workflow.nodes.extract import ExtractNode
@@ -29,6 +30,7 @@ REGISTRY: dict[str, type[Node]] = {
     IntentNode.type_name: IntentNode,
     ExtractNode.type_name: ExtractNode,
     HttpNode.type_name: HttpNode,
+    CodeNode.type_name: CodeNode,
 }
 
 __all__ = ["REGISTRY", "Node", "NodeConfig", "NodeContext", "ResponseNode", "StartNode"]

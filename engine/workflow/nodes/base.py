@@ -92,6 +92,7 @@ class NodeContext:
     sink: Callable[[Event], None] | None
     hooks: RunHooks
     port: str = field(default=DEFAULT_PORT)  # the output the run continues on
+    logs: str | None = None  # what the node's own code printed, for the execution record
 
     def render(self, template: str) -> str:
         return render(template, self.pool)
