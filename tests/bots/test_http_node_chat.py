@@ -77,3 +77,26 @@ async def test_without_the_opt_in_the_customer_gets_an_apology_and_the_service_n
     assert said == "Sorry, I can't answer right now. Please try again in a moment."
     assert service.seen == []
     assert "destination not allowed: '127.0.0.2' (loopback address)" in gw.logs()
+
+
+SHOP_TOKEN = "tok-shop-4be81d0c93"
+
+
+async def test_the_shops_token_reaches_its_service_and_never_the_chat(
+    start_telegram: StartTelegram, tg_emu: TelegramEmulator, service: HttpService
+) -> None:
+    bot = order_bot(service)
+    bot["nodes"][1]["config"]["headers"] = {"Authorization": "Bearer {{secrets.shop_token}}"}
+    bot["nodes"][2]["config"]["content"] = "The shop said: {{lookup.json}}"  # its echo holds the token
+
+    def configure(config: dict[str, Any]) -> None:
+        opt_in(config)
+        config["secrets"] = {"shop_token": SHOP_TOKEN}
+
+    gw = await start_telegram(workflow="orders", configure=configure, workflows={"orders.json": bot})
+    tg_emu.push_message(TOKEN, chat_id=5103, text="A-17", first_name="Ann")
+    [said] = await wait_texts(tg_emu, 5103, 1)
+    assert [s.headers["authorization"] for s in service.seen] == [f"Bearer {SHOP_TOKEN}"]
+    assert "[secret:shop_token]" in said
+    assert SHOP_TOKEN not in said
+    assert SHOP_TOKEN not in gw.logs()
