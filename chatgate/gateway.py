@@ -28,12 +28,14 @@ from engine.catalog import Catalog, FileProblem
 from engine.cluster.link import SharedState
 from engine.cluster.ordering import RedisOrdering
 from engine.llm.client import LLM
+from engine.net.client import OutboundHttp
 from engine.ratelimit import RateLimiter
 from engine.run.executor import Executor
 from engine.sessions import Sessions
 from engine.store.api_keys import workflow_owners
 from engine.store.writer import Storage
 from engine.workflow.nodes.calling import WORKFLOWS
+from engine.workflow.nodes.http import HTTP
 
 log = logging.getLogger("chatgate")
 
@@ -53,6 +55,7 @@ class Gateway:
     config: ConfigState = field(default_factory=ConfigState)  # version, last reload error (reloader-written)
     metrics: Metrics = field(default_factory=Metrics)
     shared: SharedState | None = None  # with redis_url: the link to the other processes
+    outbound: OutboundHttp | None = None  # the http node's client (the SSRF guard in front)
     _key_refresh: asyncio.Task[None] | None = None
 
     @classmethod
@@ -71,6 +74,7 @@ class Gateway:
         catalog = Catalog(storage, limits=settings.engine)
         executor = Executor(storage, sessions, llm, settings.engine)
         executor.owner_services[WORKFLOWS.name] = catalog.workflows_for
+        outbound = executor.services[HTTP.name] = OutboundHttp(settings.http)
         limiter = RateLimiter(settings.rate_limits, settings.redis_url)
         stored = StoredKeys()
         await stored.refresh(storage, set())
@@ -97,6 +101,7 @@ class Gateway:
                 )
             ),
             shared=shared,
+            outbound=outbound,
         )
         gw.metrics.watch(gw)
         redact(*gw.secrets(), *keys.secret_values)
@@ -175,6 +180,8 @@ class Gateway:
             self.sessions.max_turns = new.engine.history_turns
         if {"users", "admins", "access", "api_keys"} & set(sections):
             self.bots.services.policy = AccessPolicy(new)  # (a bot's own access is in its settings)
+        if "http" in sections and self.outbound is not None:
+            self.outbound.use(new.http)  # the old session closes once its requests are done
         self.settings = new
         return retired
 
@@ -193,6 +200,8 @@ class Gateway:
                 await self._key_refresh
         await self.bots.stop_all()
         await self.executor.llm.aclose()
+        if self.outbound is not None:
+            await self.outbound.close()
         if self.sessions.turns is not None:
             await self.sessions.turns.aclose()
         if self.shared is not None:  # after the bots: what they still held is free at once

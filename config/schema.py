@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from config.access import AccessSettings, ReloadSettings, UserSettings, check_people
 from config.ids import AdminId
+from config.outbound import HttpSettings
 from config.platforms.common import BotCommon as BotCommon  # (re-exported, for code holding any bot)
 from config.platforms.registry import PLATFORMS
 from config.section import Section
@@ -155,6 +156,7 @@ class Settings(BaseSettings):
     admins: list[AdminId] = []  # may use admin chat commands (and, as key:<name>, the admin API)
     access: AccessSettings = AccessSettings()
     reload: ReloadSettings = ReloadSettings()
+    http: HttpSettings = HttpSettings()
 
     @model_validator(mode="after")
     def _tiers_exist(self) -> Settings:

@@ -184,3 +184,11 @@ def _json_type(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "a number"
     return "null" if value is None else "something else"
+
+
+class DestinationNotAllowed(ExecutionFailed):
+    """An outbound request a workflow caused would reach a place the SSRF guard refuses (the
+    machine itself, a private network, cloud metadata...). Names the host, never what it
+    resolved to."""
+
+    code = "destination_not_allowed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.workflow.nodes.base import Node, NodeConfig, NodeContext
 from engine.workflow.nodes.condition import ConditionNode
 from engine.workflow.nodes.end import EndNode
+from engine.workflow.nodes.http import HttpNode
 from engine.workflow.nodes.iterate import IterateNode
 from engine.workflow.nodes.message import MessageNode
 from engine.workflow.nodes.response import ResponseNode
@@ -23,6 +24,7 @@ REGISTRY: dict[str, type[Node]] = {
     ConditionNode.type_name: ConditionNode,
     TemplateNode.type_name: TemplateNode,
     VariableNode.type_name: VariableNode,
+    HttpNode.type_name: HttpNode,
 }
 
 __all__ = ["REGISTRY", "Node", "NodeConfig", "NodeContext", "ResponseNode", "StartNode"]
