@@ -28,6 +28,7 @@ from engine.catalog import Catalog, FileProblem
 from engine.cluster.link import SharedState
 from engine.cluster.ordering import RedisOrdering
 from engine.llm.client import LLM
+from engine.mcp.pool import RETIRE_GRACE_S, McpPool
 from engine.net.client import OutboundHttp
 from engine.ratelimit import RateLimiter
 from engine.run.executor import Executor
@@ -36,6 +37,7 @@ from engine.store.api_keys import workflow_owners
 from engine.store.writer import Storage
 from engine.workflow.nodes.calling import WORKFLOWS
 from engine.workflow.nodes.http import HTTP
+from engine.workflow.nodes.tools.servers import MCP_SERVERS
 
 log = logging.getLogger("chatgate")
 
@@ -57,6 +59,8 @@ class Gateway:
     shared: SharedState | None = None  # with redis_url: the link to the other processes
     outbound: OutboundHttp | None = None  # the http node's client (the SSRF guard in front)
     _key_refresh: asyncio.Task[None] | None = None
+    mcp: McpPool | None = None  # the MCP servers response nodes' tools come from
+    _retiring_mcp: dict[asyncio.Task[None], McpPool] = field(default_factory=dict)
 
     @classmethod
     async def open(cls, settings: Settings, config_file: Path | str = "config") -> Gateway:
@@ -75,6 +79,7 @@ class Gateway:
         executor = Executor(storage, sessions, llm, settings.engine)
         executor.owner_services[WORKFLOWS.name] = catalog.workflows_for
         outbound = executor.services[HTTP.name] = OutboundHttp(settings.http)
+        mcp = executor.services[MCP_SERVERS.name] = McpPool(settings.mcp_servers, settings.http)
         limiter = RateLimiter(settings.rate_limits, settings.redis_url)
         stored = StoredKeys()
         await stored.refresh(storage, set())
@@ -102,6 +107,7 @@ class Gateway:
             ),
             shared=shared,
             outbound=outbound,
+            mcp=mcp,
         )
         gw.metrics.watch(gw)
         redact(*gw.secrets(), *keys.secret_values)
@@ -138,6 +144,8 @@ class Gateway:
         s = self.settings
         values = [k.key.get_secret_value() for k in s.api_keys]
         values += [b.token.get_secret_value() for b in s.bots]
+        for server in s.mcp_servers.values():
+            values += [v.get_secret_value() for v in (*server.headers.values(), *server.env.values())]
         if s.llm.api_key:
             values.append(s.llm.api_key.get_secret_value())
         else:  # the LLM takes OPENAI_API_KEY from the environment then: just as secret
@@ -182,8 +190,19 @@ class Gateway:
             self.bots.services.policy = AccessPolicy(new)  # (a bot's own access is in its settings)
         if "http" in sections and self.outbound is not None:
             self.outbound.use(new.http)  # the old session closes once its requests are done
+        if {"mcp_servers", "http"} & set(sections):
+            self._replace_mcp(McpPool(new.mcp_servers, new.http))
         self.settings = new
         return retired
+
+    def _replace_mcp(self, pool: McpPool) -> None:
+        """New executions use ``pool``; the old one stops its servers once its calls are done."""
+        old, self.mcp = self.mcp, pool
+        self.executor.services[MCP_SERVERS.name] = pool
+        if old is not None:
+            task = asyncio.create_task(old.aclose(RETIRE_GRACE_S), name="mcp-retire")
+            self._retiring_mcp[task] = old
+            task.add_done_callback(lambda t: self._retiring_mcp.pop(t, None))
 
     def start_bots(self) -> None:
         self.bots.configured(self.settings.bots)
@@ -202,6 +221,11 @@ class Gateway:
         await self.executor.llm.aclose()
         if self.outbound is not None:
             await self.outbound.close()
+        if self.mcp is not None:
+            await self.mcp.aclose()
+        for task, pool in list(self._retiring_mcp.items()):
+            task.cancel()  # no more grace: the process is stopping
+            await pool.aclose()
         if self.sessions.turns is not None:
             await self.sessions.turns.aclose()
         if self.shared is not None:  # after the bots: what they still held is free at once

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from config.access import AccessSettings, ReloadSettings, UserSettings, check_people
 from config.ids import AdminId
+from config.mcp import McpServerName, McpServerSettings
 from config.outbound import HttpSettings
 from config.platforms.common import BotCommon as BotCommon  # (re-exported, for code holding any bot)
 from config.platforms.registry import PLATFORMS
@@ -157,6 +158,7 @@ class Settings(BaseSettings):
     access: AccessSettings = AccessSettings()
     reload: ReloadSettings = ReloadSettings()
     http: HttpSettings = HttpSettings()
+    mcp_servers: dict[McpServerName, McpServerSettings] = {}
 
     @model_validator(mode="after")
     def _tiers_exist(self) -> Settings:
