@@ -283,6 +283,8 @@ class Reloader:
             changes.append("LLM settings changed (new executions use them)")
         if "engine" in sections:
             changes.append("engine limits changed")
+        if "mcp_servers" in sections:
+            changes.append("MCP servers changed (new executions use them; old ones stop after their calls)")
         for section in ("users", "admins", "access", "server", "workflows_dir", "reload"):
             if section in sections:
                 changes.append(f"{section} changed")

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from engine.errors import InvalidWorkflow
 from engine.workflow.events import Event, MessageDelta, ToolAnswered, ToolCalled
 from engine.workflow.nodes import REGISTRY, NodeConfig, NodeContext
 from tests.emulators.openai_server import EmulatedCall, EmulatedReply, OpenAIEmulator
@@ -225,3 +226,20 @@ async def test_a_tool_workflow_that_is_not_there_fails_the_node_by_name(emu_part
     desk = await emu_parts.create(tool_user([{"workflow": "nowhere"}]))
     with pytest.raises(Exception, match="nowhere"):
         await emu_parts.executor.execute(desk.workflow_id, desk.compiled, {"user_input": "hi"}, owner="alice")
+
+
+async def test_a_workflow_offering_a_caller_of_itself_as_a_tool_is_refused_when_saved(
+    emu_parts: Parts,
+) -> None:
+    desk = await emu_parts.create(tool_user([]))
+    caller = await emu_parts.create(
+        doc("caller", [{"name": "user_input"}], [node("back", "workflow", workflow=desk.workflow_id)])
+    )
+    with pytest.raises(InvalidWorkflow) as caught:
+        await emu_parts.catalog.update(
+            desk.workflow_id, tool_user([{"workflow": caller.workflow_id, "name": "ask_back"}]), "alice"
+        )
+    assert caught.value.details == (
+        "node 'answer.tools[0]' calls workflows in a loop: 'desk' -> 'caller' -> 'desk'; "
+        "a workflow may not call itself, directly or through others"
+    )

@@ -61,6 +61,8 @@ class ResponseNode:
         self.node_id = node_id
         self.config = config
         self.timeout_s = config.timeout_s
+        # For validation (engine/workflow/calls.py): a loop through tools is refused like any.
+        self.calls_as_tools = tuple(t.workflow for t in config.tools if isinstance(t, WorkflowTool))
 
     def outputs(self) -> frozenset[str]:
         return frozenset({"text", "tools"}) if self.config.tools else frozenset({"text"})
