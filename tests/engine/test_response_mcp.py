@@ -166,3 +166,21 @@ async def test_a_tool_outside_the_allow_list_is_not_offered_nor_callable(
     openai_emu.reply = calls_then_reports(EmulatedCall("crash", {}))
     record = await parts.executor.execute(wf.workflow_id, wf.compiled, {"user_input": "?"}, owner="alice")
     assert record.result == {"content": "error: there is no tool 'crash'; the tools are: add"}
+
+
+async def test_a_tool_that_takes_too_long_is_told_to_the_model_as_out_of_time(
+    with_pool: Any, openai_emu: OpenAIEmulator
+) -> None:
+    parts, _ = with_pool({"calc": stdio()})
+    wf = await parts.create(
+        doc(
+            "desk",
+            [{"name": "user_input"}],
+            [node("answer", "response", model="gpt-4o-mini", tools=[{"mcp": "calc"}], tool_timeout_s=0.5)],
+        )
+    )
+    openai_emu.reply = calls_then_reports(
+        EmulatedCall("sleep", {"seconds": 30}), EmulatedCall("add", {"a": 1, "b": 1})
+    )
+    record = await parts.executor.execute(wf.workflow_id, wf.compiled, {"user_input": "?"}, owner="alice")
+    assert record.result == {"content": "error: the tool did not answer within 0.5s\n2"}

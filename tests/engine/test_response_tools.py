@@ -243,3 +243,31 @@ async def test_a_workflow_offering_a_caller_of_itself_as_a_tool_is_refused_when_
         "node 'answer.tools[0]' calls workflows in a loop: 'desk' -> 'caller' -> 'desk'; "
         "a workflow may not call itself, directly or through others"
     )
+
+
+async def test_a_huge_tool_answer_is_cut_for_the_model_and_the_record(
+    emu_parts: Parts, openai_emu: OpenAIEmulator
+) -> None:
+    lookup = await emu_parts.create(
+        doc("echo_order", ORDER_PARAMS, [node("end", "end", content="order {{inputs.order}}")])
+    )
+    desk = await emu_parts.create(tool_user([{"workflow": lookup.workflow_id}]))
+    huge = "x" * 40_000
+
+    def reply(body: dict[str, Any]) -> str | EmulatedReply:
+        answers = asking(body)
+        if not answers:
+            return EmulatedReply("", (EmulatedCall("echo_order", {"order": huge}),))
+        return f"got {len(answers[0]['content'])} characters"
+
+    openai_emu.reply = reply
+    record = await emu_parts.executor.execute(
+        desk.workflow_id, desk.compiled, {"user_input": "?"}, owner="alice"
+    )
+    told = asking(openai_emu.requests[1].body)[0]["content"]
+    assert told.startswith("order xxx")
+    assert told.endswith(f"… ({len('order ') + 40_000 - 16_000} more characters cut)")
+    assert record.result == {"content": f"got {len(told)} characters"}
+    (call,) = record.outputs["answer"]["tools"]
+    assert len(call["arguments"]) < 2_100
+    assert len(call["result"]) < 2_100
