@@ -200,6 +200,7 @@ class ChatRouter:
         stream = _Stream(responder)
         try:
             wf = await self.services.catalog.get(self.settings.workflow, owner=None)
+            self.services.catalog.runnable(wf)
             field = wf.compiled.start.text_input()
             if field is None:
                 raise ExecutionFailed(f"workflow '{wf.name}' declares no string input for chat messages")

@@ -32,12 +32,14 @@ from engine.mcp.pool import RETIRE_GRACE_S, McpPool
 from engine.net.client import OutboundHttp
 from engine.ratelimit import RateLimiter
 from engine.run.executor import Executor
+from engine.secrets import SecretBox
 from engine.sessions import Sessions
 from engine.store.api_keys import workflow_owners
 from engine.store.writer import Storage
 from engine.workflow.nodes.calling import WORKFLOWS
 from engine.workflow.nodes.http import HTTP
 from engine.workflow.nodes.tools.servers import MCP_SERVERS
+from engine.workflow.secrets import SECRETS
 
 log = logging.getLogger("chatgate")
 
@@ -110,6 +112,7 @@ class Gateway:
             mcp=mcp,
         )
         gw.metrics.watch(gw)
+        gw.use_secrets(settings)
         redact(*gw.secrets(), *keys.secret_values)
         gw.load_workflow_files()
         await gw._log_ownership()
@@ -144,6 +147,7 @@ class Gateway:
         s = self.settings
         values = [k.key.get_secret_value() for k in s.api_keys]
         values += [b.token.get_secret_value() for b in s.bots]
+        values += [spec.value.get_secret_value() for spec in s.secrets.values()]
         for server in s.mcp_servers.values():
             values += [v.get_secret_value() for v in (*server.headers.values(), *server.env.values())]
         if s.llm.api_key:
@@ -151,6 +155,15 @@ class Gateway:
         else:  # the LLM takes OPENAI_API_KEY from the environment then: just as secret
             values.append(os.environ.get("OPENAI_API_KEY", ""))
         return [v for v in values if v]
+
+    def secret_box(self, settings: Settings) -> SecretBox:
+        return SecretBox(settings.secrets, lambda: {p.name for p in self.keys.principals() if p.admin})
+
+    def use_secrets(self, settings: Settings) -> None:
+        """The ``secrets:`` section into the parts that check, send and mask them."""
+        box = self.secret_box(settings)
+        self.catalog.secrets = self.executor.secrets = box
+        self.executor.services[SECRETS.name] = box
 
     def load_workflow_files(self) -> list[FileProblem]:
         self.use_workflow_files(read_workflow_dir(Path(self.settings.workflows_dir)))
@@ -183,6 +196,8 @@ class Gateway:
         if "llm" in sections:
             retired = self.executor.llm
             self.executor.llm = LLM(new.llm)
+        if "secrets" in sections:
+            self.use_secrets(new)
         if "engine" in sections:
             self.executor.settings = new.engine
             self.sessions.max_turns = new.engine.history_turns

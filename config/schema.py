@@ -19,6 +19,7 @@ from config.mcp import McpServerName, McpServerSettings
 from config.outbound import HttpSettings
 from config.platforms.common import BotCommon as BotCommon  # (re-exported, for code holding any bot)
 from config.platforms.registry import PLATFORMS
+from config.secrets import Secrets
 from config.section import Section
 
 
@@ -157,6 +158,7 @@ class Settings(BaseSettings):
     admins: list[AdminId] = []  # may use admin chat commands (and, as key:<name>, the admin API)
     access: AccessSettings = AccessSettings()
     reload: ReloadSettings = ReloadSettings()
+    secrets: Secrets = {}
     http: HttpSettings = HttpSettings()
     mcp_servers: dict[McpServerName, McpServerSettings] = {}
 

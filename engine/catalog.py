@@ -19,6 +19,7 @@ from config.paths import shown_path
 from config.schema import EngineSettings
 from engine.clock import new_id, utcnow
 from engine.errors import ChatgateError, ExecutionFailed, Forbidden, NotFound
+from engine.secrets import SecretBox
 from engine.store.workflows import Workflows
 from engine.store.writer import Storage
 from engine.workflow.calls import calls, check_result_references, find_loop, loop_error
@@ -74,6 +75,7 @@ class Catalog:
         self._file_names: dict[str, str] = {}  # name -> id
         self._cache: OrderedDict[str, StoredWorkflow] = OrderedDict()
         self._bad_paths: set[str] = set()  # files skipped at the last load, to say when they are fixed
+        self.secrets = SecretBox({}, frozenset)  # who may use which secret; replaced on config reload
 
     # -- file workflows ------------------------------------------------------
 
@@ -87,7 +89,9 @@ class Catalog:
             try:
                 if parse_error is not None:
                     raise ChatgateError(parse_error)
-                compiled = compile_workflow(parse_spec(data, self.limits), self.limits)
+                compiled = compile_workflow(
+                    parse_spec(data, self.limits), self.limits, self.secrets.names_for(None)
+                )
                 wid = file_workflow_id(compiled.spec.name)
                 if wid in loaded:
                     raise ChatgateError(f"another file already defines workflow '{compiled.spec.name}'")
@@ -183,7 +187,7 @@ class Catalog:
         stored = StoredWorkflow(
             row.id,
             row.owner,
-            await _compiled(doc, None),  # it passed the limits of its day when it was stored
+            await _compiled(doc, None, None),  # it passed the limits of its day when it was stored
             row.created_at,
             row.updated_at,
             row.status,
@@ -196,6 +200,20 @@ class Catalog:
         self._cache.move_to_end(wf.workflow_id)
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
+
+    def runnable(self, wf: StoredWorkflow) -> CompiledWorkflow:
+        """The workflow to run, if its author may still use the secrets it sends (an admin
+        may have taken one away, or removed it, since it was stored)."""
+        compiled = wf.compiled
+        if compiled.secrets:
+            gone = sorted(compiled.secrets - self.secrets.names_for(wf.owner))
+            if gone:
+                raise Forbidden(
+                    f"workflow '{wf.name}' sends secret '{gone[0]}', which is not configured for its "
+                    "owner (ask an admin, or update the workflow)",
+                    {"workflow_id": wf.workflow_id, "secrets": gone},
+                )
+        return compiled
 
     def workflows_for(self, owner: str) -> CatalogWorkflows:
         """What an execution's ``workflow`` and ``iterate`` nodes find: what its owner
@@ -253,7 +271,7 @@ class Catalog:
     # -- changes -------------------------------------------------------------
 
     async def create(self, data: Any, owner: str) -> StoredWorkflow:
-        compiled = await _compiled(data, self.limits)
+        compiled = await _compiled(data, self.limits, self.secrets.names_for(owner))
         wid = new_id("wf")
         await self._check_calls(compiled, wid, owner)
         now = utcnow()
@@ -264,7 +282,7 @@ class Catalog:
 
     async def update(self, ref: str, data: Any, owner: str) -> StoredWorkflow:
         current = await self._editable(ref, owner)
-        compiled = await _compiled(data, self.limits)
+        compiled = await _compiled(data, self.limits, self.secrets.names_for(owner))
         await self._check_calls(compiled, current.workflow_id, owner)
         updated = replace(current, compiled=compiled, updated_at=max(utcnow(), current.updated_at))
         await self.rows.replace(updated.workflow_id, self._row(updated))
@@ -327,9 +345,11 @@ class CatalogWorkflows:
 
     async def find(self, ref: str) -> CompiledWorkflow:
         try:
-            return (await self.catalog.get(ref, self.owner)).compiled
+            return self.catalog.runnable(await self.catalog.get(ref, self.owner))
         except NotFound:
             raise ExecutionFailed(f"workflow '{ref}' not found", {"workflow": ref}) from None
+        except Forbidden as e:
+            raise ExecutionFailed(e.message, e.details) from None
 
 
 def _skip_file(
@@ -353,12 +373,14 @@ def _skip_file(
         loaded[kept.workflow_id] = kept
 
 
-async def _compiled(data: Any, limits: EngineSettings | None) -> CompiledWorkflow:
+async def _compiled(
+    data: Any, limits: EngineSettings | None, secrets: frozenset[str] | None
+) -> CompiledWorkflow:
     """Parse and validate a document; a large one off the event loop."""
     if document_size(data) > OFFLOAD_AT:
-        return await asyncio.to_thread(_compile, data, limits)
-    return _compile(data, limits)
+        return await asyncio.to_thread(_compile, data, limits, secrets)
+    return _compile(data, limits, secrets)
 
 
-def _compile(data: Any, limits: EngineSettings | None) -> CompiledWorkflow:
-    return compile_workflow(parse_spec(data, limits), limits)
+def _compile(data: Any, limits: EngineSettings | None, secrets: frozenset[str] | None) -> CompiledWorkflow:
+    return compile_workflow(parse_spec(data, limits), limits, secrets)

@@ -11,6 +11,7 @@ from aiohttp import web
 from engine.errors import (
     ChatgateError,
     Conflict,
+    DestinationNotAllowed,
     ExecutionFailed,
     ExecutionTimeout,
     Forbidden,
@@ -38,6 +39,7 @@ STATUS: dict[type[ChatgateError], int] = {
     Unavailable: 503,
     ExecutionTimeout: 504,
     ExecutionFailed: 502,
+    DestinationNotAllowed: 502,
     ChatgateError: 500,
 }
 

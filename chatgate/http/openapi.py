@@ -243,6 +243,7 @@ _ALL_ERRORS: tuple[type[schemas.Shape], ...] = (
     schemas.RateLimitError,
     schemas.InternalError,
     schemas.ExecutionFailedError,
+    schemas.DestinationNotAllowedError,
     schemas.UnavailableError,
 )
 

@@ -421,6 +421,19 @@ class ExecutionFailedError(_Error):
     )
 
 
+class DestinationNotAllowedDetails(Open):
+    node: str | None = None
+    host: str = Field(description="the host refused (never the addresses it resolved to)")
+    refused: str = Field(description="the class: loopback, private, link-local, CGNAT, metadata, ...")
+
+
+class DestinationNotAllowedError(_Error):
+    code: Literal["destination_not_allowed"]
+    details: DestinationNotAllowedDetails = Field(
+        description="an `http` node would reach a place the SSRF guard refuses: `{node, host, refused}`"
+    )
+
+
 class UnavailableDetails(Open):
     service: str
 

@@ -195,6 +195,7 @@ class Reloader:
                 parsed = e
         if isinstance(parsed, Settings):
             gw.limit_workflows(parsed.engine)  # the files are held to the bounds of the new config
+            gw.catalog.secrets = gw.secret_box(parsed)  # ... and may send its secrets
         changes = self._load_workflows(files)
         if isinstance(parsed, Settings):
             try:  # against the workflow files just loaded
@@ -214,6 +215,7 @@ class Reloader:
             state.last_error = None
         else:
             assert error is not None
+            gw.catalog.secrets = gw.executor.secrets  # the running secrets stay
             state.last_error = RejectedEdit(error, now, checksum(text) if text is not None else "")
             log.error("config rejected, still running version %d: %s", state.version, error)
         if changes:
@@ -283,9 +285,18 @@ class Reloader:
             changes.append("LLM settings changed (new executions use them)")
         if "engine" in sections:
             changes.append("engine limits changed")
-        if "mcp_servers" in sections:
-            changes.append("MCP servers changed (new executions use them; old ones stop after their calls)")
-        for section in ("users", "admins", "access", "server", "workflows_dir", "reload"):
+        if "http" in sections:
+            changes.append("http settings changed (new outbound requests use them)")
+        for section in (
+            "users",
+            "admins",
+            "access",
+            "server",
+            "workflows_dir",
+            "reload",
+            "secrets",
+            "mcp_servers",
+        ):
             if section in sections:
                 changes.append(f"{section} changed")
         changes += self._bots(new, warnings)

@@ -15,7 +15,7 @@ import codecs
 import contextlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -45,7 +45,6 @@ class _Version:
     session: aiohttp.ClientSession | None = None
     in_use: int = 0
     retired: bool = False
-    closing: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 class OutboundHttp:
@@ -58,6 +57,7 @@ class OutboundHttp:
         self._resolver = resolver
         self._current = _Version(settings, Policy.from_settings(settings))
         self._retired: list[_Version] = []
+        self._closing: set[asyncio.Task[None]] = set()  # (held: the loop keeps only weak references)
 
     @property
     def settings(self) -> HttpSettings:
@@ -76,8 +76,8 @@ class OutboundHttp:
             self._retired.remove(version)
             if version.session is not None:
                 task = asyncio.get_running_loop().create_task(version.session.close())
-                version.closing.add(task)
-                task.add_done_callback(version.closing.discard)
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
 
     def _session(self, version: _Version) -> aiohttp.ClientSession:
         if version.session is None:
@@ -107,6 +107,8 @@ class OutboundHttp:
                 await version.session.close()
                 version.session = None
         self._retired.clear()
+        if self._closing:
+            await asyncio.gather(*self._closing)
 
 
 class _Exchange:
@@ -136,6 +138,7 @@ class _Exchange:
         if content_type is not None and "Content-Type" not in self.headers:
             self.headers["Content-Type"] = content_type
         self.origin = _origin(url)
+        self.carrying = True  # the author's headers and body (secrets, maybe) still go along
         hops = 0
         while True:
             host = self._checked(url)
@@ -192,6 +195,7 @@ class _Exchange:
                 )
             self.headers = CIMultiDict()
             self.origin = _origin(target)
+            self.carrying = False
 
     def _checked(self, url: URL) -> str:
         if url.scheme not in ("http", "https"):
@@ -200,6 +204,11 @@ class _Exchange:
         if not host:
             raise self._failed("the URL names no host")
         check_literal(host, self.policy)  # (names are judged by the connector's resolver)
+        check = self.request.secret_refused
+        if self.carrying and check is not None:
+            secret = check(host)
+            if secret is not None:
+                raise self._failed(f"secret '{secret}' may not be sent to {host!r}", host=host, secret=secret)
         return host
 
     def _remaining(self, host: str) -> float:
@@ -218,11 +227,14 @@ class _Exchange:
         )
         if resp.content_length is not None and resp.content_length > cap:
             raise too_big
-        raw = bytearray()
-        async for chunk in resp.content.iter_chunked(_CHUNK):  # decoded: a gzip bomb counts in full
-            raw += chunk
-            if len(raw) > cap:
-                raise too_big
+        if resp.content_length is not None and "Content-Encoding" not in resp.headers:
+            raw = bytearray(await resp.read())  # exactly the length said, within the cap
+        else:
+            raw = bytearray()
+            async for chunk in resp.content.iter_chunked(_CHUNK):  # decoded: a gzip bomb counts in full
+                raw += chunk
+                if len(raw) > cap:
+                    raise too_big
         headers: dict[str, str] = {}
         for name, value in resp.headers.items():
             key = name.lower()

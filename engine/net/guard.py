@@ -11,6 +11,7 @@ answer differently.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from dataclasses import dataclass
@@ -155,16 +156,20 @@ def _refused(host: str, reason: str) -> DestinationNotAllowed:
 def check_literal(host: str, policy: Policy) -> Address | None:
     """For a host that is an address (in any spelling): raise `DestinationNotAllowed` if it
     is refused, else return it. None for a host name (to be resolved and judged then)."""
+    address, reason = _judged_literal(host, policy)
+    if reason is not None:
+        raise _refused(host, reason)
+    return address
+
+
+@functools.lru_cache(maxsize=1024)  # pure, and on every request's every hop
+def _judged_literal(host: str, policy: Policy) -> tuple[Address | None, str | None]:
     address = parse_host_address(host)
     if address is None:
-        if _looks_numeric(host):
-            raise _refused(host, "invalid")
-        return None
-    if not policy.allows_host(host):
-        reason = refusal(address, policy)
-        if reason is not None:
-            raise _refused(host, reason)
-    return address
+        return None, ("invalid" if _looks_numeric(host) else None)
+    if policy.allows_host(host):
+        return address, None
+    return address, refusal(address, policy)
 
 
 async def resolve_checked(

@@ -12,11 +12,12 @@ from typing import Any
 
 from config.schema import EngineSettings
 from engine.clock import iso, new_id, utcnow
-from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, ExecutionTimeout
+from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed
 from engine.llm.client import LLM
 from engine.record import ExecutionRecord
 from engine.run.deadlines import Deadlines
 from engine.run.runner import Caller, Run, RunEnv, Sink
+from engine.secrets import SecretBox
 from engine.sessions import Sessions
 from engine.store.executions import Executions
 from engine.store.writer import Storage, TableRows
@@ -40,6 +41,8 @@ class Executor:
         # Services made for each execution from its owner (what it may see), by ServiceKey
         # name: the catalog's workflows for ``workflow`` and ``iterate`` nodes.
         self.owner_services: dict[str, Callable[[str], Any]] = {}
+        # Masked out of what a run leaves behind; replaced on config reload.
+        self.secrets = SecretBox({}, frozenset)
 
     async def execute(
         self,
@@ -93,9 +96,10 @@ class Executor:
                 # A run whose record could not be saved did not complete, whatever it computed.
                 self.finished[record.status if saved else "failed"] += 1
         if failure is not None:
-            # Raised carrying the id; a timeout stays a timeout (504), a bug stays a bug (500).
+            # Raised carrying the id; a timeout stays a timeout (504), a bug stays a bug (500),
+            # a node's own kind of failure keeps its code (destination_not_allowed...).
             kind: type[ExecutionFailed | ExecutionCrashed] = ExecutionFailed
-            if isinstance(failure, (ExecutionTimeout, ExecutionCrashed)):
+            if isinstance(failure, (ExecutionFailed, ExecutionCrashed)):
                 kind = type(failure)
             raise kind(failure.message, failure.details, execution_id=record.execution_id)
         return record
@@ -137,6 +141,8 @@ class Executor:
             else:
                 log.warning("execution %s failed: %s", record.execution_id, failure.message)
             record.status = "failed"
+            if self.secrets:  # an error may quote what a service answered
+                failure = _masked_failure(failure, self.secrets)
             record.error = failure.envelope()["error"]
             return failure
         except asyncio.CancelledError:
@@ -144,11 +150,11 @@ class Executor:
             raise
         else:
             record.status = "completed"
-            record.result = result
+            record.result = self.secrets.mask_value(result)
             return None
         finally:  # however it ended, what ran is kept
-            record.outputs = run.outputs
-            record.nodes = {k: t.shown() for k, t in run.traces.items()}
+            record.outputs = self.secrets.mask_value(run.outputs)
+            record.nodes = self.secrets.mask_value({k: t.shown() for k, t in run.traces.items()})
             record.end_time = utcnow()
 
     async def get(self, execution_id: str) -> ExecutionRecord | None:
@@ -157,6 +163,13 @@ class Executor:
             return live
         stored = await self.records.get(execution_id)
         return stored
+
+
+def _masked_failure(failure: ChatgateError, secrets: SecretBox) -> ChatgateError:
+    failure.message = secrets.mask(failure.message)
+    failure.details = secrets.mask_value(failure.details)
+    failure.args = (failure.message,)
+    return failure
 
 
 def _system(record: ExecutionRecord, caller: Caller) -> _System:

@@ -11,6 +11,7 @@ and the document itself is bounded by the ``engine.max_*`` limits.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +23,10 @@ from engine.errors import InvalidWorkflow, parse_request
 from engine.workflow.document import WorkflowSpec
 from engine.workflow.nodes import REGISTRY, Node, StartNode
 from engine.workflow.nodes.base import DEFAULT_PORT, ERROR_PORT, NodeConfig, is_final, ports_of, references_of
+from engine.workflow.secrets import ROOT as SECRETS_ROOT
+from engine.workflow.secrets import SHOWN_WHERE
 from engine.workflow.storable import storable_problem
-from engine.workflow.templates import Ref
+from engine.workflow.templates import Ref, references
 
 #: Roots a reference may name besides node ids; no node may take these ids.
 RESERVED = frozenset({"inputs", "session", "sys", "secrets"})
@@ -50,6 +53,7 @@ class CompiledWorkflow:
     terminals: tuple[str, ...]  # nodes without successors; their text is the result
     final: str | None  # the node (``end``) whose outputs are the result, if any
     linear: bool  # a chain along default ports: nothing can be skipped, so no schedule is needed
+    secrets: frozenset[str] = frozenset()  # the secrets its nodes may send, by name
 
     def coerce_inputs(self, raw: dict[str, Any]) -> dict[str, Any]:
         return self.start.coerce(raw)
@@ -83,9 +87,13 @@ def _check_count(key: str, count: int, limits: EngineSettings) -> None:
         raise _bad(f"the workflow has {count} {key}, over engine.max_{key} ({bound})")
 
 
-def compile_workflow(spec: WorkflowSpec, limits: EngineSettings | None = None) -> CompiledWorkflow:
+def compile_workflow(
+    spec: WorkflowSpec, limits: EngineSettings | None = None, secrets: Collection[str] | None = None
+) -> CompiledWorkflow:
     """Validate and compile. ``limits`` (the engine's bounds) apply to new documents;
-    None compiles one that passed them when it was stored."""
+    None compiles one that passed them when it was stored. ``secrets``: the secret names
+    the workflow's author may use (None: not checked here; the catalog checks them when it
+    hands the workflow out to run)."""
     if limits is not None:
         _check_count("nodes", len(spec.nodes), limits)
         _check_count("connections", len(spec.connections), limits)
@@ -102,7 +110,13 @@ def compile_workflow(spec: WorkflowSpec, limits: EngineSettings | None = None) -
         if node_id not in reachable:
             raise _bad(f"node '{node_id}' is unreachable from the start node '{start_id}'")
 
-    refs = [(n.id, ref) for n in spec.nodes for ref in references_of(nodes[n.id], n.config)]
+    used = _secret_references(spec, nodes, secrets)
+    refs = [
+        (n.id, ref)
+        for n in spec.nodes
+        for ref in references_of(nodes[n.id], n.config)
+        if ref.root != SECRETS_ROOT  # checked where they stand, above
+    ]
     if refs:
         runs_before = _runs_before(order, preds, {ref.root for _, ref in refs if ref.root in nodes})
         for node_id, ref in refs:
@@ -126,7 +140,42 @@ def compile_workflow(spec: WorkflowSpec, limits: EngineSettings | None = None) -
         linear=len(order) == len(spec.connections) + 1
         and all(len(v) <= 1 for v in succs.values())
         and all(_ports(i, nodes[i], configs[i]) == {DEFAULT_PORT} for i in order if succs[i]),
+        secrets=used,
     )
+
+
+def _secret_references(
+    spec: WorkflowSpec, nodes: dict[str, Node], known: Collection[str] | None
+) -> frozenset[str]:
+    """The secret names the nodes use, each where its node type may send it and (when the
+    author's names are given) one the author may use."""
+    used: set[str] = set()
+    for n in spec.nodes:
+        node = nodes[n.id]
+        allowed: frozenset[str] = getattr(node, "secret_fields", frozenset())
+        if getattr(node, "references", None) is not None:
+            # A node that reads its config its own way (Jinja: ``{{ secrets.x }}``) never sends one.
+            for ref in references_of(node, n.config):
+                if ref.root == SECRETS_ROOT:
+                    _check_secret(n.id, "", ref, frozenset(), known, used)
+        for key, value in n.config.items():
+            for ref in references(value):
+                if ref.root == SECRETS_ROOT:
+                    _check_secret(n.id, key, ref, allowed, known, used)
+    return frozenset(used)
+
+
+def _check_secret(
+    node_id: str, key: str, ref: Ref, allowed: frozenset[str], known: Collection[str] | None, used: set[str]
+) -> None:
+    if key not in allowed:
+        where = f" config '{key}'" if key else ""
+        raise _bad(f"node '{node_id}'{where} references {ref.shown()}: {SHOWN_WHERE}")
+    if ref.path:
+        raise _bad(f"node '{node_id}' references {ref.shown()}: a secret is one value, with no fields")
+    if known is not None and ref.field not in known:
+        raise _bad(f"node '{node_id}' references {ref.shown()}, but there is no secret '{ref.field}'")
+    used.add(ref.field)
 
 
 def _build_nodes(

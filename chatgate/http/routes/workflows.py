@@ -145,6 +145,7 @@ async def delete(request: web.Request) -> web.Response:
         schemas.InvalidRequestError,
         schemas.NotFoundError,
         schemas.ExecutionFailedError,
+        schemas.DestinationNotAllowedError,
     ),
 )
 async def execute(request: web.Request) -> web.StreamResponse:
@@ -153,6 +154,7 @@ async def execute(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, ExecuteRequest)
     wf = await gw.catalog.get(request.match_info["workflow_id"], who.name)
     who.check_run(wf.workflow_id, wf.name)  # a key scoped to some workflows: 403 for the others
+    gw.catalog.runnable(wf)  # 403 if a secret it sends was taken from its owner
     session_id = stored_session_id(who.name, body.session_id)
     # {{sys.user_id}} and {{sys.user_name}} of an API call: the key's name (never the key).
     caller = Caller("api", who.name, who.name, None)

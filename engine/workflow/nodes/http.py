@@ -11,7 +11,7 @@ applies, as for a refused destination, a timeout or a connection failure).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.errors import ExecutionFailed
 from engine.workflow.nodes.base import NodeConfig, NodeContext, ServiceKey
-from engine.workflow.templates import REFERENCE, Scope, compile_value, shown
+from engine.workflow.templates import REFERENCE, Scope, compile_value, references, shown
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 BodyKind = Literal["json", "form", "text"]
@@ -27,6 +27,12 @@ BodyKind = Literal["json", "form", "text"]
 # RFC 9110 token: what a header name may be.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,200}$")
 _SCHEMES = ("http://", "https://")
+# Framing and connection headers are the client's to set: one from a workflow could split
+# or smuggle requests on a shared connection.
+_CLIENT_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"}
+    | {"proxy-connection", "proxy-authorization", "host"}
+)
 MAX_HEADERS = 100
 MAX_QUERY = 100
 
@@ -42,6 +48,9 @@ class HttpRequest:
     body_kind: BodyKind | None
     body: Any  # the JSON value, the form's fields or the text
     timeout_s: float
+    # With secrets in the headers, query or body: the name of one that may not go to a host
+    # (None: all may). The client asks for each host it sends them to, as it parsed it.
+    secret_refused: Callable[[str], str | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,20 @@ class HttpClient(Protocol):
 
 
 HTTP: ServiceKey[HttpClient] = ServiceKey("http")
+
+
+class SecretSender(Protocol):
+    """What this node asks of the configured secrets (`engine.workflow.secrets.SecretValues`;
+    named here, not imported: that module imports the nodes' base)."""
+
+    def get(self, name: str) -> str | None: ...
+
+    def may_send(self, name: str, host: str) -> bool: ...
+
+
+#: The same service as `engine.workflow.secrets.SECRETS` (services are found by name).
+SECRETS: ServiceKey[SecretSender] = ServiceKey("secrets")
+SECRETS_ROOT = "secrets"
 
 
 class _Body(BaseModel):
@@ -106,6 +129,8 @@ class HttpConfig(NodeConfig):
         for name in v:
             if not _HEADER_NAME.match(name):
                 raise ValueError(f"{name[:100]!r} is not a header name (letters, digits and !#$%&'*+.^_`|~-)")
+            if name.lower() in _CLIENT_HEADERS:
+                raise ValueError(f"header {name!r} is set by the HTTP client, not by a workflow")
         return v
 
 
@@ -113,6 +138,8 @@ class HttpNode:
     type_name: ClassVar[str] = "http"
     instant: ClassVar[bool] = False
     config_model: ClassVar[type[NodeConfig]] = HttpConfig
+    #: The config keys that may hold ``{{secrets.name}}`` (validation refuses it elsewhere).
+    secret_fields: ClassVar[frozenset[str]] = frozenset({"headers", "query", "body"})
 
     def __init__(self, node_id: str, config: HttpConfig) -> None:
         self.node_id = node_id
@@ -131,17 +158,33 @@ class HttpNode:
         self._headers = compile_value(config.headers)
         self._query = compile_value(config.query)
         self._body = compile_value(raw_body)
+        sent = [config.headers, config.query, raw_body]
+        self._secrets = sorted({r.field for r in references(sent) if r.root == SECRETS_ROOT})
 
     def outputs(self) -> frozenset[str]:
         return frozenset({"status", "headers", "body", "json"})
 
     def _scope(self, ctx: NodeContext) -> Scope:
-        """What the request's references read (one place, to become aware of secrets)."""
-        return ctx.pool
+        """What the headers, query and body read: the pool, plus the secrets they name."""
+        if not self._secrets:
+            return ctx.pool
+        values = ctx.service(SECRETS)
+        named = {name: values.get(name) for name in self._secrets}  # only those it names
+        return {**ctx.pool, SECRETS_ROOT: named}  # (a shallow copy: one entry per node id)
+
+    def _secret_check(self, ctx: NodeContext) -> Callable[[str], str | None] | None:
+        if not self._secrets:
+            return None
+        values, names = ctx.service(SECRETS), self._secrets
+
+        def refused(host: str) -> str | None:
+            return next((name for name in names if not values.may_send(name, host)), None)
+
+        return refused
 
     def _request(self, ctx: NodeContext) -> HttpRequest:
+        url = shown(self._url.resolve(ctx.pool))  # (never a secret: validation keeps them out)
         scope = self._scope(ctx)
-        url = shown(self._url.resolve(scope))
         if not url.lower().startswith(_SCHEMES):
             raise self._failed(
                 "the URL must start with http:// or https://", scheme=url.partition(":")[0][:20]
@@ -156,8 +199,9 @@ class HttpNode:
             body = {k: shown(v) for k, v in body.items()}
         elif self._body_kind == "text":
             body = shown(body)
+        timeout_s = self.timeout_s or ctx.hooks.limits.node_timeout_s  # (null: the engine's, as the runner)
         return HttpRequest(
-            self.config.method, url, headers, query, self._body_kind, body, self.timeout_s or 10.0
+            self.config.method, url, headers, query, self._body_kind, body, timeout_s, self._secret_check(ctx)
         )
 
     def _failed(self, message: str, **details: Any) -> ExecutionFailed:

@@ -269,3 +269,16 @@ async def test_a_name_the_system_resolves_to_loopback_is_refused_before_connecti
     finally:
         await http.close()
     assert connects == []
+
+
+async def test_ipv6_loopback_is_refused_unless_opted_in(connects: list[str]) -> None:
+    async with HttpService("::1") as service:
+        refusing, allowing = client(), client("::1/128")
+        try:
+            with pytest.raises(DestinationNotAllowed, match=r"'::1' \(loopback address\)"):
+                await refusing.send(get(service.url("/whoami")))
+            assert (await allowing.send(get(service.url("/whoami")))).json == {"host": "::1"}
+        finally:
+            await refusing.close()
+            await allowing.close()
+    assert connects == ["::1"]
