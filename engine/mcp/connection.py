@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import httpx2
 import mcp_types
 import orjson
 from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
@@ -136,6 +137,8 @@ class Connection:
             broken.cancel()
 
     def _failed(self, error: BaseException) -> ExecutionFailed:
+        while isinstance(error, BaseExceptionGroup) and error.exceptions:
+            error = error.exceptions[0]  # the SDK's task groups wrap what went wrong
         if self._backend is not None and self._backend.refused is not None:
             e = self._backend.refused
             return type(e)(f"MCP server '{self.name}': {e.message}", {**e.details, "mcp": self.name})
@@ -147,6 +150,8 @@ class Connection:
             why = error.error.message
         elif isinstance(error, OSError):
             why = f"cannot be started: {error.strerror or error}"
+        elif isinstance(error, httpx2.TransportError):
+            why = f"cannot be reached: {error}"
         else:
             why = f"cannot be reached ({type(error).__name__})"
         return ExecutionFailed(f"MCP server '{self.name}' {why}", {"mcp": self.name})

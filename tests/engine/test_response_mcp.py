@@ -20,6 +20,7 @@ from tests.emulators.openai_server import EmulatedCall, EmulatedReply, OpenAIEmu
 from tests.engine.executors import MakeExecutor
 from tests.engine.test_subworkflows import Parts, doc, node, wired
 from tests.support.mcp import STDIO_COMMAND, http_mcp_server
+from tests.support.net import free_port
 
 LOOPBACK = HttpSettings(allow_networks=("127.0.0.1",))
 
@@ -184,3 +185,20 @@ async def test_a_tool_that_takes_too_long_is_told_to_the_model_as_out_of_time(
     )
     record = await parts.executor.execute(wf.workflow_id, wf.compiled, {"user_input": "?"}, owner="alice")
     assert record.result == {"content": "error: the tool did not answer within 0.5s\n2"}
+
+
+async def test_a_server_that_cannot_start_or_be_reached_fails_the_node_saying_why(with_pool: Any) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/mcp"  # allowed, but nothing listens there
+    parts, _ = with_pool(
+        {
+            "missing": McpServerSettings(command=("/nonexistent/mcp-server",)),
+            "closed": McpServerSettings(url=closed),
+        }
+    )
+    for server, why in (
+        ("missing", "cannot be started: No such file or directory"),
+        ("closed", "cannot be reached"),
+    ):
+        wf = await parts.create(desk([{"mcp": server}]))
+        with pytest.raises(ExecutionFailed, match=f"MCP server '{server}' {why}"):
+            await parts.executor.execute(wf.workflow_id, wf.compiled, {"user_input": "?"}, owner="alice")
