@@ -28,6 +28,7 @@ from engine.catalog import Catalog, FileProblem
 from engine.cluster.link import SharedState
 from engine.cluster.ordering import RedisOrdering
 from engine.llm.client import LLM
+from engine.mcp.pool import RETIRE_GRACE_S, McpPool
 from engine.net.client import OutboundHttp
 from engine.ratelimit import RateLimiter
 from engine.run.executor import Executor
@@ -40,6 +41,7 @@ from engine.workflow.nodes.calling import WORKFLOWS
 from engine.workflow.nodes.code import SANDBOX
 from engine.workflow.nodes.http import HTTP
 from engine.workflow.nodes.secrets import SECRETS
+from engine.workflow.nodes.tools.servers import MCP_SERVERS
 
 log = logging.getLogger("chatgate")
 
@@ -61,6 +63,8 @@ class Gateway:
     shared: SharedState | None = None  # with redis_url: the link to the other processes
     outbound: OutboundHttp | None = None  # the http node's client (the SSRF guard in front)
     _key_refresh: asyncio.Task[None] | None = None
+    mcp: McpPool | None = None  # the MCP servers response nodes' tools come from
+    _retiring_mcp: dict[asyncio.Task[None], McpPool] = field(default_factory=dict)
 
     @classmethod
     async def open(cls, settings: Settings, config_file: Path | str = "config") -> Gateway:
@@ -81,6 +85,7 @@ class Gateway:
         outbound = executor.services[HTTP.name] = OutboundHttp(settings.http)
         sandbox = executor.services[SANDBOX.name] = Sandbox(settings.code)
         await sandbox.check()  # a host without bubblewrap: a warning now, code nodes refuse to run
+        mcp = executor.services[MCP_SERVERS.name] = McpPool(settings.mcp_servers, settings.http)
         limiter = RateLimiter(settings.rate_limits, settings.redis_url)
         stored = StoredKeys()
         await stored.refresh(storage, set())
@@ -108,6 +113,7 @@ class Gateway:
             ),
             shared=shared,
             outbound=outbound,
+            mcp=mcp,
         )
         gw.metrics.watch(gw)
         gw.use_secrets(settings)
@@ -146,6 +152,8 @@ class Gateway:
         values = [k.key.get_secret_value() for k in s.api_keys]
         values += [b.token.get_secret_value() for b in s.bots]
         values += [spec.value.get_secret_value() for spec in s.secrets.values()]
+        for server in s.mcp_servers.values():
+            values += [v.get_secret_value() for v in (*server.headers.values(), *server.env.values())]
         if s.llm.api_key:
             values.append(s.llm.api_key.get_secret_value())
         else:  # the LLM takes OPENAI_API_KEY from the environment then: just as secret
@@ -205,8 +213,19 @@ class Gateway:
             self.bots.services.policy = AccessPolicy(new)  # (a bot's own access is in its settings)
         if "http" in sections and self.outbound is not None:
             self.outbound.use(new.http)  # the old session closes once its requests are done
+        if {"mcp_servers", "http"} & set(sections):
+            self._replace_mcp(McpPool(new.mcp_servers, new.http))
         self.settings = new
         return retired
+
+    def _replace_mcp(self, pool: McpPool) -> None:
+        """New executions use ``pool``; the old one stops its servers once its calls are done."""
+        old, self.mcp = self.mcp, pool
+        self.executor.services[MCP_SERVERS.name] = pool
+        if old is not None:
+            task = asyncio.create_task(old.aclose(RETIRE_GRACE_S), name="mcp-retire")
+            self._retiring_mcp[task] = old
+            task.add_done_callback(lambda t: self._retiring_mcp.pop(t, None))
 
     def start_bots(self) -> None:
         self.bots.configured(self.settings.bots)
@@ -226,6 +245,11 @@ class Gateway:
         await self.executor.llm.aclose()
         if self.outbound is not None:
             await self.outbound.close()
+        if self.mcp is not None:
+            await self.mcp.aclose()
+        for task, pool in list(self._retiring_mcp.items()):
+            task.cancel()  # no more grace: the process is stopping
+            await pool.aclose()
         if self.sessions.turns is not None:
             await self.sessions.turns.aclose()
         if self.shared is not None:  # after the bots: what they still held is free at once

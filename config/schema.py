@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from config.access import AccessSettings, ReloadSettings, UserSettings, check_people
 from config.ids import AdminId
+from config.mcp import McpServerName, McpServerSettings
 from config.outbound import HttpSettings
 from config.platforms.common import BotCommon as BotCommon  # (re-exported, for code holding any bot)
 from config.platforms.registry import PLATFORMS
@@ -161,6 +162,7 @@ class Settings(BaseSettings):
     secrets: Secrets = {}
     http: HttpSettings = HttpSettings()
     code: CodeSettings = CodeSettings()
+    mcp_servers: dict[McpServerName, McpServerSettings] = {}
 
     @model_validator(mode="after")
     def _tiers_exist(self) -> Settings:

@@ -1,6 +1,6 @@
 """An execution streamed as Server-Sent Events: node_started, message_delta, message,
-node_finished and node_skipped as they happen, then execution_finished (the execution) or
-error (the envelope)."""
+node_finished, node_skipped, tool_call and tool_result as they happen, then
+execution_finished (the execution) or error (the envelope)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,16 @@ from engine.errors import ChatgateError
 from engine.record import ExecutionRecord
 from engine.run.executor import Executor
 from engine.run.runner import Caller
-from engine.workflow.events import Event, MessageDelta, MessageSent, NodeFinished, NodeSkipped, NodeStarted
+from engine.workflow.events import (
+    Event,
+    MessageDelta,
+    MessageSent,
+    NodeFinished,
+    NodeSkipped,
+    NodeStarted,
+    ToolAnswered,
+    ToolCalled,
+)
 
 PING = b": ping\n\n"  # a comment line: keeps proxies from closing a quiet stream
 
@@ -102,6 +111,21 @@ def _event(event: Event) -> bytes:
                 "duration_ms": round(event.duration_ms, 3),
                 "attempts": event.attempts,
             },
+        )
+    if isinstance(event, ToolCalled):
+        return frame(
+            "tool_call",
+            {
+                "node_id": event.node_id,
+                "call_id": event.call_id,
+                "name": event.name,
+                "arguments": event.arguments,
+            },
+        )
+    if isinstance(event, ToolAnswered):
+        answer = {"result": event.result} if event.error is None else {"error": event.error}
+        return frame(
+            "tool_result", {"node_id": event.node_id, "call_id": event.call_id, "name": event.name, **answer}
         )
     name = "node_started" if isinstance(event, NodeStarted) else "node_skipped"
     assert isinstance(event, (NodeStarted, NodeSkipped))

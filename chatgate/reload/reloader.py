@@ -92,7 +92,7 @@ _SAID = {
     "code": "code node sandbox settings changed (new runs use them)",
     **{
         s: f"{s} changed"
-        for s in ("users", "admins", "access", "server", "workflows_dir", "reload", "secrets")
+        for s in ("users", "admins", "access", "server", "workflows_dir", "reload", "secrets", "mcp_servers")
     },
 }
 

@@ -1,7 +1,8 @@
 """Workflows calling workflows: which ones a workflow calls, what it may read of their
 results, and the loops that must be refused.
 
-A ``workflow`` or ``iterate`` node names the workflow it calls (``node.calls``). Whoever
+A ``workflow`` or ``iterate`` node names the workflow it calls (``node.calls``); a
+``response`` node the workflows it offers as tools (``node.calls_as_tools``). Whoever
 can resolve those names (the catalog: a key's own workflows and the files) builds the
 call graph and asks here whether it loops; a run that nests too deep anyway (names that
 did not resolve then) fails at ``engine.max_depth``.
@@ -17,12 +18,14 @@ from engine.workflow.nodes.base import references_of
 
 
 def calls(workflow: CompiledWorkflow) -> dict[str, str]:
-    """The workflow each calling node names, by node id."""
+    """The workflow each calling node names, by node id; a tool's by ``node_id.tools[i]``."""
     found: dict[str, str] = {}
     for node_id, node in workflow.nodes.items():
         ref = getattr(node, "calls", None)
         if isinstance(ref, str):
             found[node_id] = ref
+        for i, tool in enumerate(getattr(node, "calls_as_tools", ())):
+            found[f"{node_id}.tools[{i}]"] = tool
     return found
 
 
@@ -41,7 +44,7 @@ def check_result_references(workflow: CompiledWorkflow, called: Mapping[str, Com
     open_nodes = {
         node_id: called[ref]
         for node_id, ref in calls(workflow).items()
-        if ref in called and getattr(workflow.nodes[node_id], "open_outputs", False)
+        if ref in called and getattr(workflow.nodes.get(node_id), "open_outputs", False)
     }
     if not open_nodes:
         return

@@ -42,4 +42,25 @@ class MessageSent:
     text: str
 
 
-Event = NodeStarted | NodeFinished | NodeSkipped | MessageDelta | MessageSent
+@dataclass(frozen=True, slots=True)
+class ToolCalled:
+    """A ``response`` node's model asked for a tool: ``arguments`` as the model wrote them."""
+
+    node_id: str
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolAnswered:
+    """What a tool gave back to the model: its ``result``, or the ``error`` it was told instead."""
+
+    node_id: str
+    call_id: str
+    name: str
+    result: str | None = None
+    error: str | None = None
+
+
+Event = NodeStarted | NodeFinished | NodeSkipped | MessageDelta | MessageSent | ToolCalled | ToolAnswered

@@ -125,6 +125,8 @@ async def delete(request: web.Request) -> web.Response:
     "- `node_finished` `{node_id, type, status, duration_ms, attempts}` "
     "(status `completed`, or `continued`: it failed and its `on_error` let the run go on)\n"
     "- `node_skipped` `{node_id, type}`: no live connection reached it\n"
+    "- `tool_call` `{node_id, call_id, name, arguments}`: a `response` node's model asks for a tool\n"
+    "- `tool_result` `{node_id, call_id, name, result}` or `{…, error}`: what the model was given\n"
     "- last, `execution_finished` (the execution, as without streaming) or `error` (the envelope).",
     body=ExecuteRequest,
     replies=(
@@ -134,7 +136,8 @@ async def delete(request: web.Request) -> web.Response:
             schemas.ExecutionResult,
             media={
                 "text/event-stream": "with stream=true: events node_started, message_delta, message, "
-                "node_finished, node_skipped, then execution_finished (the execution) or error (the envelope)"
+                "node_finished, node_skipped, tool_call, tool_result, then execution_finished (the execution)"
+                " or error (the envelope)"
             },
         ),
     ),

@@ -3,20 +3,29 @@
 ``fallback_models`` are tried in order when the model still fails after the client's
 retries; ``history_turns`` takes only the last turns of the session's history (it can
 narrow the engine's window, ``engine.history_turns``, not widen it: only that much is kept).
+
+``tools`` lets the model call workflows and MCP servers' tools (nodes/tools/): the node then
+runs the function-calling loop, at most ``max_tool_rounds`` rounds, and records each call in
+its ``tools`` output. Without tools nothing of that runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from engine.errors import ExecutionFailed
 from engine.workflow.nodes.base import NodeConfig, NodeContext
+from engine.workflow.nodes.model import ChatMessage, Reply
+from engine.workflow.nodes.tools.items import MAX_TOOL_ITEMS, ToolItem, WorkflowTool
+from engine.workflow.nodes.tools.loop import answer_with_tools
+from engine.workflow.nodes.tools.toolbox import toolbox
 
 #: Each fallback is one more full model call (with its own retries) inside the node's time.
 MAX_FALLBACKS = 5
+MAX_TOOL_ROUNDS = 20
 
 
 class ResponseConfig(NodeConfig):
@@ -28,6 +37,19 @@ class ResponseConfig(NodeConfig):
     use_history: bool = True
     fallback_models: tuple[str, ...] = Field((), max_length=MAX_FALLBACKS)
     history_turns: int | None = Field(None, ge=0, le=1000)  # None: the engine's window
+    tools: tuple[ToolItem, ...] = Field((), max_length=MAX_TOOL_ITEMS)
+    # Rounds of tool calls before the model must answer; each is one model call more.
+    max_tool_rounds: int = Field(5, ge=1, le=MAX_TOOL_ROUNDS)
+    tool_timeout_s: float = Field(30.0, gt=0, le=600)  # each call's time
+
+    @field_validator("tools")
+    @classmethod
+    def _unique_names(cls, tools: tuple[ToolItem, ...]) -> tuple[ToolItem, ...]:
+        names = [t.name or t.workflow for t in tools if isinstance(t, WorkflowTool)]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"two tools are named {dup[0]!r}: give one a 'name'")
+        return tools
 
 
 class ResponseNode:
@@ -39,9 +61,11 @@ class ResponseNode:
         self.node_id = node_id
         self.config = config
         self.timeout_s = config.timeout_s
+        # For validation (engine/workflow/calls.py): a loop through tools is refused like any.
+        self.calls_as_tools = tuple(t.workflow for t in config.tools if isinstance(t, WorkflowTool))
 
     def outputs(self) -> frozenset[str]:
-        return frozenset({"text"})
+        return frozenset({"text", "tools"}) if self.config.tools else frozenset({"text"})
 
     def _prompt(self, ctx: NodeContext) -> str:
         if self.config.prompt is not None:
@@ -62,6 +86,8 @@ class ResponseNode:
         if self.config.use_history:
             messages.extend(self._history(ctx))
         messages.append({"role": "user", "content": self._prompt(ctx)})
+        if self.config.tools:
+            return await self._with_tools(ctx, list(messages))
         on_delta = ctx.emit_delta if ctx.sink is not None else None
         models = [self.config.model, *self.config.fallback_models]
         while True:
@@ -79,6 +105,36 @@ class ResponseNode:
                     raise
                 continue
             return {"text": text}
+
+    async def _with_tools(self, ctx: NodeContext, messages: list[ChatMessage]) -> dict[str, Any]:
+        tools = await toolbox(ctx, self.config.tools)
+        specs = [t.spec for t in tools.values()]
+        c = self.config
+
+        async def ask(
+            sent: Sequence[ChatMessage], on_delta: Callable[[str], None] | None, choice: str | None
+        ) -> Reply:
+            models = [c.model, *c.fallback_models]
+            while True:
+                model = models.pop(0)
+                try:
+                    return await ctx.llm.chat(
+                        model,
+                        sent,
+                        on_delta,
+                        tools=specs,
+                        tool_choice=choice,
+                        temperature=c.temperature,
+                        max_tokens=c.max_tokens,
+                    )
+                except ExecutionFailed:
+                    if not models:
+                        raise
+
+        answered = await answer_with_tools(
+            ctx, ask, messages, tools, max_rounds=c.max_tool_rounds, tool_timeout_s=c.tool_timeout_s
+        )
+        return {"text": answered.text, "tools": answered.calls}
 
     def _history(self, ctx: NodeContext) -> Sequence[dict[str, str]]:
         turns = self.config.history_turns
