@@ -33,8 +33,10 @@ from benchmarks.harness import Process, free_port, machine, wait_http
 from config.outbound import HttpSettings
 from config.schema import EngineSettings
 from engine.net.client import OutboundHttp
+from engine.secrets import SecretBox
 from engine.workflow.nodes.base import NodeContext, Outcome, ServiceKey
 from engine.workflow.nodes.http import HTTP, HttpConfig, HttpNode
+from engine.workflow.nodes.secrets import SECRETS
 
 ORDER = {"id": "A-17", "status": "shipped", "lines": [{"sku": "tea", "qty": 2}, {"sku": "cup", "qty": 1}]}
 
@@ -51,13 +53,15 @@ def serve(port: int) -> None:
 
 
 class _Hooks:
-    """What a node's context reaches, as the runner would offer it: the one service."""
+    """What a node's context reaches, as the runner would offer it: its services."""
 
     def __init__(self, client: OutboundHttp) -> None:
         self.client = client
         self.limits = EngineSettings()
 
     def service(self, key: ServiceKey[Any]) -> Any:
+        if key.name == SECRETS.name:
+            return SecretBox({}, frozenset)  # none configured, as on the embedded defaults
         if key.name != HTTP.name:
             raise KeyError(key.name)
         return self.client

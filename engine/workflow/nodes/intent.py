@@ -20,15 +20,9 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from engine.workflow.nodes.base import DEFAULT_PORT, ERROR_PORT, NodeConfig, NodeContext
-from engine.workflow.nodes.model import ChatMessage, Reply, ToolSpec
-from engine.workflow.nodes.structured import (
-    answer_object,
-    ask,
-    bounded_input,
-    forced,
-    user_text,
-)
-from engine.workflow.templates import Ref, parse, references
+from engine.workflow.nodes.model import Reply, ToolSpec
+from engine.workflow.nodes.structured import AskConfig, Question, answer_object, forced
+from engine.workflow.templates import Ref
 
 #: The port (and ``intent``) when no declared intent fits.
 OTHER = "other"
@@ -52,17 +46,8 @@ class Intent(BaseModel):
     examples: tuple[Example, ...] = Field((), max_length=MAX_EXAMPLES)
 
 
-class IntentConfig(NodeConfig):
-    input: str | None = Field(
-        None, description="The text to classify (a template); default: the user's message."
-    )
+class IntentConfig(AskConfig):
     intents: tuple[Intent, ...] = Field(min_length=1, max_length=MAX_INTENTS)
-    model: str | None = None  # None: llm.default_model
-    instructions: str = Field("", description="Told to the model before the intents (a template).")
-    use_history: bool = Field(False, description="Show the model the session's earlier turns.")
-    # Not sent unless set: reasoning models refuse both (0 makes the choice steadier elsewhere).
-    temperature: float | None = Field(None, ge=0, le=2)
-    max_tokens: int | None = Field(None, gt=0, le=16384)
 
     @field_validator("intents")
     @classmethod
@@ -110,10 +95,6 @@ class IntentNode:
         self.node_id = node_id
         self.config = config
         self.timeout_s = config.timeout_s
-        # (A secret is refused in any of these keys by the graph: none is sent to a model.)
-        self._refs = tuple(references([config.input, config.instructions, config.default]))
-        self._input = parse(config.input) if config.input is not None else None
-        self._instructions = parse(config.instructions)
         names = tuple(i.name for i in config.intents)
         self._ports = frozenset(names) | {OTHER}
         self._by_folded = {n.casefold(): n for n in names} | {OTHER: OTHER}
@@ -142,7 +123,11 @@ class IntentNode:
                 "additionalProperties": False,
             },
         )
-        self._listing = _listing(config.intents, names)
+        self.question = Question(
+            config,
+            "Classify the user's message as exactly one of the intents below.",
+            _listing(config.intents, names),
+        )
 
     def ports(self) -> frozenset[str]:
         return self._ports
@@ -153,36 +138,16 @@ class IntentNode:
     def references(self) -> tuple[Ref, ...]:
         """``input``, ``instructions`` (and ``default``, as any node's) hold references;
         descriptions and examples are shown to the model as they are written."""
-        return self._refs
+        return self.question.refs
 
     async def run(self, ctx: NodeContext) -> dict[str, Any]:
-        text = bounded_input(self._input.render(ctx.pool) if self._input is not None else user_text(ctx))
-        model = self.config.model
-        if ctx.llm.offline(model):
+        text = self.question.text(ctx)
+        if self.question.offline(ctx):
             choice = self.offline_choice(text)
         else:
-            reply = await ask(
-                ctx,
-                model,
-                self.messages(ctx, text),
-                forced(self.tool),
-                temperature=self.config.temperature,
-                max_tokens=self.config.max_tokens,
-            )
-            choice = self.read(reply)
+            choice = self.read(await self.question.ask(ctx, text, forced(self.tool)))
         ctx.take(choice.intent)
         return {"intent": choice.intent, "reason": choice.reason}
-
-    def messages(self, ctx: NodeContext, text: str) -> list[ChatMessage]:
-        instructions = self._instructions.render(ctx.pool).strip()
-        system = "Classify the user's message as exactly one of the intents below.\n"
-        if instructions:
-            system += instructions + "\n"
-        messages: list[ChatMessage] = [{"role": "system", "content": system + self._listing}]
-        if self.config.use_history:
-            messages.extend(ctx.history)
-        messages.append({"role": "user", "content": text})
-        return messages
 
     def offline_choice(self, text: str) -> Choice:
         """The offline rule: the first intent whose name or an example occurs in ``text``."""

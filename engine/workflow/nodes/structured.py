@@ -13,9 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import Field
+
 from engine.errors import ExecutionFailed
-from engine.workflow.nodes.base import NodeContext
+from engine.workflow.nodes.base import NodeConfig, NodeContext
 from engine.workflow.nodes.model import ChatMessage, Reply, ToolSpec
+from engine.workflow.templates import Ref, parse, references
 
 #: Statuses with which a server says it will not take the structured request itself
 #: (an unknown ``tools``/``response_format``), rather than failing to answer it.
@@ -118,6 +121,58 @@ def json_object(text: str) -> dict[str, Any] | None:
 
 def bounded_input(text: str) -> str:
     return text[:MAX_INPUT_CHARS]
+
+
+class AskConfig(NodeConfig):
+    """What every node that asks a model for a structured answer takes."""
+
+    input: str | None = Field(None, description="The text to read (a template); default: the user's message.")
+    model: str | None = None  # None: llm.default_model
+    instructions: str = Field("", description="Told to the model before the task (a template).")
+    use_history: bool = Field(False, description="Show the model the session's earlier turns.")
+    # Not sent unless set: reasoning models refuse both (0 makes the choice steadier elsewhere).
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, gt=0, le=16384)
+
+
+class Question:
+    """One such node's question, its templates parsed once per workflow version: ``task``
+    says what to do, ``listing`` what to choose or find."""
+
+    def __init__(self, config: AskConfig, task: str, listing: str) -> None:
+        self.config = config
+        self.task = task
+        self.listing = listing
+        # (A secret is refused in any of these keys by the graph: none is sent to a model.)
+        self.refs: tuple[Ref, ...] = tuple(references([config.input, config.instructions, config.default]))
+        self._input = parse(config.input) if config.input is not None else None
+        self._instructions = parse(config.instructions)
+
+    def text(self, ctx: NodeContext) -> str:
+        """What is read: ``input`` rendered, else the user's message; bounded."""
+        return bounded_input(self._input.render(ctx.pool) if self._input is not None else user_text(ctx))
+
+    def offline(self, ctx: NodeContext) -> bool:
+        return ctx.llm.offline(self.config.model)
+
+    def messages(self, ctx: NodeContext, text: str) -> list[ChatMessage]:
+        instructions = self._instructions.render(ctx.pool).strip()
+        system = self.task + "\n" + (instructions + "\n" if instructions else "")
+        messages: list[ChatMessage] = [{"role": "system", "content": system + self.listing}]
+        if self.config.use_history:
+            messages.extend(ctx.history)
+        messages.append({"role": "user", "content": text})
+        return messages
+
+    async def ask(self, ctx: NodeContext, text: str, structure: Structure) -> Reply:
+        return await ask(
+            ctx,
+            self.config.model,
+            self.messages(ctx, text),
+            structure,
+            temperature=self.config.temperature,
+            max_tokens=self.config.max_tokens,
+        )
 
 
 def user_text(ctx: NodeContext) -> str:

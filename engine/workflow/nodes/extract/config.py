@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from engine.workflow.nodes.base import ERROR_PORT, NodeConfig
+from engine.workflow.nodes.base import ERROR_PORT
+from engine.workflow.nodes.structured import AskConfig
 
 #: Outputs the node gives besides the parameters (``error`` too, under ``on_error: branch``).
 RESERVED = frozenset({"missing", "ok", ERROR_PORT})
@@ -43,15 +44,8 @@ class Parameter(BaseModel):
         return self
 
 
-class ExtractConfig(NodeConfig):
-    input: str | None = Field(None, description="The text to read (a template); default: the user's message.")
+class ExtractConfig(AskConfig):
     parameters: tuple[Parameter, ...] = Field(min_length=1, max_length=MAX_PARAMETERS)
-    model: str | None = None  # None: llm.default_model
-    instructions: str = Field("", description="Told to the model before the parameters (a template).")
-    use_history: bool = Field(False, description="Show the model the session's earlier turns.")
-    # Not sent unless set: reasoning models refuse both (0 makes the choice steadier elsewhere).
-    temperature: float | None = Field(None, ge=0, le=2)
-    max_tokens: int | None = Field(None, gt=0, le=16384)
 
     @field_validator("parameters")
     @classmethod

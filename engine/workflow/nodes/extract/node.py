@@ -17,15 +17,8 @@ from engine.workflow.nodes.base import NodeConfig, NodeContext
 from engine.workflow.nodes.extract.config import ExtractConfig, Parameter
 from engine.workflow.nodes.extract.offline import OfflineReader
 from engine.workflow.nodes.extract.values import REFUSED, coerce, json_type, shown_type
-from engine.workflow.nodes.model import ChatMessage
-from engine.workflow.nodes.structured import (
-    answer_object,
-    ask,
-    bounded_input,
-    json_schema,
-    user_text,
-)
-from engine.workflow.templates import Ref, parse, references
+from engine.workflow.nodes.structured import Question, answer_object, json_schema
+from engine.workflow.templates import Ref
 
 SCHEMA_NAME = "parameters"
 
@@ -39,10 +32,6 @@ class ExtractNode:
         self.node_id = node_id
         self.config = config
         self.timeout_s = config.timeout_s
-        # (A secret is refused in any of these keys by the graph: none is sent to a model.)
-        self._refs = tuple(references([config.input, config.instructions, config.default]))
-        self._input = parse(config.input) if config.input is not None else None
-        self._instructions = parse(config.instructions)
         params = config.parameters
         self._outputs = frozenset(p.name for p in params) | {"missing", "ok"}
         self._by_folded = {p.name.casefold(): p.name for p in params}
@@ -55,7 +44,9 @@ class ExtractNode:
                 "additionalProperties": False,
             },
         )
-        self._listing = _listing(params)
+        self.question = Question(
+            config, "Extract the parameters below from the user's message.", _listing(params)
+        )
         self._offline = OfflineReader(params)
 
     def outputs(self) -> frozenset[str]:
@@ -64,33 +55,13 @@ class ExtractNode:
     def references(self) -> tuple[Ref, ...]:
         """``input``, ``instructions`` (and ``default``, as any node's) hold references; descriptions
         and options are shown to the model as written."""
-        return self._refs
+        return self.question.refs
 
     async def run(self, ctx: NodeContext) -> dict[str, Any]:
-        text = bounded_input(self._input.render(ctx.pool) if self._input is not None else user_text(ctx))
-        model = self.config.model
-        if ctx.llm.offline(model):
+        text = self.question.text(ctx)
+        if self.question.offline(ctx):
             return self.offline_outputs(text)
-        reply = await ask(
-            ctx,
-            model,
-            self.messages(ctx, text),
-            self.structure,
-            temperature=self.config.temperature,
-            max_tokens=self.config.max_tokens,
-        )
-        return self.typed(answer_object(reply) or {})
-
-    def messages(self, ctx: NodeContext, text: str) -> list[ChatMessage]:
-        instructions = self._instructions.render(ctx.pool).strip()
-        system = "Extract the parameters below from the user's message.\n"
-        if instructions:
-            system += instructions + "\n"
-        messages: list[ChatMessage] = [{"role": "system", "content": system + self._listing}]
-        if self.config.use_history:
-            messages.extend(ctx.history)
-        messages.append({"role": "user", "content": text})
-        return messages
+        return self.typed(answer_object(await self.question.ask(ctx, text, self.structure)) or {})
 
     def offline_outputs(self, text: str) -> dict[str, Any]:
         """The outputs the offline rules read from ``text`` (see ``offline``)."""

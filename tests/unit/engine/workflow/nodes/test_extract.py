@@ -134,7 +134,7 @@ def test_the_prompt_tells_each_parameter_its_type_and_whether_it_is_required() -
         pool: ClassVar[dict[str, Any]] = {}
         history = ()
 
-    [system, user] = extract(instructions="Orders for Luigi's.").messages(Ctx(), "two large")  # type: ignore[arg-type]
+    [system, user] = extract(instructions="Orders for Luigi's.").question.messages(Ctx(), "two large")  # type: ignore[arg-type]
     assert "Orders for Luigi's." in system["content"]
     assert '- size (one of: "small", "medium", "large", required): Pizza size' in system["content"]
     assert "- toppings (list of strings)" in system["content"]

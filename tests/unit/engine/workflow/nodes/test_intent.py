@@ -199,14 +199,14 @@ def test_the_prompt_lists_each_intent_with_its_description_and_examples() -> Non
         history = ({"role": "user", "content": "earlier"}, {"role": "assistant", "content": "ok"})
 
     node = intent(instructions="The shop sells shoes; users write in {{inputs.lang}}.")
-    messages = node.messages(Ctx(), "where is my order?")  # type: ignore[arg-type]
+    messages = node.question.messages(Ctx(), "where is my order?")  # type: ignore[arg-type]
     system = messages[0]["content"]
     assert "The shop sells shoes; users write in French." in system
     assert '- refund: The user wants money back. Examples: "money back"; "chargeback"' in system
     assert "- other: none of the above fits." in system
     assert '{"intent": "<one of: refund, order_status, greeting, other>"' in system
     assert messages[1:] == [{"role": "user", "content": "where is my order?"}]
-    with_history = intent(use_history=True).messages(Ctx(), "and now?")  # type: ignore[arg-type]
+    with_history = intent(use_history=True).question.messages(Ctx(), "and now?")  # type: ignore[arg-type]
     assert [m["content"] for m in with_history[1:]] == ["earlier", "ok", "and now?"]
 
 
