@@ -172,6 +172,10 @@ class NodeRun(Shape):
     error: NodeError | None = Field(None, description="why it failed (failed or continued)")
     outputs: dict[str, Any] | None = Field(None, description="what it put in the pool; null when skipped")
     logs: str | None = Field(None, description="a code node's prints (cut to code.max_log_bytes)")
+    sent: dict[str, Any] | None = Field(
+        None,
+        description="what an http node sent: method, url, headers, query, body (secrets as [secret:name])",
+    )
 
 
 class ExecutionResult(Shape):

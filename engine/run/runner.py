@@ -52,6 +52,7 @@ class NodeTrace:
     port: str | None = None  # the output it took
     error: dict[str, Any] | None = None
     logs: str | None = None  # what a code node's code printed
+    sent: dict[str, Any] | None = None  # what an http node sent (secrets masked)
 
     def shown(self) -> dict[str, Any]:
         body: dict[str, Any] = {"type": self.type, "status": self.status}
@@ -63,6 +64,8 @@ class NodeTrace:
             body["error"] = self.error
         if self.logs is not None:
             body["logs"] = self.logs
+        if self.sent is not None:
+            body["sent"] = self.sent
         return body
 
 
@@ -291,6 +294,8 @@ class Run:
         finally:
             if ctx.logs is not None:
                 self.traces[node_id].logs = ctx.logs
+            if ctx.sent is not None:
+                self.traces[node_id].sent = ctx.sent
         problem = storable_problem(out)
         if problem is not None:  # a node bug too: caught here, the failure is still recorded
             raise ExecutionCrashed(

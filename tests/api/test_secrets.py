@@ -5,6 +5,7 @@ the admin did not grant it cannot use it, and loses it when the grant is taken b
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,10 @@ async def test_the_token_reaches_the_service_and_nothing_anyone_can_read(
     assert [s.headers["authorization"] for s in service.seen] == [f"Bearer {TOKEN}"] * 2
     assert "[secret:orders_token]" in plain  # the echoed token, as everyone sees it
     assert "{{secrets.orders_token}}" in document
+    sent = json.loads(record)["nodes"]["call"]["sent"]  # what went out, as the record shows it
+    assert sent["headers"] == {"Authorization": "Bearer [secret:orders_token]"}
+    assert sent["body"] == {"order": "B-2", "token": "[secret:orders_token]"}
+    assert sent["method"] == "POST"
     for seen in (plain, str(events), record, document, gw.logs()):
         assert TOKEN not in seen
     assert TOKEN.encode() not in stored_bytes(gw.workdir / "data")

@@ -93,6 +93,7 @@ class NodeContext:
     hooks: RunHooks
     port: str = field(default=DEFAULT_PORT)  # the output the run continues on
     logs: str | None = None  # what the node's own code printed, for the execution record
+    sent: dict[str, Any] | None = None  # what the node sent out (secrets masked), for the record
 
     def render(self, template: str) -> str:
         return render(template, self.pool)

@@ -197,6 +197,17 @@ class HttpNode:
 
     async def run(self, ctx: NodeContext) -> dict[str, Any]:
         request = self._request(ctx)
+        secrets = ctx.service(SECRETS)
+        # The record shows what went out, as it went, but for the secrets' values.
+        ctx.sent = secrets.mask_value(
+            {
+                "method": request.method,
+                "url": request.url,
+                "headers": dict(request.headers),
+                "query": dict(request.query),
+                "body": request.body,
+            }
+        )
         try:
             response = await ctx.service(HTTP).send(request)
         except ExecutionFailed as e:  # the same class (and code), saying which node
@@ -211,4 +222,4 @@ class HttpNode:
             "json": response.json,
         }
         # A service may echo what it was sent: its answer holds no secret anyone could see.
-        return ctx.service(SECRETS).mask_value(answered)  # type: ignore[no-any-return]
+        return secrets.mask_value(answered)  # type: ignore[no-any-return]
