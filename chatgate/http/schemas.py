@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from engine.workflow.document import Connection, NodeSpec, WorkflowSpec
 
@@ -120,7 +120,36 @@ class WorkflowList(Shape):
 
 # -- executions ----------------------------------------------------------------------------
 
-ExecutionStatus = Literal["running", "completed", "failed", "cancelled"]
+ExecutionStatus = Literal["running", "completed", "failed", "cancelled", "waiting"]
+
+
+class QuestionOption(Shape):
+    id: str
+    label: str
+
+
+class QuestionAsked(Shape):
+    """What a waiting execution asks (a ``question`` node); answer it with ``…/resume``."""
+
+    text: str
+    options: list[QuestionOption]
+
+
+class ResumeRequest(BaseModel):
+    """The answer to a waiting execution's question: typed text, or an option's id."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"answer": "a large one"}, {"option": "large"}]}
+    )
+
+    answer: str | None = Field(None, max_length=4000, strict=True, description="what the user typed")
+    option: str | None = Field(None, min_length=1, max_length=64, strict=True, description="an option's id")
+
+    @model_validator(mode="after")
+    def _one(self) -> ResumeRequest:
+        if (self.answer is None) == (self.option is None):
+            raise ValueError("send exactly one of 'answer' and 'option'")
+        return self
 
 
 class Result(Shape):
@@ -161,8 +190,9 @@ class NodeRun(Shape):
     """One node's part of an execution."""
 
     type: str
-    status: Literal["running", "completed", "skipped", "failed", "continued"] = Field(
-        description="continued: it failed and its on_error let the run go on"
+    status: Literal["running", "completed", "skipped", "failed", "continued", "waiting"] = Field(
+        description="continued: it failed and its on_error let the run go on; waiting: a question "
+        "waits for its answer"
     )
     attempts: int | None = Field(None, description="how often it ran (retry); absent when skipped")
     duration_ms: float | None = Field(
@@ -201,6 +231,7 @@ class ExecutionResult(Shape):
     start_time: Timestamp
     end_time: Timestamp | None
     error: ErrorBody | None = None
+    question: QuestionAsked | None = Field(None, description="only while the execution is waiting")
 
 
 class Execution(ExecutionResult):

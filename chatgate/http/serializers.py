@@ -57,6 +57,8 @@ def execution(record: ExecutionRecord) -> dict[str, Any]:
     }
     if record.error is not None:
         body["error"] = record.error
+    if record.status == "waiting" and record.result is not None:
+        body["question"] = record.result.get("question")
     return body
 
 

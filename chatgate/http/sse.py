@@ -26,6 +26,7 @@ from engine.workflow.events import (
     NodeFinished,
     NodeSkipped,
     NodeStarted,
+    QuestionAsked,
     ToolAnswered,
     ToolCalled,
 )
@@ -127,6 +128,8 @@ def _event(event: Event) -> bytes:
         return frame(
             "tool_result", {"node_id": event.node_id, "call_id": event.call_id, "name": event.name, **answer}
         )
+    if isinstance(event, QuestionAsked):  # the stream then ends with the waiting execution
+        return frame("question", {"node_id": event.node_id, **event.question})
     name = "node_started" if isinstance(event, NodeStarted) else "node_skipped"
     assert isinstance(event, (NodeStarted, NodeSkipped))
     return frame(name, {"node_id": event.node_id, "type": event.type})

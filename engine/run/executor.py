@@ -3,34 +3,45 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
+
+import orjson
 
 from config.schema import EngineSettings
 from engine.clock import iso, new_id, utcnow
-from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed
+from engine.errors import ChatgateError, Conflict, ExecutionCrashed, ExecutionFailed, NotFound
 from engine.llm.client import LLM
 from engine.record import ExecutionRecord
 from engine.run.deadlines import Deadlines
-from engine.run.runner import Caller, Run, RunEnv, Sink
+from engine.run.runner import QUESTION_TYPE, Caller, Position, Run, RunEnv, Sink
 from engine.secrets import SecretBox
 from engine.sessions import Sessions
 from engine.store.executions import Executions
+from engine.store.waiting import Waiting, WaitingExecutions
 from engine.store.writer import Storage, TableRows
+from engine.workflow.events import QuestionAsked
 from engine.workflow.graph import CompiledWorkflow
+from engine.workflow.nodes.question import QuestionNode
 from engine.workflow.nodes.secrets import SECRETS
 
 log = logging.getLogger("chatgate.executor")
+#: The answer `Executor.expire` gives: not text anyone could send (it is compared by identity).
+_TIMED_OUT = "\x00timeout"
 
 
 class Executor:
     def __init__(self, storage: Storage, sessions: Sessions, llm: LLM, settings: EngineSettings) -> None:
         self.storage = storage
         self.records = Executions(storage)
+        self.waitings = WaitingExecutions(storage)
         self.sessions = sessions
         self.llm = llm  # replaced on config reload; a running execution keeps its own
         self.settings = settings
@@ -57,41 +68,178 @@ class Executor:
         sink: Sink | None = None,
         caller: Caller | None = None,
     ) -> ExecutionRecord:
-        """Run to the end. Bad inputs raise before anything starts; a failure is
-        recorded and raised as `ExecutionFailed` carrying the execution id."""
+        """Run to the end (or to a question: the record is then ``waiting``). Bad inputs
+        raise before anything starts; a failure is recorded and raised as `ExecutionFailed`
+        carrying the execution id. On a session whose execution of this workflow waits for
+        an answer, the start node's text input is that answer: it resumes that execution."""
         inputs = workflow.coerce_inputs(raw_inputs)
+        if session_id is not None and asks(workflow):
+            async with self.sessions.exclusive(session_id):
+                waiting = await self.waitings.of_session(session_id)
+                if waiting is not None and waiting.workflow_id == workflow_id and waiting.owner == owner:
+                    return await self._resume(waiting, workflow, _user_text(workflow, inputs), None, sink)
+                return await self._start(workflow_id, workflow, inputs, owner, session_id, sink, caller, True)
+        return await self._start(workflow_id, workflow, inputs, owner, session_id, sink, caller, False)
+
+    async def _start(
+        self,
+        workflow_id: str,
+        workflow: CompiledWorkflow,
+        inputs: dict[str, Any],
+        owner: str,
+        session_id: str | None,
+        sink: Sink | None,
+        caller: Caller | None,
+        held: bool,
+    ) -> ExecutionRecord:
+        caller = caller or Caller()
         record = ExecutionRecord(new_id("exec"), workflow_id, owner, session_id, inputs, utcnow())
+        env = self._env(record, sink, caller)
+        run = Run(workflow, env, record.inputs)
+        return await self._go(workflow, record, env, run, run.run, _user_text(workflow, inputs), caller, held)
+
+    async def resume(
+        self,
+        execution_id: str,
+        workflow: CompiledWorkflow | None,
+        *,
+        answer: str | None = None,
+        option: str | None = None,
+        owner: str | None = None,
+        sink: Sink | None = None,
+        timed_out: bool = False,
+    ) -> ExecutionRecord:
+        """Answer a waiting execution (``workflow``: its workflow as it stands now) and go on
+        from where it stopped: completed, failed, or waiting again. Once only: an execution
+        that is not waiting (answered already, by this or another process) is a `Conflict`;
+        one that is not ``owner``'s is `NotFound`."""
+        waiting = await self.waitings.get(execution_id)
+        if waiting is None or (owner is not None and waiting.owner != owner):
+            record = await self.get(execution_id)
+            if record is None or (owner is not None and record.owner != owner):
+                raise NotFound(f"execution '{execution_id}' not found", {"execution_id": execution_id})
+            raise Conflict(
+                f"execution '{execution_id}' is {record.status}, not waiting for an answer",
+                {"status": record.status},
+            )
+        if waiting.session_id is None:
+            return await self._resume(waiting, workflow, answer, option, sink, timed_out)
+        async with self.sessions.exclusive(waiting.session_id):
+            return await self._resume(waiting, workflow, answer, option, sink, timed_out)
+
+    async def expire(self, execution_id: str, workflow: CompiledWorkflow | None) -> ExecutionRecord:
+        """Resume a waiting execution whose wait ran out on its question's ``timeout`` port."""
+        return await self.resume(execution_id, workflow, timed_out=True)
+
+    async def _resume(
+        self,
+        waiting: Waiting,
+        workflow: CompiledWorkflow | None,
+        answer: str | None,
+        option: str | None,
+        sink: Sink | None,
+        timed_out: bool = False,
+    ) -> ExecutionRecord:
+        """Claim ``waiting`` (the session held, when it has one) and go on from it."""
+        if not await self.waitings.claim(waiting):
+            raise Conflict(f"execution '{waiting.execution_id}' was answered already", {"status": "answered"})
+        record = await self.records.get(waiting.execution_id)
+        if record is None:  # its row went with the claim's commit: nothing to resume
+            raise NotFound(
+                f"execution '{waiting.execution_id}' not found", {"execution_id": waiting.execution_id}
+            )
+        state = waiting.state
+        node = workflow.nodes.get(waiting.node_id) if workflow is not None else None
+        if workflow is None or version_of(workflow) != waiting.version or not isinstance(node, QuestionNode):
+            # A stale graph must not go on from a position it no longer has.
+            record.status, record.end_time = "cancelled", utcnow()
+            record.error = {
+                "code": "workflow_changed",
+                "message": "the workflow changed while the question waited; the execution was cancelled",
+                "details": {},
+            }
+            await self._persist(record, [], None, replace=True)
+            self.finished["cancelled"] += 1
+            raise Conflict(
+                f"execution '{record.execution_id}' was cancelled: its workflow changed while the "
+                "question waited",
+                {"status": "cancelled"},
+            )
+        caller = Caller(**state["caller"])
+        env = self._env(record, sink, caller)
+        env.sys = _System(state["sys"])
+        env.sys.started = record.start_time
+        run = Run(workflow, env, record.inputs)
+        position = Position.load(state["position"])
+        choice = node.timed_out() if timed_out else node.choose(answer, option, waiting.attempts + 1)
+        user_text = answer if answer is not None else (option or "")
+        if choice is None:  # it matched nothing: asked again, one attempt fewer left
+            again = replace(waiting, attempts=waiting.attempts + 1)
+            record.result = _asked(waiting.question, [])
+            turn: TableRows = []
+            if record.session_id is not None:
+                turn = self.sessions.append(record.session_id, user_text, waiting.question["text"])
+            await self._persist(record, turn, again, replace=True)
+            if sink:
+                sink(QuestionAsked(waiting.node_id, waiting.question))
+            return record
+        record.status, record.result, record.error = "running", None, None
+
+        def go() -> Awaitable[dict[str, Any]]:
+            assert choice is not None
+            return run.resume(position, waiting.node_id, choice.outputs(), choice.port)
+
+        return await self._go(workflow, record, env, run, go, user_text, caller, True, replace=True)
+
+    async def _go(
+        self,
+        workflow: CompiledWorkflow,
+        record: ExecutionRecord,
+        env: RunEnv,
+        run: Run,
+        start: Callable[[], Awaitable[dict[str, Any]]],
+        user_text: str,
+        caller: Caller,
+        held: bool,
+        replace: bool = False,
+    ) -> ExecutionRecord:
+        """Run (``start``: from the beginning or from a position), record how it went, and
+        keep the session's turn; ``held``: the caller holds the session already."""
+        session_id = record.session_id
         self.running[record.execution_id] = record
-        env = self._env(record, sink, caller or Caller())
         attempted = saved = False
         failure: ChatgateError | None = None
         try:
             if session_id is None:
-                failure = await self._run(workflow, record, env)
+                failure = await self._run(record, env, run, start)
+                attempted = True
+                await self._persist(record, [], self._waiting(workflow, record, env, run, caller), replace)
+                saved = True
             else:
-                async with self.sessions.exclusive(session_id):
+                async with contextlib.nullcontext() if held else self.sessions.exclusive(session_id):
                     env.history = await self.sessions.history(session_id)
-                    env.session = dict(await self.sessions.variables(session_id))
-                    failure = await self._run(workflow, record, env)
+                    # Filled in place: the run's pool holds this very dict as ``session``.
+                    env.session.update(await self.sessions.variables(session_id))
+                    failure = await self._run(record, env, run, start)
+                    kept = record.status in ("completed", "waiting")
                     turn: TableRows = []
-                    if record.status == "completed":
+                    if kept:
                         assert record.result is not None
-                        turn = self.sessions.append(
-                            session_id, _user_text(workflow, inputs), _answer_text(record.result)
-                        )
+                        turn = self.sessions.append(session_id, user_text, _answer_text(record.result))
                         if env.session_changes:
                             turn = [*turn, *self.sessions.set_variables(session_id, env.session_changes)]
                     # Durable before the session's next message (perhaps in another process)
                     # reads the history.
                     attempted = True
-                    await self._persist(record, turn)
+                    waiting = self._waiting(workflow, record, env, run, caller)
+                    await self._persist(record, turn, waiting, replace)
                     saved = True
-                    if env.session_changes and record.status == "completed":
+                    if env.session_changes and kept:
                         self.sessions.variables_saved(session_id, env.session)
         finally:
             try:
                 if not attempted:
-                    await self._persist(record, [])
+                    await self._persist(record, [], None, replace)
                     saved = True
             finally:
                 self.running.pop(record.execution_id, None)
@@ -106,10 +254,43 @@ class Executor:
             raise kind(failure.message, failure.details, execution_id=record.execution_id)
         return record
 
-    def _persist(self, record: ExecutionRecord, rows: TableRows) -> asyncio.Future[None]:
+    def _waiting(
+        self, workflow: CompiledWorkflow, record: ExecutionRecord, env: RunEnv, run: Run, caller: Caller
+    ) -> Waiting | None:
+        """What resuming needs, when the run stopped at a question."""
+        if record.status != "waiting" or run.waiting is None or run.position is None:
+            return None
+        node_id, question = run.waiting
+        node = workflow.nodes[node_id]
+        assert isinstance(node, QuestionNode)
+        now = utcnow()
+        return Waiting(
+            execution_id=record.execution_id,
+            workflow_id=record.workflow_id,
+            version=version_of(workflow),
+            owner=record.owner,
+            session_id=record.session_id,
+            node_id=node_id,
+            question=question,
+            attempts=0,
+            state={
+                "position": run.position.stored(),
+                "sys": {k: v for k, v in env.sys.items() if k != "now"},
+                "caller": caller._asdict(),
+            },
+            expires_at=now + timedelta(seconds=node.wait_s),
+            created_at=now,
+        )
+
+    def _persist(
+        self, record: ExecutionRecord, rows: TableRows, waiting: Waiting | None = None, replace: bool = False
+    ) -> asyncio.Future[None]:
         """The record and any other rows land in one commit; the answer goes out only
-        once all of it is durable (await the future)."""
+        once all of it is durable (await the future). An execution that waits, or that
+        waited (``replace``: its record is stored already), is written as one that may."""
         row = record.row(self.settings.max_record_bytes)
+        if waiting is not None or replace:
+            return self.waitings.save(row, waiting, rows)
         return self.records.save(row, rows)
 
     def _env(self, record: ExecutionRecord, sink: Sink | None, caller: Caller) -> RunEnv:
@@ -127,12 +308,11 @@ class Executor:
         )
 
     async def _run(
-        self, workflow: CompiledWorkflow, record: ExecutionRecord, env: RunEnv
+        self, record: ExecutionRecord, env: RunEnv, run: Run, start: Callable[[], Awaitable[dict[str, Any]]]
     ) -> ChatgateError | None:
         """Run and fill in the record; a failure is recorded and returned, not raised."""
-        run = Run(workflow, env, record.inputs)
         try:
-            result = await run.run()
+            result = await start()
         except Exception as e:
             failure = e if isinstance(e, ChatgateError) else None
             if failure is None or isinstance(failure, ExecutionCrashed):
@@ -151,7 +331,11 @@ class Executor:
             record.status = "cancelled"
             raise
         else:
-            record.status = "completed"
+            if run.waiting is not None:
+                record.status = "waiting"
+                result = _asked(run.waiting[1], env.messages)
+            else:
+                record.status = "completed"
             record.result = self.secrets.mask_value(result)
             return None
         finally:  # however it ended, what ran is kept
@@ -207,6 +391,25 @@ class _System(dict[str, Any]):
             return self[key]
         except KeyError:
             return default
+
+
+def asks(workflow: CompiledWorkflow) -> bool:
+    """Whether a run of ``workflow`` may stop to wait for an answer."""
+    return QUESTION_TYPE in workflow.types.values()
+
+
+def version_of(workflow: CompiledWorkflow) -> str:
+    """The workflow document's digest: a waiting execution resumes only the graph that asked."""
+    document = workflow.spec.model_dump(mode="json", by_alias=True)
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _asked(question: dict[str, Any], messages: list[str]) -> dict[str, Any]:
+    """A waiting execution's result: the question is its content (what a chat is sent)."""
+    result: dict[str, Any] = {"content": question["text"], "question": question}
+    if messages:
+        result["messages"] = list(messages)
+    return result
 
 
 def _answer_text(result: dict[str, Any]) -> str:

@@ -21,13 +21,13 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
 from config.schema import EngineSettings
 from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, ExecutionTimeout
 from engine.run.deadlines import Deadlines
-from engine.workflow.events import Event, MessageSent, NodeFinished, NodeSkipped, NodeStarted
+from engine.workflow.events import Event, MessageSent, NodeFinished, NodeSkipped, NodeStarted, QuestionAsked
 from engine.workflow.graph import CompiledWorkflow
 from engine.workflow.nodes import NodeContext
 from engine.workflow.nodes.base import DEFAULT_PORT, ERROR_PORT, ChatModel, Message, Outcome, ServiceKey
@@ -38,6 +38,10 @@ Sink = Callable[[Event], None]
 #: Messages one execution may deliver (``message`` nodes, sub-workflows' included): a chat
 #: platform throttles a bot far below what an ``iterate`` over messages could send.
 MAX_MESSAGES = 50
+#: The node type that makes a run wait (named here: the core does not import node modules).
+QUESTION_TYPE = "question"
+#: What `Run._node` returns for a node that asked and is waiting (no port taken yet).
+_WAITING = ""
 T = TypeVar("T")
 
 
@@ -116,29 +120,57 @@ class Run:
         self.outputs: dict[str, dict[str, Any]] = {}
         self.traces: dict[str, NodeTrace] = {}
         self.delivered: set[str] = set()  # nodes whose text went out as a message of its own
+        self.waiting: tuple[str, dict[str, Any]] | None = None  # (question node, what it asks)
+        self.position: Position | None = None  # where the run stopped to wait, once it did
 
     # -- the schedule ----------------------------------------------------------
 
     async def run(self) -> dict[str, Any]:
         """Run every node that is reached; return the result (``content`` and an ``end``
-        node's outputs, plus ``messages`` when message nodes ran)."""
+        node's outputs, plus ``messages`` when message nodes ran). When a ``question`` node
+        asks, the run stops there: ``waiting`` and ``position`` say where, to `resume` from."""
         wf = self.workflow
         if self.depth == 0:
             self.env.deadline = asyncio.get_running_loop().time() + self.env.limits.execution_timeout_s
-        if wf.linear:
+        if wf.linear and QUESTION_TYPE not in wf.types.values():
             for node_id in wf.order:
                 await self._node(node_id)
             return self._result()
-        pending = dict(wf.incoming)
-        live: set[str] = set()
-        ready: deque[str] = deque([wf.start.node_id])
+        await self._schedule(dict(wf.incoming), set(), deque([wf.start.node_id]))
+        return self._result()
+
+    async def resume(
+        self, position: Position, node_id: str, out: dict[str, Any], port: str
+    ) -> dict[str, Any]:
+        """Go on from a stored ``position`` whose question (``node_id``) was answered: it
+        finishes with ``out`` on ``port``, and the run continues as `run` would have."""
+        self.env.deadline = asyncio.get_running_loop().time() + self.env.limits.execution_timeout_s
+        for done_id, done_out in position.outputs.items():
+            self.pool[done_id] = self.outputs[done_id] = done_out
+        self.traces = {k: NodeTrace(**t) for k, t in position.traces.items()}
+        self.delivered = set(position.delivered)
+        trace = self.traces.setdefault(node_id, NodeTrace(self.workflow.types[node_id], "completed"))
+        trace.status, trace.port = "completed", port
+        self.pool[node_id] = self.outputs[node_id] = out
+        if self.env.sink:
+            self.env.sink(NodeFinished(node_id, trace.type, trace.status, trace.duration_ms, trace.attempts))
+        pending, live, ready = dict(position.pending), set(position.live), deque(position.ready)
+        self._settle(node_id, port, pending, live, ready)
+        await self._schedule(pending, live, ready)
+        return self._result()
+
+    async def _schedule(self, pending: dict[str, int], live: set[str], ready: deque[str]) -> None:
+        wf = self.workflow
         running: dict[asyncio.Task[str], str] = {}
         try:
-            while ready or running:
-                while ready:
+            # Once a question asks, nothing new starts; what is already running finishes.
+            while running or (ready and self.waiting is None):
+                while ready and self.waiting is None:
                     node_id = ready.popleft()
                     if wf.nodes[node_id].instant or not (ready or running):
-                        self._settle(node_id, await self._node(node_id), pending, live, ready)
+                        port = await self._node(node_id)
+                        if port is not _WAITING:
+                            self._settle(node_id, port, pending, live, ready)
                     else:
                         running[asyncio.create_task(self._node(node_id))] = node_id
                 if running:
@@ -150,7 +182,15 @@ class Run:
                 for task in running:
                     task.cancel()
                 await asyncio.gather(*running, return_exceptions=True)
-        return self._result()
+        if self.waiting is not None:
+            self.position = Position(
+                pending=pending,
+                live=sorted(live),
+                ready=list(ready),
+                outputs=dict(self.outputs),
+                traces={k: asdict(t) for k, t in self.traces.items()},
+                delivered=sorted(self.delivered),
+            )
 
     def _settle(
         self, node_id: str, port: str | None, pending: dict[str, int], live: set[str], ready: deque[str]
@@ -222,6 +262,9 @@ class Run:
                 out, port = await self._attempts(node_id, trace)
         finally:
             trace.duration_ms = (time.perf_counter() - began) * 1000
+        if self.waiting is not None and self.waiting[0] == node_id:
+            trace.status = "waiting"
+            return _WAITING
         trace.port = port
         self.pool[node_id] = out
         self.outputs[node_id] = out
@@ -347,6 +390,15 @@ class Run:
         if self.env.sink:
             self.env.sink(MessageSent(node_id, text))
 
+    def ask(self, node_id: str, question: dict[str, Any]) -> None:
+        if self.depth > 0:  # a waiting run is stored whole; a sub-workflow's is part of its node's
+            raise ExecutionFailed(
+                f"question node '{node_id}' cannot wait inside a sub-workflow or iterate", {"node": node_id}
+            )
+        self.waiting = (node_id, question)
+        if self.env.sink:
+            self.env.sink(QuestionAsked(node_id, question))
+
     async def run_workflow(self, workflow: Any, inputs: dict[str, Any]) -> Outcome:
         """Run another workflow inside this execution, one level deeper."""
         assert isinstance(workflow, CompiledWorkflow)
@@ -368,6 +420,25 @@ class Run:
             )
         child = Run(workflow, self.env, workflow.coerce_inputs(inputs), self.depth + 1)
         return Outcome(await child.run())
+
+
+@dataclass(slots=True)
+class Position:
+    """Where a run stopped to wait: plain data, stored as JSON and resumed from."""
+
+    pending: dict[str, int]  # connections not yet settled, per node
+    live: list[str]  # nodes with a live connection into them
+    ready: list[str]  # nodes that could run, held back while the question waits
+    outputs: dict[str, dict[str, Any]]
+    traces: dict[str, dict[str, Any]]
+    delivered: list[str]
+
+    def stored(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> Position:
+        return cls(**data)
 
 
 class _OutOfTime(ExecutionTimeout):

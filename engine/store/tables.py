@@ -95,3 +95,22 @@ api_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_api_keys_digest", "digest", unique=True),
 )
+
+# Executions waiting for the user's answer to a question node: all a resume needs (the run's
+# position and pool, the question, which workflow version asked). A resume claims its row by
+# deleting it, so an answer is taken once across processes; waiting again writes a new row.
+waiting_executions = sa.Table(
+    "waiting_executions",
+    metadata,
+    sa.Column("execution_id", sa.String(64), primary_key=True),
+    sa.Column("workflow_id", sa.String(64), nullable=False),
+    sa.Column("version", sa.String(64), nullable=False),  # digest of the workflow document
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("session_id", sa.String(512), nullable=True, index=True),
+    sa.Column("node_id", sa.String(64), nullable=False),
+    sa.Column("question", sa.JSON, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),  # answers that matched nothing so far
+    sa.Column("state", sa.JSON, nullable=False),  # the run's position, sys, caller
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -63,4 +63,21 @@ class ToolAnswered:
     error: str | None = None
 
 
-Event = NodeStarted | NodeFinished | NodeSkipped | MessageDelta | MessageSent | ToolCalled | ToolAnswered
+@dataclass(frozen=True, slots=True)
+class QuestionAsked:
+    """A ``question`` node asked: the execution now waits for the answer (``{"text", "options"}``)."""
+
+    node_id: str
+    question: dict[str, object]
+
+
+Event = (
+    NodeStarted
+    | NodeFinished
+    | NodeSkipped
+    | MessageDelta
+    | MessageSent
+    | ToolCalled
+    | ToolAnswered
+    | QuestionAsked
+)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from chatgate.http import schemas, serializers
-from chatgate.http.bodies import respond
+from chatgate.http.bodies import parse_body, respond
 from chatgate.http.context import gateway, principal
+from chatgate.http.errors import json_response
 from chatgate.http.operations import Operations, Reply
 from engine.errors import NotFound
 from engine.session_ids import public_session_id, stored_session_id
@@ -32,6 +33,48 @@ async def get_execution(request: web.Request) -> web.Response:
     body = serializers.execution_detail(record)
     body["session_id"] = public_session_id(owner, body["session_id"])
     return respond(schemas.Execution, body)
+
+
+@routes.operation(
+    "POST",
+    "/api/v1/executions/{execution_id}/resume",
+    operation_id="resumeExecution",
+    tag="executions",
+    summary="Answer a waiting execution's question and go on: completed, failed, or waiting again",
+    description="`answer` (typed text, matched to an option's id or label, any case) or `option` (an "
+    "option's id). An answer that matches nothing asks again (`waiting`) until the question's "
+    "`max_attempts`. Once only: an execution that is not waiting (answered already, expired, "
+    "cancelled) is a 409 `conflict`; one whose workflow changed while it waited is cancelled (409).",
+    body=schemas.ResumeRequest,
+    replies=(Reply(200, "the execution, as execute answers", schemas.ExecutionResult),),
+    errors=(
+        schemas.InvalidRequestError,
+        schemas.NotFoundError,
+        schemas.ConflictError,
+        schemas.ExecutionFailedError,
+        schemas.DestinationNotAllowedError,
+        schemas.CodeFailedError,
+    ),
+)
+async def resume_execution(request: web.Request) -> web.Response:
+    gw = gateway(request)
+    who = principal(request)
+    execution_id = request.match_info["execution_id"]
+    body = await parse_body(request, schemas.ResumeRequest)
+    waiting = await gw.executor.waitings.get(execution_id)
+    workflow = None
+    if waiting is not None and waiting.owner == who.name:
+        try:
+            wf = await gw.catalog.get(waiting.workflow_id, who.name)
+        except NotFound:
+            wf = None  # deleted while it waited: the executor cancels the execution
+        if wf is not None:
+            who.check_run(wf.workflow_id, wf.name)
+            workflow = wf.compiled
+    record = await gw.executor.resume(
+        execution_id, workflow, answer=body.answer, option=body.option, owner=who.name
+    )
+    return json_response(serializers.execution(record))
 
 
 @routes.operation(

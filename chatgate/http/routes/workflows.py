@@ -116,6 +116,8 @@ async def delete(request: web.Request) -> web.Response:
     summary="Execute a workflow: JSON, or Server-Sent Events with stream=true",
     description="Inputs are checked before anything runs (400 naming the input). A failed execution "
     "is recorded: its error carries `execution_id` and `status: failed`.\n\n"
+    "A `question` node makes the execution wait: `status: waiting` and `question` `{text, options}`; "
+    "an execute on the same `session_id` answers it with the start node's text input.\n\n"
     "`result` has `content`; an `end` node's outputs by name beside it; and `messages`, what "
     "`message` nodes said, in order (only when some ran).\n\n"
     "With `stream: true` the answer is Server-Sent Events, each `data` one line of JSON:\n"
@@ -127,6 +129,8 @@ async def delete(request: web.Request) -> web.Response:
     "- `node_skipped` `{node_id, type}`: no live connection reached it\n"
     "- `tool_call` `{node_id, call_id, name, arguments}`: a `response` node's model asks for a tool\n"
     "- `tool_result` `{node_id, call_id, name, result}` or `{…, error}`: what the model was given\n"
+    "- `question` `{node_id, text, options}`: a `question` node asks; the execution then waits "
+    "(`status: waiting`, answered with `POST /api/v1/executions/{id}/resume`)\n"
     "- last, `execution_finished` (the execution, as without streaming) or `error` (the envelope).",
     body=ExecuteRequest,
     replies=(

@@ -11,6 +11,7 @@ from engine.workflow.nodes.http import HttpNode
 from engine.workflow.nodes.intent import IntentNode
 from engine.workflow.nodes.iterate import IterateNode
 from engine.workflow.nodes.message import MessageNode
+from engine.workflow.nodes.question import QuestionNode
 from engine.workflow.nodes.response import ResponseNode
 from engine.workflow.nodes.start import StartNode
 from engine.workflow.nodes.template import TemplateNode
@@ -31,6 +32,7 @@ REGISTRY: dict[str, type[Node]] = {
     ExtractNode.type_name: ExtractNode,
     HttpNode.type_name: HttpNode,
     CodeNode.type_name: CodeNode,
+    QuestionNode.type_name: QuestionNode,
 }
 
 __all__ = ["REGISTRY", "Node", "NodeConfig", "NodeContext", "ResponseNode", "StartNode"]

@@ -74,6 +74,10 @@ class RunHooks(Protocol):
 
     def deliver(self, node_id: str, text: str) -> None: ...
 
+    def ask(self, node_id: str, question: dict[str, Any]) -> None:
+        """The run waits here for the user's answer (a ``question`` node)."""
+        ...
+
     async def run_workflow(self, workflow: Any, inputs: dict[str, Any]) -> Outcome: ...
 
 
