@@ -27,16 +27,19 @@ from config.workflow_files import WorkflowFile, read_workflow_dir
 from engine.catalog import Catalog, FileProblem
 from engine.cluster.link import SharedState
 from engine.cluster.ordering import RedisOrdering
+from engine.errors import NotFound
 from engine.llm.client import LLM
 from engine.mcp.pool import RETIRE_GRACE_S, McpPool
 from engine.net.client import OutboundHttp
 from engine.ratelimit import RateLimiter
 from engine.run.executor import Executor
+from engine.run.expiry import sweep_forever
 from engine.sandbox import Sandbox
 from engine.secrets import SecretBox
 from engine.sessions import Sessions
 from engine.store.api_keys import workflow_owners
 from engine.store.writer import Storage
+from engine.workflow.graph import CompiledWorkflow
 from engine.workflow.nodes.calling import WORKFLOWS
 from engine.workflow.nodes.code import SANDBOX
 from engine.workflow.nodes.http import HTTP
@@ -63,6 +66,7 @@ class Gateway:
     shared: SharedState | None = None  # with redis_url: the link to the other processes
     outbound: OutboundHttp | None = None  # the http node's client (the SSRF guard in front)
     _key_refresh: asyncio.Task[None] | None = None
+    _question_sweep: asyncio.Task[None] | None = None  # resumes questions whose wait ran out
     mcp: McpPool | None = None  # the MCP servers response nodes' tools come from
     _retiring_mcp: dict[asyncio.Task[None], McpPool] = field(default_factory=dict)
 
@@ -121,6 +125,10 @@ class Gateway:
         gw.load_workflow_files()
         await gw._log_ownership()
         gw._key_refresh = asyncio.create_task(refresh_forever(storage, lambda: gw.keys), name="key-refresh")
+        gw._question_sweep = asyncio.create_task(
+            sweep_forever(executor, gw._current_workflow, settings.engine.question_sweep_s),
+            name="question-sweep",
+        )
         if llm.resolve(None) == "echo":
             log.warning(
                 "llm.default_model is 'echo': the built-in OFFLINE model, which repeats the user's message. "
@@ -235,7 +243,18 @@ class Gateway:
             else:
                 log.info("bot %s (%s) has no token set; not started", bot.name, bot.platform)
 
+    async def _current_workflow(self, workflow_id: str) -> CompiledWorkflow | None:
+        """A waiting execution's workflow as it stands now; None once deleted."""
+        try:
+            return (await self.catalog.get(workflow_id, None)).compiled
+        except NotFound:
+            return None
+
     async def close(self) -> None:
+        if self._question_sweep is not None:
+            self._question_sweep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._question_sweep
         if self._key_refresh is not None:
             self._key_refresh.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -107,6 +107,9 @@ class EngineSettings(Section):
     # one ``iterate`` node takes.
     max_depth: int = Field(5, ge=1, le=50)
     max_items: int = Field(100, ge=1, le=100_000)
+    # How often each process looks for questions whose wait ran out (and resumes them on
+    # their ``timeout`` port; one process each, once).
+    question_sweep_s: float = Field(5.0, gt=0, le=3600)
 
 
 # To the type checker any platform's bot; validated as the registered platforms' union, told

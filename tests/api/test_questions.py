@@ -8,7 +8,7 @@ import asyncio
 import signal
 from typing import Any
 
-from tests.api.support import SSE, assert_error, configured, create_workflow, execute
+from tests.api.support import SSE, assert_error, configured, create_workflow, execute, wait_until
 from tests.support.chatgate import OTHER_KEY, StartChatgate
 
 ASK = "Which size, {{inputs.user_input}}?"
@@ -113,3 +113,29 @@ async def test_a_stream_sends_the_question_and_ends_with_the_waiting_execution(
         assert question == {"node_id": "ask", "text": "Which size, Ann?", "options": SIZES}
         assert names[-1] == "execution_finished"
         assert events[-1][1]["status"] == "waiting"
+
+
+async def test_an_unanswered_question_times_out_on_the_server(start_chatgate: StartChatgate) -> None:
+    def quick_sweeps(config: dict[str, Any]) -> None:
+        config["engine"] = {"question_sweep_s": 0.1}
+
+    gw = await start_chatgate(quick_sweeps)
+    doc = coffee()
+    doc["nodes"][1]["config"]["timeout_s"] = 0.3
+    doc["nodes"].append({"id": "late", "type": "template", "config": {"template": "Too late."}})
+    doc["connections"].append({"from": "ask", "port": "timeout", "to": "late"})
+    async with gw.client() as http:
+        wid = await create_workflow(http, doc)
+        _, asked = await execute(http, wid, "Ann")
+        url = f"/api/v1/executions/{asked['execution_id']}"
+
+        async def timed_out() -> bool:
+            shown = await (await http.get(url)).json()
+            return bool(shown["status"] == "completed")
+
+        await wait_until(timed_out, within_s=10)
+        shown = await (await http.get(url)).json()
+        assert shown["result"]["content"] == "Too late."
+        assert shown["nodes"]["ask"]["port"] == "timeout"
+        r = await http.post(f"{url}/resume", json={"option": "small"})
+        assert r.status == 409

@@ -11,6 +11,7 @@ import pytest
 
 from engine.errors import Conflict, ExecutionFailed, NotFound
 from engine.run.executor import Executor
+from engine.run.expiry import sweep
 from engine.workflow.events import Event, QuestionAsked
 from engine.workflow.graph import CompiledWorkflow
 from tests.engine.executors import MakeExecutor
@@ -239,3 +240,28 @@ async def test_a_question_inside_a_sub_workflow_fails_clearly(executor: MakeExec
     with pytest.raises(ExecutionFailed) as caught:
         await ex.execute("outer", outer, {"user_input": "x"}, owner="o")
     assert "cannot wait inside a sub-workflow" in caught.value.message
+
+
+async def test_every_process_sweeps_expired_questions_and_each_is_resumed_once(
+    executor: MakeExecutor,
+) -> None:
+    wf = coffee(timeout_s=0.05)
+    waiting = [await asked(executor(), wf) for _ in range(3)]
+    patient = await asked(executor(), coffee(timeout_s=3600))
+
+    async def find(workflow_id: str) -> CompiledWorkflow:
+        return wf
+
+    assert await sweep(executor(), find) == 0  # nothing ran out yet
+    await asyncio.sleep(0.1)
+    # Two processes sweep at the same moment: between them each question is resumed once.
+    counts = await asyncio.gather(sweep(executor(), find), sweep(executor(), find))
+    assert sum(counts) == 3
+    for execution_id in waiting:
+        record = await executor().get(execution_id)
+        assert record is not None
+        assert record.status == "completed"
+        assert record.result == {"content": "No answer: no coffee."}
+    still = await executor().get(patient)
+    assert still is not None
+    assert still.status == "waiting"
