@@ -1,0 +1,47 @@
+"""A Telegram bot asks a question (the workflow waits) and the user's next message in that
+chat is the answer: the same execution goes on, a chat elsewhere is not affected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.emulators.telegram.server import TelegramEmulator
+from tests.support.telegram import TOKEN, StartTelegram, wait_texts
+
+
+def coffee() -> dict[str, Any]:
+    sizes = [{"id": "small", "label": "Small cup"}, {"id": "large", "label": "Large cup"}]
+    return {
+        "name": "coffee",
+        "nodes": [
+            {"id": "start", "type": "start", "config": {"input_params": [{"name": "user_input"}]}},
+            {"id": "hello", "type": "message", "config": {"content": "Hi {{inputs.user_input}}!"}},
+            {"id": "ask", "type": "question", "config": {"question": "Which size?", "options": sizes}},
+            {"id": "small", "type": "template", "config": {"template": "Small for {{inputs.user_input}}."}},
+            {"id": "large", "type": "template", "config": {"template": "Large for {{inputs.user_input}}."}},
+        ],
+        "connections": [
+            {"from": "start", "to": "hello"},
+            {"from": "hello", "to": "ask"},
+            {"from": "ask", "port": "small", "to": "small"},
+            {"from": "ask", "port": "large", "to": "large"},
+        ],
+    }  # fmt: skip
+
+
+async def test_the_next_message_answers_the_bots_question(
+    start_telegram: StartTelegram, tg_emu: TelegramEmulator
+) -> None:
+    await start_telegram(workflow="coffee", workflows={"coffee.json": coffee()})
+    chat, other_chat = 601, 602
+    tg_emu.push_message(TOKEN, chat_id=chat, text="Ann")
+    assert await wait_texts(tg_emu, chat, 2) == ["Hi Ann!", "Which size?"]
+    tg_emu.push_message(TOKEN, chat_id=other_chat, text="Bob")
+    assert await wait_texts(tg_emu, other_chat, 2) == ["Hi Bob!", "Which size?"]
+    tg_emu.push_message(TOKEN, chat_id=chat, text="a mug")  # no option: asked again
+    assert (await wait_texts(tg_emu, chat, 3))[2] == "Which size?"
+    tg_emu.push_message(TOKEN, chat_id=chat, text="Large cup")
+    # The answer goes on from the first message's execution: its inputs are Ann's.
+    assert (await wait_texts(tg_emu, chat, 4))[3] == "Large for Ann."
+    tg_emu.push_message(TOKEN, chat_id=other_chat, text="small")
+    assert (await wait_texts(tg_emu, other_chat, 3))[2] == "Small for Bob."
