@@ -110,6 +110,7 @@ class ChatRouter:
         await self.services.seen.mark(self.source, msg.dedup_key)
 
     async def reset(self, session_id: str) -> int:
+        await self.services.executor.cancel_waiting(session_id)  # a question it asked is void
         return await self.services.sessions.reset(session_id)
 
     async def allow(self, msg: Incoming, responder: Responder) -> bool:

@@ -127,6 +127,21 @@ class Executor:
         async with self.sessions.exclusive(waiting.session_id):
             return await self._resume(waiting, workflow, answer, option, sink, timed_out)
 
+    async def cancel_waiting(self, session_id: str) -> int:
+        """Cancel the session's waiting executions (a reset): they are ``cancelled`` and the
+        session's next message starts afresh. How many there were."""
+        cancelled = 0
+        while (waiting := await self.waitings.of_session(session_id)) is not None:
+            if not await self.waitings.claim(waiting):
+                continue  # answered meanwhile: look again
+            record = await self.records.get(waiting.execution_id)
+            if record is not None:
+                record.status, record.end_time = "cancelled", utcnow()
+                await self._persist(record, [], None, replace=True)
+                self.finished["cancelled"] += 1
+                cancelled += 1
+        return cancelled
+
     async def expire(self, execution_id: str, workflow: CompiledWorkflow | None) -> ExecutionRecord:
         """Resume a waiting execution whose wait ran out on its question's ``timeout`` port."""
         return await self.resume(execution_id, workflow, timed_out=True)

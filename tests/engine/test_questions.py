@@ -265,3 +265,18 @@ async def test_every_process_sweeps_expired_questions_and_each_is_resumed_once(
     still = await executor().get(patient)
     assert still is not None
     assert still.status == "waiting"
+
+
+async def test_a_reset_cancels_the_waiting_question(executor: MakeExecutor) -> None:
+    wf = coffee()
+    execution_id = await asked(executor(), wf, session_id="chat-2")
+    assert await executor().cancel_waiting("chat-2") == 1
+    stored = await executor().get(execution_id)
+    assert stored is not None
+    assert stored.status == "cancelled"
+    # The next message starts a new execution instead of answering the old question.
+    fresh = await executor().execute("coffee", wf, {"user_input": "small"}, owner="o", session_id="chat-2")
+    assert fresh.execution_id != execution_id
+    assert fresh.status == "waiting"
+    with pytest.raises(Conflict):
+        await executor().resume(execution_id, wf, option="small")

@@ -82,13 +82,15 @@ async def resume_execution(request: web.Request) -> web.Response:
     "/api/v1/sessions/{session_id}",
     operation_id="resetSession",
     tag="sessions",
-    summary="Forget a conversation's history and session variables; the next execution starts fresh",
+    summary="Forget a conversation's history and session variables, cancel an execution waiting in it; "
+    "the next execution starts fresh",
     replies=(Reply(200, "forgotten", schemas.SessionReset),),
 )
 async def reset_session(request: web.Request) -> web.Response:
     session_id = request.match_info["session_id"]
     full = stored_session_id(principal(request).name, session_id)
     assert full is not None
+    await gateway(request).executor.cancel_waiting(full)  # a question waiting in it is void
     removed = await gateway(request).sessions.reset(full)
     return respond(
         schemas.SessionReset, {"session_id": session_id, "status": "reset", "messages_removed": removed}
