@@ -347,6 +347,10 @@ class Executor:
             raise
         else:
             if run.waiting is not None:
+                too_big = self._too_big_to_wait(run)
+                if too_big is not None:
+                    record.status, record.error = "failed", too_big.envelope()["error"]
+                    return too_big
                 record.status = "waiting"
                 result = _asked(run.waiting[1], env.messages)
             else:
@@ -357,6 +361,19 @@ class Executor:
             record.outputs = self.secrets.mask_value(run.outputs)
             record.nodes = self.secrets.mask_value({k: t.shown() for k, t in run.traces.items()})
             record.end_time = utcnow()
+
+    def _too_big_to_wait(self, run: Run) -> ExecutionFailed | None:
+        """A waiting run is kept whole (uncut: it must go on exactly): bounded like a record."""
+        assert run.position is not None
+        size = len(orjson.dumps(run.position.stored(), default=str))
+        limit = self.settings.max_record_bytes
+        if size <= limit:
+            return None
+        return ExecutionFailed(
+            f"the execution would keep {size} bytes while its question waits; at most {limit} "
+            "(engine.max_record_bytes)",
+            {"bytes": size, "max_bytes": limit},
+        )
 
     async def get(self, execution_id: str) -> ExecutionRecord | None:
         live = self.running.get(execution_id)

@@ -280,3 +280,20 @@ async def test_a_reset_cancels_the_waiting_question(executor: MakeExecutor) -> N
     assert fresh.status == "waiting"
     with pytest.raises(Conflict):
         await executor().resume(execution_id, wf, option="small")
+
+
+async def test_a_run_too_big_to_keep_while_waiting_fails_instead(executor: MakeExecutor) -> None:
+    nodes = [
+        start(),
+        template("big", "{{inputs.user_input}}{{inputs.user_input}}"),
+        {"id": "ask", "type": "question", "config": {"question": "Sure?"}},
+    ]
+    wf = compile_doc(nodes, link("start>big", "big>ask"))
+    ex = executor(max_record_bytes=8192)
+    with pytest.raises(ExecutionFailed) as caught:
+        await ex.execute("big", wf, {"user_input": "x" * 5000}, owner="o")
+    assert "while its question waits" in caught.value.message
+    record = await ex.get(caught.value.execution_id or "")
+    assert record is not None
+    assert record.status == "failed"
+    assert await ex.waitings.get(record.execution_id) is None
