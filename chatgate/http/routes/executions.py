@@ -49,6 +49,7 @@ async def get_execution(request: web.Request) -> web.Response:
     replies=(Reply(200, "the execution, as execute answers", schemas.ExecutionResult),),
     errors=(
         schemas.InvalidRequestError,
+        schemas.ForbiddenError,
         schemas.NotFoundError,
         schemas.ConflictError,
         schemas.ExecutionFailedError,
