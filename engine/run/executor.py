@@ -21,7 +21,7 @@ from engine.errors import ChatgateError, Conflict, ExecutionCrashed, ExecutionFa
 from engine.llm.client import LLM
 from engine.record import ExecutionRecord
 from engine.run.deadlines import Deadlines
-from engine.run.runner import QUESTION_TYPE, Caller, Position, Run, RunEnv, Sink
+from engine.run.runner import Caller, Position, Run, RunEnv, Sink
 from engine.secrets import SecretBox
 from engine.sessions import Sessions
 from engine.store.executions import Executions
@@ -73,7 +73,7 @@ class Executor:
         carrying the execution id. On a session whose execution of this workflow waits for
         an answer, the start node's text input is that answer: it resumes that execution."""
         inputs = workflow.coerce_inputs(raw_inputs)
-        if session_id is not None and asks(workflow):
+        if session_id is not None and workflow.waits:
             async with self.sessions.exclusive(session_id):
                 waiting = await self.waitings.of_session(session_id)
                 if waiting is not None and waiting.workflow_id == workflow_id and waiting.owner == owner:
@@ -423,11 +423,6 @@ class _System(dict[str, Any]):
             return self[key]
         except KeyError:
             return default
-
-
-def asks(workflow: CompiledWorkflow) -> bool:
-    """Whether a run of ``workflow`` may stop to wait for an answer."""
-    return QUESTION_TYPE in workflow.types.values()
 
 
 def version_of(workflow: CompiledWorkflow) -> str:

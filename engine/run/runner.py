@@ -38,8 +38,6 @@ Sink = Callable[[Event], None]
 #: Messages one execution may deliver (``message`` nodes, sub-workflows' included): a chat
 #: platform throttles a bot far below what an ``iterate`` over messages could send.
 MAX_MESSAGES = 50
-#: The node type that makes a run wait (named here: the core does not import node modules).
-QUESTION_TYPE = "question"
 #: What `Run._node` returns for a node that asked and is waiting (no port taken yet).
 _WAITING = ""
 T = TypeVar("T")
@@ -132,7 +130,7 @@ class Run:
         wf = self.workflow
         if self.depth == 0:
             self.env.deadline = asyncio.get_running_loop().time() + self.env.limits.execution_timeout_s
-        if wf.linear and QUESTION_TYPE not in wf.types.values():
+        if wf.linear:
             for node_id in wf.order:
                 await self._node(node_id)
             return self._result()

@@ -22,7 +22,15 @@ from config.schema import EngineSettings
 from engine.errors import InvalidWorkflow, parse_request
 from engine.workflow.document import WorkflowSpec
 from engine.workflow.nodes import REGISTRY, Node, StartNode
-from engine.workflow.nodes.base import DEFAULT_PORT, ERROR_PORT, NodeConfig, is_final, ports_of, references_of
+from engine.workflow.nodes.base import (
+    DEFAULT_PORT,
+    ERROR_PORT,
+    NodeConfig,
+    is_final,
+    ports_of,
+    references_of,
+    waits,
+)
 from engine.workflow.nodes.secrets import ROOT as SECRETS_ROOT
 from engine.workflow.nodes.secrets import SHOWN_WHERE
 from engine.workflow.storable import storable_problem
@@ -54,6 +62,7 @@ class CompiledWorkflow:
     final: str | None  # the node (``end``) whose outputs are the result, if any
     linear: bool  # a chain along default ports: nothing can be skipped, so no schedule is needed
     secrets: frozenset[str] = frozenset()  # the secrets its nodes may send, by name
+    waits: bool = False  # a node may stop a run to wait for the user (a question)
 
     def coerce_inputs(self, raw: dict[str, Any]) -> dict[str, Any]:
         return self.start.coerce(raw)
@@ -124,6 +133,7 @@ def compile_workflow(
 
     start = nodes[start_id]
     assert isinstance(start, StartNode)
+    asks = any(waits(n) for n in nodes.values())
     return CompiledWorkflow(
         spec=spec,
         nodes=nodes,
@@ -137,10 +147,13 @@ def compile_workflow(
         start=start,
         terminals=tuple(i for i in order if not succs[i]),
         final=final,
-        linear=len(order) == len(spec.connections) + 1
+        # (A run that may wait goes through the schedule, which can stop and resume.)
+        linear=not asks
+        and len(order) == len(spec.connections) + 1
         and all(len(v) <= 1 for v in succs.values())
         and all(_ports(i, nodes[i], configs[i]) == {DEFAULT_PORT} for i in order if succs[i]),
         secrets=used,
+        waits=asks,
     )
 
 

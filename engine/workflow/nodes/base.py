@@ -155,3 +155,8 @@ def references_of(node: Node, config: Any) -> Iterable[Ref]:
 
 def is_final(node: Node) -> bool:
     return bool(getattr(node, "final", False))
+
+
+def waits(node: Node) -> bool:
+    """Whether a run may stop at the node to wait for the user (``waits: ClassVar[bool]``)."""
+    return bool(getattr(node, "waits", False))

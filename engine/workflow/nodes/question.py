@@ -83,6 +83,7 @@ class Choice:
 class QuestionNode:
     type_name: ClassVar[str] = "question"
     instant: ClassVar[bool] = True  # it asks and returns; the wait is the executor's
+    waits: ClassVar[bool] = True  # a run may stop here (engine.workflow.nodes.base.waits)
     config_model: ClassVar[type[NodeConfig]] = QuestionConfig
 
     def __init__(self, node_id: str, config: QuestionConfig) -> None:
