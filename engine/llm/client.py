@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
@@ -191,13 +192,13 @@ class LLM:
         return error
 
 
+@dataclass(slots=True)
 class _CallParts:
-    __slots__ = ("arguments", "id", "name")
+    """A streamed tool call as its pieces arrive."""
 
-    def __init__(self) -> None:
-        self.id = ""
-        self.name = ""
-        self.arguments: list[str] = []
+    id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
 
 
 def _refused(error: BaseException) -> bool:
