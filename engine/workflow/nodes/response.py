@@ -11,8 +11,8 @@ its ``tools`` output. Without tools nothing of that runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field, field_validator
 
@@ -26,6 +26,7 @@ from engine.workflow.nodes.tools.toolbox import toolbox
 #: Each fallback is one more full model call (with its own retries) inside the node's time.
 MAX_FALLBACKS = 5
 MAX_TOOL_ROUNDS = 20
+T = TypeVar("T")
 
 
 class ResponseConfig(NodeConfig):
@@ -89,47 +90,44 @@ class ResponseNode:
         if self.config.tools:
             return await self._with_tools(ctx, list(messages))
         on_delta = ctx.emit_delta if ctx.sink is not None else None
+        c = self.config
+        text = await self._first_answer(
+            lambda model: ctx.llm.complete(
+                model, messages, on_delta, temperature=c.temperature, max_tokens=c.max_tokens
+            )
+        )
+        return {"text": text}
+
+    async def _first_answer(self, ask: Callable[[str | None], Awaitable[T]]) -> T:
+        """``ask`` the node's model, then each of ``fallback_models``, until one answers."""
         models = [self.config.model, *self.config.fallback_models]
         while True:
             model = models.pop(0)
             try:
-                text = await ctx.llm.complete(
-                    model,
-                    messages,
-                    on_delta,
-                    temperature=self.config.temperature,
-                    max_tokens=self.config.max_tokens,
-                )
+                return await ask(model)
             except ExecutionFailed:  # a timeout too: the next model may answer in time
                 if not models:
                     raise
-                continue
-            return {"text": text}
 
     async def _with_tools(self, ctx: NodeContext, messages: list[ChatMessage]) -> dict[str, Any]:
         tools = await toolbox(ctx, self.config.tools)
         specs = [t.spec for t in tools.values()]
         c = self.config
 
-        async def ask(
+        def ask(
             sent: Sequence[ChatMessage], on_delta: Callable[[str], None] | None, choice: str | None
-        ) -> Reply:
-            models = [c.model, *c.fallback_models]
-            while True:
-                model = models.pop(0)
-                try:
-                    return await ctx.llm.chat(
-                        model,
-                        sent,
-                        on_delta,
-                        tools=specs,
-                        tool_choice=choice,
-                        temperature=c.temperature,
-                        max_tokens=c.max_tokens,
-                    )
-                except ExecutionFailed:
-                    if not models:
-                        raise
+        ) -> Awaitable[Reply]:
+            return self._first_answer(
+                lambda model: ctx.llm.chat(
+                    model,
+                    sent,
+                    on_delta,
+                    tools=specs,
+                    tool_choice=choice,
+                    temperature=c.temperature,
+                    max_tokens=c.max_tokens,
+                )
+            )
 
         answered = await answer_with_tools(
             ctx, ask, messages, tools, max_rounds=c.max_tool_rounds, tool_timeout_s=c.tool_timeout_s
