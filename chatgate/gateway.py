@@ -27,7 +27,7 @@ from config.workflow_files import WorkflowFile, read_workflow_dir
 from engine.catalog import Catalog, FileProblem
 from engine.cluster.link import SharedState
 from engine.cluster.ordering import RedisOrdering
-from engine.errors import NotFound
+from engine.errors import Forbidden, NotFound
 from engine.llm.client import LLM
 from engine.mcp.pool import RETIRE_GRACE_S, McpPool
 from engine.net.client import OutboundHttp
@@ -244,10 +244,11 @@ class Gateway:
                 log.info("bot %s (%s) has no token set; not started", bot.name, bot.platform)
 
     async def _current_workflow(self, workflow_id: str) -> CompiledWorkflow | None:
-        """A waiting execution's workflow as it stands now; None once deleted."""
+        """A waiting execution's workflow as it stands now; None once deleted, or once its
+        owner may no longer send a secret it sends (it is cancelled then, not resumed)."""
         try:
-            return (await self.catalog.get(workflow_id, None)).compiled
-        except NotFound:
+            return self.catalog.runnable(await self.catalog.get(workflow_id, None))
+        except (NotFound, Forbidden):
             return None
 
     async def close(self) -> None:

@@ -136,3 +136,25 @@ async def test_the_admins_file_workflows_may_use_every_secret(start_chatgate: St
     assert status == 200, body
     assert [s.headers["authorization"] for s in service.seen] == [f"Bearer {TOKEN}"]
     assert TOKEN not in str(body)
+
+
+async def test_an_answer_after_the_grant_was_taken_back_does_not_send_the_secret(
+    start_chatgate: StartChatgate,
+) -> None:
+    gw = await start_chatgate(grant("tester"), workflows={})
+    async with HttpService("127.0.0.1") as service, gw.client() as http:
+        doc = lookup(service.url("/echo"))
+        doc["nodes"].insert(1, {"id": "ask", "type": "question", "config": {"question": "Which order?"}})
+        doc["connections"][0] = {"from": "start", "to": "ask"}
+        doc["connections"].insert(1, {"from": "ask", "port": "other", "to": "call"})
+        wid = await create_workflow(http, doc)
+        r = await http.post(f"/api/v1/workflows/{wid}/execute", json={"inputs": {"user_input": "hi"}})
+        asked = await r.json()
+        edit(gw, lambda c: c["secrets"]["orders_token"].update(keys=["someone-else"]))
+        await wait_version(gw, 2)
+        r = await http.post(f"/api/v1/executions/{asked['execution_id']}/resume", json={"answer": "A-1"})
+        status, body = r.status, await r.json()
+    assert asked["status"] == "waiting", asked
+    assert status == 403, body
+    assert "sends secret 'orders_token'" in assert_error(body, "forbidden")["message"]
+    assert service.seen == []

@@ -71,7 +71,7 @@ async def resume_execution(request: web.Request) -> web.Response:
             wf = None  # deleted while it waited: the executor cancels the execution
         if wf is not None:
             who.check_run(wf.workflow_id, wf.name)
-            workflow = wf.compiled
+            workflow = gw.catalog.runnable(wf)  # 403 if a secret it sends was taken from its owner
     record = await gw.executor.resume(
         execution_id, workflow, answer=body.answer, option=body.option, owner=who.name
     )
