@@ -132,7 +132,7 @@ class Executor:
         session's next message starts afresh. How many there were."""
         cancelled = 0
         while (waiting := await self.waitings.of_session(session_id)) is not None:
-            if not await self.waitings.claim(waiting):
+            if not await self.waitings.claim(waiting, self._lease_s):
                 continue  # answered meanwhile: look again
             record = await self.records.get(waiting.execution_id)
             if record is not None:
@@ -141,6 +141,11 @@ class Executor:
                 self.finished["cancelled"] += 1
                 cancelled += 1
         return cancelled
+
+    @property
+    def _lease_s(self) -> float:
+        """How long a resume holds its claim: well past the end of the longest run."""
+        return 2 * self.settings.execution_timeout_s + 1.0
 
     async def expire(self, execution_id: str, workflow: CompiledWorkflow | None) -> ExecutionRecord:
         """Resume a waiting execution whose wait ran out on its question's ``timeout`` port."""
@@ -156,10 +161,11 @@ class Executor:
         timed_out: bool = False,
     ) -> ExecutionRecord:
         """Claim ``waiting`` (the session held, when it has one) and go on from it."""
-        if not await self.waitings.claim(waiting):
+        if not await self.waitings.claim(waiting, self._lease_s):
             raise Conflict(f"execution '{waiting.execution_id}' was answered already", {"status": "answered"})
         record = await self.records.get(waiting.execution_id)
-        if record is None:  # its row went with the claim's commit: nothing to resume
+        if record is None:  # deleted meanwhile: nothing to resume
+            await self.waitings.drop(waiting.execution_id)
             raise NotFound(
                 f"execution '{waiting.execution_id}' not found", {"execution_id": waiting.execution_id}
             )
