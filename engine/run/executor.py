@@ -17,7 +17,14 @@ import orjson
 
 from config.schema import EngineSettings
 from engine.clock import iso, new_id, utcnow
-from engine.errors import ChatgateError, Conflict, ExecutionCrashed, ExecutionFailed, NotFound
+from engine.errors import (
+    AskedSomeoneElse,
+    ChatgateError,
+    Conflict,
+    ExecutionCrashed,
+    ExecutionFailed,
+    NotFound,
+)
 from engine.llm.client import LLM
 from engine.record import ExecutionRecord
 from engine.run.deadlines import Deadlines
@@ -77,6 +84,7 @@ class Executor:
             async with self.sessions.exclusive(session_id):
                 waiting = await self.waitings.of_session(session_id)
                 if waiting is not None and waiting.workflow_id == workflow_id and waiting.owner == owner:
+                    _check_asked(waiting, caller)
                     return await self._resume(waiting, workflow, _user_text(workflow, inputs), None, sink)
                 return await self._start(workflow_id, workflow, inputs, owner, session_id, sink, caller, True)
         return await self._start(workflow_id, workflow, inputs, owner, session_id, sink, caller, False)
@@ -429,6 +437,17 @@ class _System(dict[str, Any]):
             return self[key]
         except KeyError:
             return default
+
+
+def _check_asked(waiting: Waiting, caller: Caller | None) -> None:
+    """In a chat shared by several people, only the one asked answers the question."""
+    asked = Caller(**waiting.state["caller"])
+    if caller is not None and None not in (caller.user_id, asked.user_id) and caller.user_id != asked.user_id:
+        raise AskedSomeoneElse(
+            f"execution '{waiting.execution_id}' waits for another user's answer",
+            {"status": "waiting"},
+            asked=asked.user_name,
+        )
 
 
 def version_of(workflow: CompiledWorkflow) -> str:

@@ -31,6 +31,10 @@ class Waiting:
     state: dict[str, Any]
     expires_at: datetime
     created_at: datetime
+    claimed_until: datetime | None = None  # a resume holds it until then
+
+    def being_answered(self, now: datetime) -> bool:
+        return self.claimed_until is not None and self.claimed_until > now
 
     def row(self) -> dict[str, Any]:
         return {
@@ -61,6 +65,7 @@ def _loaded(r: sa.Row[Any]) -> Waiting:
         state=r.state,
         expires_at=as_utc(r.expires_at),
         created_at=as_utc(r.created_at),
+        claimed_until=None if r.claimed_until is None else as_utc(r.claimed_until),
     )
 
 
