@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from bots.files import Received
 from config.schema import BotCommon
 
 
@@ -26,6 +27,7 @@ class Incoming:
     user_id: str | None = None
     user_name: str | None = None
     chat_id: str | None = None
+    files: tuple[Received, ...] = ()  # photos, documents, voice notes sent with it (bots.files)
 
 
 def incoming(
@@ -41,6 +43,7 @@ def incoming(
     sent_at: float,
     user_name: str | None = None,
     chat_id: int | None = None,
+    files: tuple[Received, ...] = (),
 ) -> Incoming:
     """The one way a platform's parsed message becomes `Incoming`: keys of users and places
     are namespaced by platform the same way everywhere (``place``: e.g. ``chat:<id>``)."""
@@ -57,6 +60,7 @@ def incoming(
         user_id=str(user_id),
         user_name=user_name,
         chat_id=None if chat_id is None else str(chat_id),
+        files=files,
     )
 
 

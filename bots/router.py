@@ -22,6 +22,7 @@ from bots.delivery.claims import Claim, SeenKeys
 from bots.delivery.dispatch import SessionQueue
 from bots.delivery.inbox import Inbox
 from bots.delivery.leases import Lease, token_lease
+from bots.files import take
 from bots.messages import chat_message
 from bots.questions import Check, buttons, choice, expired, only_asked, read_key
 from config.schema import BotCommon
@@ -29,7 +30,15 @@ from engine.catalog import Catalog, StoredWorkflow
 from engine.clock import utcnow
 from engine.cluster.link import SharedState
 from engine.cluster.ordering import RedisOrdering
-from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, RateLimited, Unavailable
+from engine.errors import (
+    ChatgateError,
+    ExecutionCrashed,
+    ExecutionFailed,
+    FileNotTaken,
+    RateLimited,
+    Unavailable,
+)
+from engine.files.store import FileStore
 from engine.ratelimit import RateLimiter
 from engine.record import ExecutionRecord
 from engine.run.executor import Executor
@@ -60,6 +69,7 @@ class Services:
     console: AdminConsole | None = None  # admin chat commands; None: not offered
     shared: SharedState | None = None  # several processes on one Redis: leases for the adapters
     turns: RedisOrdering | None = None  # with ``shared``: each session's line across processes
+    files: FileStore | None = None  # where files chat users send are kept (bots.files)
 
 
 class ChatRouter:
@@ -207,13 +217,24 @@ class ChatRouter:
 
     async def answer(self, msg: Incoming, responder: Responder) -> None:
         async def run(wf: StoredWorkflow, sink: Sink) -> ExecutionRecord:
-            field = wf.compiled.start.text_input()
-            if field is None:
+            start = wf.compiled.start
+            field = start.text_input()
+            inputs: dict[str, Any] = {}
+            if msg.files:
+                if self.services.files is None:
+                    raise FileNotTaken("this chatgate keeps no files")
+                taken = await take(
+                    msg.files, start, self.services.files, session_id=msg.session_id, owner=self.owner
+                )
+                inputs[taken.name] = taken.value()
+            if field is not None:
+                inputs[field] = msg.text
+            elif not inputs:
                 raise ExecutionFailed(f"workflow '{wf.name}' declares no string input for chat messages")
             return await self.services.executor.execute(
                 wf.workflow_id,
                 wf.compiled,
-                {field: msg.text},
+                inputs,
                 owner=self.owner,
                 session_id=msg.session_id,
                 sink=sink,
