@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from bots.files import Received
 from config.schema import BotCommon
 
 
@@ -25,6 +27,7 @@ class Incoming:
     user_id: str | None = None
     user_name: str | None = None
     chat_id: str | None = None
+    files: tuple[Received, ...] = ()  # photos, documents, voice notes sent with it (bots.files)
 
 
 def incoming(
@@ -40,6 +43,7 @@ def incoming(
     sent_at: float,
     user_name: str | None = None,
     chat_id: int | None = None,
+    files: tuple[Received, ...] = (),
 ) -> Incoming:
     """The one way a platform's parsed message becomes `Incoming`: keys of users and places
     are namespaced by platform the same way everywhere (``place``: e.g. ``chat:<id>``)."""
@@ -56,7 +60,16 @@ def incoming(
         user_id=str(user_id),
         user_name=user_name,
         chat_id=None if chat_id is None else str(chat_id),
+        files=files,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """One answer to a question the user may press (bots.questions makes them)."""
+
+    key: str  # what the platform sends back on a press: ASCII, at most 64 bytes (Telegram's limit)
+    label: str
 
 
 class Responder(Protocol):
@@ -74,6 +87,10 @@ class Responder(Protocol):
 
     async def final(self, text: str) -> None:
         """The whole answer; every part must be delivered, in order."""
+
+    async def ask(self, text: str, buttons: Sequence[Button]) -> None:
+        """A question: its text as `final` sends it, ``buttons`` (maybe none) attached to
+        its last message."""
 
     async def message(self, text: str) -> None:
         """A message of its own, said now and whole (a ``message`` node's text), before

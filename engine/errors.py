@@ -53,6 +53,14 @@ class Conflict(ChatgateError):
     code = "conflict"
 
 
+class AskedSomeoneElse(Conflict):
+    """A session's execution waits for one user's answer, and another user wrote (a group)."""
+
+    def __init__(self, message: str, details: Any = None, *, asked: str | None = None) -> None:
+        super().__init__(message, details)
+        self.asked = asked  # the name of the user asked, when known
+
+
 class PayloadTooLarge(ChatgateError):
     code = "payload_too_large"
 
@@ -230,6 +238,10 @@ class SandboxUnavailable(ExecutionFailed):
 
 class FileTooLarge(PayloadTooLarge):
     """A file over ``files.max_bytes`` (an upload, a fetched URL, an attachment)."""
+
+
+class FileNotTaken(InvalidRequest):
+    """A chat user sent a file to a bot whose workflow takes none."""
 
 
 class FileQuotaExceeded(PayloadTooLarge):
