@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from tests.emulators.discord.components import validate_components
 from tests.emulators.discord.gateway import GatewayEvents
 from tests.emulators.discord.protocol import (
     FLAG_EPHEMERAL,
@@ -156,6 +157,7 @@ class MessageStore(GatewayEvents):
                     "BASE_TYPE_MAX_LENGTH",
                     "Must be 256 or fewer in length.",
                 )
+        validate_components(payload.get("components"), prefix)
         if not edit and not (
             content
             or embeds

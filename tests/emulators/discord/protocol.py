@@ -50,6 +50,16 @@ MESSAGE_DEFAULT = 0
 MESSAGE_REPLY = 19
 MESSAGE_CHAT_INPUT_COMMAND = 20
 
+INTERACTION_COMMAND = 2
+INTERACTION_COMPONENT = 3
+
+# Interaction callback types
+CALLBACK_MESSAGE = 4  # CHANNEL_MESSAGE_WITH_SOURCE
+CALLBACK_DEFERRED_MESSAGE = 5
+CALLBACK_DEFERRED_UPDATE = 6  # components only: "I'll edit the message later", nothing shown
+CALLBACK_UPDATE = 7  # components only: edit the message the component is on
+CALLBACK_MODAL = 9
+
 FLAG_HAS_THREAD = 1 << 5
 FLAG_EPHEMERAL = 1 << 6
 FLAG_LOADING = 1 << 7

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.emulators.discord.components import BUTTON, buttons, pressable
 from tests.emulators.discord.limits import Failure
 from tests.emulators.discord.payloads import (
     bot_user_object,
@@ -34,6 +35,8 @@ from tests.emulators.discord.protocol import (
     CHANNEL_FORUM,
     GATEWAY_PATH,
     INTENT_GUILDS,
+    INTERACTION_COMMAND,
+    INTERACTION_COMPONENT,
     PERMS_BOT_ROLE,
     PERMS_EVERYONE,
     ROUTE_PARAM_RE,
@@ -262,12 +265,59 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
         if resolved:
             data["resolved"] = resolved
 
+        return self._open_interaction(bot, channel, user, guild_id, INTERACTION_COMMAND, data)
+
+    def press_button(
+        self,
+        channel_id: int,
+        message_id: int,
+        user_id: int,
+        custom_id: str,
+        *,
+        username: str | None = None,
+    ) -> Json:
+        """A user clicks the button ``custom_id`` of a bot's message; dispatches INTERACTION_CREATE
+        (type 3, MESSAGE_COMPONENT) to the message's application and returns the interaction
+        payload (with ``id`` and ``token``). Only an enabled button the message shows can be pressed."""
+        channel = self._channels.get(channel_id)
+        rec = self._messages.get(message_id)
+        if channel is None or rec is None or rec.deleted or rec.channel_id != channel_id:
+            raise ValueError(f"no message {message_id} in channel {channel_id}")
+        if pressable(rec.data, custom_id) is None:
+            shown = [b.get("custom_id") for b in buttons(rec.data)]
+            raise ValueError(f"message {message_id} shows no enabled button {custom_id!r} (it shows {shown})")
+        bot = self._bot_by_user(rec.author_id)
+        user = self.add_user(
+            user_id, username or self._users.get(user_id, {}).get("username") or f"user{user_id}"
+        )
+        guild_id = int(channel["guild_id"]) if "guild_id" in channel else None
+        data: Json = {"custom_id": custom_id, "component_type": BUTTON}
+        extra: Json = {"message": self._rest_message(rec)}
+        return self._open_interaction(
+            bot, channel, user, guild_id, INTERACTION_COMPONENT, data, extra, component_message_id=rec.id
+        )
+
+    def _open_interaction(
+        self,
+        bot: BotState,
+        channel: Json,
+        user: Json,
+        guild_id: int | None,
+        interaction_type: int,
+        data: Json,
+        extra: Json | None = None,
+        *,
+        component_message_id: int | None = None,
+    ) -> Json:
+        """Make an interaction of ``user`` in ``channel`` and send it to the bot's sessions."""
+        user_id = int(user["id"])
+        channel_id = int(channel["id"])
         interaction_id = self._ids.next()
         token = "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48)
         payload: Json = {
             "id": str(interaction_id),
             "application_id": str(bot.application_id),
-            "type": 2,
+            "type": interaction_type,
             "data": data,
             "token": token,
             "version": 1,
@@ -277,6 +327,7 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
             "locale": "en-US",
             "entitlements": [],
             "attachment_size_limit": 10 * 1024 * 1024,
+            **(extra or {}),
         }
         if guild_id is not None:
             guild = self._guilds[guild_id]
@@ -300,6 +351,7 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
             user_id=user_id,
             payload=payload,
             created=time.monotonic(),
+            component_message_id=component_message_id,
         )
         self._interactions[interaction_id] = state
         self._interactions_by_token[token] = state

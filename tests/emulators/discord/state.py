@@ -103,6 +103,11 @@ class InteractionState:
     original_message_id: int | None = None
     message_ids: set[int] = field(default_factory=set)
     responses: list[Json] = field(default_factory=list)
+    component_message_id: int | None = None  # a button press: the message the button is on
+
+    @property
+    def type(self) -> int:
+        return int(self.payload["type"])
 
 
 class DiscordState:
