@@ -161,3 +161,23 @@ def command_incoming(
         user_name=interaction.user.display_name,
         chat_id=interaction.channel_id,
     )
+
+
+def press_incoming(
+    interaction: discord.Interaction[Any], label: str, *, bot: str, scope: Literal["chat", "user"]
+) -> Incoming:
+    """A press on a question's button: a message of the presser in that chat saying the
+    button's label, claimed once by the interaction's id."""
+    return incoming(
+        "discord",
+        bot=bot,
+        session_id=command_session(interaction, bot=bot, scope=scope),
+        user_id=interaction.user.id,
+        place=f"channel:{interaction.channel_id}",
+        text=label,
+        dedup_key=f"ix:{interaction.id}",
+        private=interaction.guild_id is None,
+        sent_at=interaction.created_at.timestamp(),
+        user_name=interaction.user.display_name,
+        chat_id=interaction.channel_id,
+    )
