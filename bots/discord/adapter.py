@@ -32,27 +32,22 @@ from bots.delivery.dispatch import SessionQueue
 from bots.delivery.drain import drain
 from bots.delivery.pacing import Pacer
 from bots.delivery.standby import serve_while_held
-from bots.discord import endpoint
+from bots.discord import endpoint, presses
 from bots.discord import logs as discord_logs
-from bots.discord.buttons import pressed_label, with_choice
 from bots.discord.commands import build_tree, sync_commands
 from bots.discord.inbound import (
     Trigger,
     command_incoming,
     command_session,
     message_incoming,
-    press_incoming,
     read_message,
     thread_name,
 )
-from bots.discord.limits import CHANNEL
-from bots.discord.responder import SAFE_MENTIONS, EphemeralNotice, InteractionResponder, MessageResponder
-from bots.messages import HELP, NON_TEXT, RESET_DONE, chat_message
-from bots.questions import read_key
+from bots.discord.responder import EphemeralNotice, InteractionResponder, MessageResponder
+from bots.messages import HELP, NON_TEXT, RESET_DONE
 from bots.router import ChatRouter
 from config.platforms.common import BotCommon
 from config.platforms.discord import DiscordBotSettings
-from engine.errors import ChatgateError
 
 log = logging.getLogger("chatgate.bots.discord")
 
@@ -440,66 +435,10 @@ class DiscordAdapter:
     # ------------------------------------------------------------------ buttons
 
     async def on_press(self, interaction: discord.Interaction[Any]) -> None:
-        """A press on a question's button: acknowledged at once (Discord allows 3 s), with an
-        ephemeral note when it does not count; the answer goes on in the session's queue."""
-        key = dict(interaction.data or {}).get("custom_id")
-        if not isinstance(key, str) or read_key(key) is None:
-            return  # not one of our questions' buttons
         if self.queue is None or self._stopping:
-            await self._acknowledge(interaction, "I'm restarting – please try again in a moment.")
+            await presses.acknowledge(interaction, "I'm restarting – please try again in a moment.")
             return
-        question = interaction.message
-        if question is None:
-            return  # (a button is always on a message)
         s = self.settings
-        msg = press_incoming(interaction, pressed_label(question, key), bot=s.name, scope=s.session_scope)
-        try:
-            check = await self.router.check_press(msg, key)
-        except ChatgateError as e:  # e.g. the database is away: say so, the press is not lost
-            log.warning("discord bot %s: could not check a button press: %s", s.name, e.message)
-            await self._acknowledge(interaction, chat_message(e))
-            return
-        acknowledged = await self._acknowledge(interaction, check.toast)
-        if check.toast is not None:
-            return
-        # The answer replies to the question, as a typed answer's reply goes to what was typed.
-        responder = MessageResponder(question.channel, question.channel.id, self.pacer, reference=question)
-
-        async def chosen(label: str) -> None:
-            await self._show_choice(interaction, label, acknowledged=acknowledged)
-
-        await self.queue.arrive(
-            msg.session_id, lambda: self.router.answer_press(msg, check, responder, chosen)
+        await presses.handle(
+            interaction, self.router, self.queue, self.pacer, bot=s.name, scope=s.session_scope
         )
-
-    async def _acknowledge(self, interaction: discord.Interaction[Any], toast: str | None) -> bool:
-        """Answer the press: the note for the presser alone, or a silent "update coming".
-        False when Discord refused (too late): the press still counts."""
-        try:
-            if toast is None:
-                await interaction.response.defer()
-            else:
-                await interaction.response.send_message(toast, ephemeral=True)
-            return True
-        except discord.HTTPException as e:
-            log.warning("discord bot %s: could not acknowledge a button press: %s", self.settings.name, e)
-            return False
-
-    async def _show_choice(
-        self, interaction: discord.Interaction[Any], label: str, *, acknowledged: bool
-    ) -> None:
-        """The question message shows the choice instead of its buttons."""
-        message = interaction.message
-        if message is None:
-            return
-        text = with_choice(message.content, label)
-        if acknowledged:
-            try:  # through the press itself: no channel permission needed
-                await interaction.edit_original_response(
-                    content=text, view=None, allowed_mentions=SAFE_MENTIONS
-                )
-                return
-            except discord.HTTPException:
-                pass  # the press's token has expired (it waited long in the queue)
-        await self.pacer.lanes(message.channel.id, CHANNEL.pace).edits.take()
-        await message.edit(content=text, view=None, allowed_mentions=SAFE_MENTIONS)

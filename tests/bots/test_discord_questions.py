@@ -10,7 +10,16 @@ from typing import Any
 
 from tests.bots.test_telegram_questions import coffee
 from tests.emulators.discord.server import DiscordEmulator
-from tests.support.discord import ALICE, BOB, CHANNEL, OTHER_CHANNEL, DiscordBot, StartDiscordBot, labels
+from tests.support.discord import (
+    ALICE,
+    BOB,
+    CHANNEL,
+    OTHER_CHANNEL,
+    DiscordBot,
+    StartDiscordBot,
+    dm_channel,
+    labels,
+)
 
 SIZES = ["Small cup", "Large cup"]
 
@@ -117,3 +126,46 @@ async def test_the_buttons_keep_working_after_chatgate_restarts(
     )
     bot.press(CHANNEL, int(question["id"]), "Small cup")
     assert await bot.answer_to(CHANNEL, int(question["id"])) == "Small for Ann."
+
+
+async def test_a_press_delivered_twice_is_answered_once(
+    discord_bot: StartDiscordBot, discord_emu: DiscordEmulator
+) -> None:
+    bot = await start_coffee(discord_bot)
+    question = await asked(bot, CHANNEL, "Ann")
+    press = bot.press(CHANNEL, int(question["id"]), "Small cup")
+    discord_emu.redeliver_interaction(press)  # at once: the question still waits when it arrives
+    assert await bot.answer_to(CHANNEL, int(question["id"])) == "Small for Ann."
+    later = bot.say(CHANNEL, "Bo")  # handled after the repeat, in the session's order
+    assert await bot.answer_to(CHANNEL, later) == "Hi Bo!"
+    assert len(bot.replies_to(CHANNEL, int(question["id"]))) == 1
+
+
+async def test_a_long_question_arrives_whole_with_its_buttons_on_the_last_part(
+    discord_bot: StartDiscordBot,
+) -> None:
+    doc = coffee()
+    doc["nodes"][2]["config"]["question"] = "Which size? " + "Think it over. " * 200
+    bot = await start_coffee(discord_bot, doc)
+    bot.say(CHANNEL, "Ann")
+    _, first, last = await bot.wait_bot_messages(CHANNEL, 3)
+    assert len(first["content"]) <= 2000
+    assert (labels(first), labels(last)) == ([], SIZES)
+    bot.press(CHANNEL, int(last["id"]), "Large cup")
+    assert await bot.answer_to(CHANNEL, int(last["id"])) == "Large for Ann."
+
+
+async def test_a_question_asked_in_answer_to_a_slash_command_or_in_a_dm_takes_its_buttons(
+    discord_bot: StartDiscordBot, discord_emu: DiscordEmulator
+) -> None:
+    bot = await start_coffee(discord_bot)
+    discord_emu.slash_command(name="ask", options={"text": "Ann"}, channel_id=CHANNEL)
+    hello, question = await bot.wait_bot_messages(CHANNEL, 2)
+    assert (hello["content"], question["content"], labels(question)) == ("Hi Ann!", "Which size?", SIZES)
+    bot.press(CHANNEL, int(question["id"]), "Small cup")
+    assert await bot.answer_to(CHANNEL, int(question["id"])) == "Small for Ann."
+
+    bot.dm("Bob", user_id=BOB)
+    _, question = await bot.wait_bot_messages(dm_channel(BOB), 2)
+    bot.press(dm_channel(BOB), int(question["id"]), "Large cup", user_id=BOB)
+    assert await bot.answer_to(dm_channel(BOB), int(question["id"])) == "Large for Bob."

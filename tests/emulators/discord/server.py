@@ -297,6 +297,14 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
             bot, channel, user, guild_id, INTERACTION_COMPONENT, data, extra, component_message_id=rec.id
         )
 
+    def redeliver_interaction(self, interaction_id: int) -> None:
+        """Send an interaction to the bot again, same id and token, as Discord may (a RESUME
+        replaying it, say)."""
+        state = self._interactions[interaction_id]
+        payload_json = dumps(state.payload)
+        for session in list(state.bot.sessions.values()):
+            session.dispatch("INTERACTION_CREATE", payload_json)
+
     def _open_interaction(
         self,
         bot: BotState,
