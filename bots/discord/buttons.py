@@ -57,7 +57,7 @@ def pressed_label(message: discord.Message | None, key: str) -> str:
 
 def with_choice(question: str, label: str) -> str:
     """The question message once answered: its text and the choice, within 2000 characters."""
-    choice = f"\n\n→ **{discord.utils.escape_markdown(label)}**"
+    choice = f"\n\n→ {discord.utils.escape_markdown(label)}"
     room = MESSAGE_CHARS - len(choice)
     if len(question) > room:
         question = question[: room - 1].rstrip() + "…"

@@ -24,8 +24,11 @@ from tests.support.discord import (
 SIZES = ["Small cup", "Large cup"]
 
 
-async def start_coffee(discord_bot: StartDiscordBot, workflow: dict[str, Any] | None = None) -> DiscordBot:
+async def start_coffee(
+    discord_bot: StartDiscordBot, workflow: dict[str, Any] | None = None, **settings: Any
+) -> DiscordBot:
     return await discord_bot(
+        **settings,
         workflow="coffee",
         workflows={"coffee.json": workflow or coffee()},
         configure=lambda config: config.setdefault("engine", {}).update(question_sweep_s=0.2),
@@ -69,7 +72,7 @@ async def test_a_button_answers_the_question_and_the_message_shows_the_choice(
     assert (ack["kind"], ack["type"]) == ("callback", 6)  # acknowledged silently, at once
     assert (edit["kind"], edit["message_id"]) == ("edit", question["id"])  # through the press
     shown = next(m for m in bot.bot_messages(CHANNEL) if m["id"] == question["id"])
-    assert shown["content"] == "Which size?\n\n→ **Large cup**"
+    assert shown["content"] == "Which size?\n\n→ Large cup"
     assert shown["components"] == []  # no second press on an answered question
 
 
@@ -169,3 +172,18 @@ async def test_a_question_asked_in_answer_to_a_slash_command_or_in_a_dm_takes_it
     _, question = await bot.wait_bot_messages(dm_channel(BOB), 2)
     bot.press(dm_channel(BOB), int(question["id"]), "Large cup", user_id=BOB)
     assert await bot.answer_to(dm_channel(BOB), int(question["id"])) == "Large for Bob."
+
+
+async def test_in_a_thread_opened_for_the_answer_only_the_asker_answers_by_typing_or_pressing(
+    discord_bot: StartDiscordBot,
+) -> None:
+    bot = await start_coffee(discord_bot, reply_in_thread=True)
+    thread = bot.say(CHANNEL, "Ann")  # a thread opened on a message has the message's id
+    hello, question = await bot.wait_bot_messages(thread, 2)
+    assert (hello["content"], question["content"], labels(question)) == ("Hi Ann!", "Which size?", SIZES)
+    typed = bot.say(thread, "small", user_id=BOB, mention=False)
+    assert await bot.answer_to(thread, typed) == "I'm waiting for Alice's answer to my question first."
+    by_bob = bot.press(thread, int(question["id"]), "Small cup", user_id=BOB)
+    assert await bot.whisper_to(by_bob) == "Only Alice can answer this question."
+    bot.press(thread, int(question["id"]), "Large cup")
+    assert await bot.answer_to(thread, int(question["id"])) == "Large for Ann."

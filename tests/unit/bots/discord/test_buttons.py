@@ -37,7 +37,7 @@ async def test_no_options_no_buttons() -> None:
 
 
 def test_the_answered_question_shows_the_choice_within_2000_characters() -> None:
-    assert with_choice("Which size?", "Large *cup*") == "Which size?\n\n→ **Large \\*cup\\***"
+    assert with_choice("Which size?", "Large *cup*") == "Which size?\n\n→ Large \\*cup\\*"
     long = with_choice("q" * 2000, "Small")
     assert len(long) == 2000
-    assert long.endswith("…\n\n→ **Small**")
+    assert long.endswith("…\n\n→ Small")
