@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -553,3 +554,35 @@ async def test_components_over_discords_limits_are_refused_with_its_form_errors(
             assert resp.status == 400
         async with http.patch(edit, json={"components": [row(button("only"))]}) as resp:
             assert [b["custom_id"] for b in (await resp.json())["components"][0]["components"]] == ["only"]
+
+
+@pytest.mark.asyncio
+async def test_attachments_a_user_sends_are_downloaded_from_the_emulators_cdn(
+    emu: DiscordEmulator, run_bot: RunBot
+) -> None:
+    async with run_bot() as bot:
+        emu.user_message(
+            channel_id=CHANNEL, content="see this", attachments=[("cat.png", b"\x89PNG-cat", "image/png")]
+        )
+        await emu.wait_for(lambda: bool(bot.received("see this")))
+        (attachment,) = bot.received("see this")[0].attachments
+        assert (attachment.filename, attachment.size, attachment.content_type) == ("cat.png", 8, "image/png")
+        assert attachment.url.startswith(emu.cdn_base)  # loopback: never the real CDN
+        assert await attachment.read() == b"\x89PNG-cat"
+        assert emu.downloads == [attachment.id]
+
+
+@pytest.mark.asyncio
+async def test_files_a_bot_sends_are_kept_and_bounded_by_the_upload_limit(
+    emu: DiscordEmulator, run_bot: RunBot
+) -> None:
+    emu.upload_limit = 1000
+    async with run_bot() as bot:
+        sent = await channel_of(bot, CHANNEL).send("here", file=discord.File(io.BytesIO(b"report"), "r.pdf"))
+        (attachment,) = sent.attachments
+        assert attachment.filename == "r.pdf"
+        assert emu.attachment_bytes(attachment.id) == b"report"
+        with pytest.raises(discord.HTTPException) as too_big:
+            await channel_of(bot, CHANNEL).send(file=discord.File(io.BytesIO(b"x" * 1001), "big.bin"))
+        assert (too_big.value.status, too_big.value.code) == (413, 40005)
+        assert [m["content"] for m in emu.channel_messages(CHANNEL)] == ["here"]

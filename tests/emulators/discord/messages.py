@@ -158,6 +158,8 @@ class MessageStore(GatewayEvents):
                     "Must be 256 or fewer in length.",
                 )
         validate_components(payload.get("components"), prefix)
+        if sum(len(blob) for _, blob, _ in files) > self.upload_limit:
+            raise ApiError(413, {"message": "Request entity too large", "code": 40005})
         if not edit and not (
             content
             or embeds
@@ -173,14 +175,15 @@ class MessageStore(GatewayEvents):
         for filename, blob, content_type in files:
             aid = self._ids.next()
             self._attachments[aid] = blob
-            url = f"https://cdn.discordapp.com/attachments/{channel_id}/{aid}/{filename}"
+            self._attachment_types[aid] = content_type
+            url = f"{self.cdn_base}/{channel_id}/{aid}/{filename}"
             result.append(
                 {
                     "id": str(aid),
                     "filename": filename,
                     "size": len(blob),
                     "url": url,
-                    "proxy_url": url.replace("cdn.discordapp.com", "media.discordapp.net"),
+                    "proxy_url": url,
                     "content_type": content_type,
                 }
             )

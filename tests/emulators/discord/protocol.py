@@ -12,9 +12,11 @@ Json = dict[str, Any]
 
 API_PREFIX = "/api/v10"
 GATEWAY_PATH = "/gateway"
+CDN_PATH = "/attachments"  # Discord's CDN, served by the emulator itself (loopback only)
 DISCORD_EPOCH_MS = 1_420_070_400_000
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # files of one message, for a bot in a guild without boosts
 INTERACTION_TOKEN_TTL = 15 * 60.0
 
 # Gateway opcodes

@@ -32,6 +32,7 @@ from tests.emulators.discord.payloads import (
 )
 from tests.emulators.discord.protocol import (
     API_PREFIX,
+    CDN_PATH,
     CHANNEL_FORUM,
     GATEWAY_PATH,
     INTENT_GUILDS,
@@ -70,6 +71,7 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
         self._stopping = False
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get(GATEWAY_PATH, self._handle_gateway)
+        app.router.add_get(CDN_PATH + "/{channel_id}/{attachment_id}/{filename}", self._serve_attachment)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._handle_rest)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -89,6 +91,19 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def _serve_attachment(self, request: web.Request) -> web.StreamResponse:
+        try:
+            aid = int(request.match_info["attachment_id"])
+        except ValueError:
+            aid = 0
+        blob = self._attachments.get(aid)
+        if blob is None:
+            return web.Response(status=404, text="Not Found")
+        self.downloads.append(aid)
+        return web.Response(
+            body=blob, content_type=self._attachment_types.get(aid, "application/octet-stream")
+        )
 
     async def __aenter__(self) -> DiscordEmulator:
         await self.start()
@@ -184,10 +199,12 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
         mention_bot: bool = False,
         reply_to: int | None = None,
         message_id: int | None = None,
+        attachments: Sequence[tuple[str, bytes, str]] = (),
     ) -> Json:
         """A human posts a message; MESSAGE_CREATE goes to every bot session (buffered while
         disconnected). Without ``guild_id`` an unknown channel becomes a DM channel; the guild
-        of a known guild channel or thread is inferred."""
+        of a known guild channel or thread is inferred. ``attachments``: (file name, bytes,
+        content type), served at their ``url`` by the emulator (see ``downloads``)."""
         user = self.add_user(user_id, username)
         channel = self._channels.get(channel_id)
         if channel is None:
@@ -223,6 +240,7 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
             mention_ids=mention_ids,
             referenced=referenced,
             message_id=message_id,
+            attachments=self._attachments_from(channel_id, attachments),
         )
         self._dispatch_message("MESSAGE_CREATE", record)
         return self._gateway_message(record)
