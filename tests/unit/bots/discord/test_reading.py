@@ -1,5 +1,6 @@
-"""The files a Discord user sent: every attachment, read within the limit, through the real
-discord.py client against the emulator (an attachment over the limit is never downloaded)."""
+"""What the bot reads from Discord messages, through the real discord.py client against the
+emulator: the files a user sent (every attachment, read within the limit; one over it is
+never downloaded), and the label of a pressed button."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import discord.http
 import pytest
 import pytest_asyncio
 
+from bots.base import Button
 from bots.discord.attachments import sent_files
+from bots.discord.buttons import button_view, pressed_label
 from engine.errors import FileTooLarge
 from tests.emulators.discord.server import DiscordEmulator
 
@@ -69,3 +72,14 @@ async def test_a_message_without_attachments_sends_no_files(
     emu: DiscordEmulator, client: discord.Client
 ) -> None:
     assert sent_files(await fetched(client, emu.user_message(channel_id=CHANNEL, content="just text"))) == []
+
+
+async def test_the_pressed_buttons_label_is_read_from_the_message_it_is_on(
+    emu: DiscordEmulator, client: discord.Client
+) -> None:
+    channel = await client.fetch_channel(CHANNEL)
+    assert isinstance(channel, discord.TextChannel)
+    view = button_view([Button("q:e1:00000000:0", "Small cup"), Button("q:e1:00000000:1", "Large cup")])
+    question = await channel.fetch_message((await channel.send("Which size?", view=view)).id)
+    assert pressed_label(question, "q:e1:00000000:1") == "Large cup"
+    assert pressed_label(question, "q:e1:00000000:7") == ""
