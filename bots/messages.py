@@ -45,6 +45,9 @@ def chat_message(error: ChatgateError) -> str:
         if error.asked:
             return f"I'm waiting for {error.asked}'s answer to my question first."
         return "I'm waiting for the answer of the person I asked first."
+    takes = error.details if isinstance(error, FileNotTaken) and isinstance(error.details, dict) else {}
+    if takes.get("accept"):
+        return f"I can only read {_kinds(takes['accept'])} up to {size_text(takes['max_bytes'])}."
     if isinstance(error, FileTooLarge):
         limit = error.details.get("max_bytes") if isinstance(error.details, dict) else None
         up_to = f" up to {size_text(limit)}" if isinstance(limit, int) else ""
@@ -53,3 +56,12 @@ def chat_message(error: ChatgateError) -> str:
         (text for kind, text in _SAID if isinstance(error, kind)),
         "Sorry, something went wrong. Please try again.",
     )
+
+
+_KINDS = {"image/*": "photos", "application/pdf": "PDFs", "audio/*": "voice messages", "video/*": "videos"}
+
+
+def _kinds(accept: list[str]) -> str:
+    """Media types as people say them: ``photos and PDFs``."""
+    names = list(dict.fromkeys(_KINDS.get(a, a) for a in accept))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
