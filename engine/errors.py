@@ -240,6 +240,10 @@ class FileTooLarge(PayloadTooLarge):
     """A file over ``files.max_bytes`` (an upload, a fetched URL, an attachment)."""
 
 
+class FileNotTaken(InvalidRequest):
+    """A chat user sent a file to a bot whose workflow takes none."""
+
+
 class FileQuotaExceeded(PayloadTooLarge):
     """Storing the file would take the files past ``files.quota_bytes``, everyone's together."""
 

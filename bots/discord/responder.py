@@ -18,7 +18,7 @@ from typing import Any
 
 import discord
 
-from bots.base import Button
+from bots.base import Attachment, Button
 from bots.delivery.pacing import Lanes, Pacer
 from bots.delivery.previews import ShieldedPreview
 from bots.delivery.typing_delay import TypingDelay
@@ -78,6 +78,9 @@ class PartsResponder(ABC):
         self.answering = True
         await self._preview.settle()
         await self._show(split_markdown(text, CHANNEL.message_length) or ["…"], final=True)
+
+    async def attach(self, text: str, files: Sequence[Attachment]) -> None:
+        await self.final(text)  # files: not yet sent on Discord
 
     async def ask(self, text: str, buttons: Sequence[Button]) -> None:
         view = button_view(buttons)
@@ -238,6 +241,9 @@ class EphemeralNotice:
         await self.notice(text)
 
     async def ask(self, text: str, buttons: Sequence[Button]) -> None:
+        await self.notice(text)
+
+    async def attach(self, text: str, files: Sequence[Attachment]) -> None:
         await self.notice(text)
 
     async def message(self, text: str) -> None:
