@@ -22,6 +22,7 @@ from bots.base import Attachment, Button
 from bots.delivery.pacing import Lanes, Pacer
 from bots.delivery.previews import ShieldedPreview
 from bots.delivery.typing_delay import TypingDelay
+from bots.discord import uploads
 from bots.discord.buttons import button_view
 from bots.discord.limits import CHANNEL
 from bots.split import split_markdown
@@ -54,7 +55,9 @@ class PartsResponder(ABC):
 
     # -- the destination
     @abstractmethod
-    async def _send(self, text: str, index: int, view: discord.ui.View | None = None) -> Any: ...
+    async def _send(
+        self, text: str, index: int, view: discord.ui.View | None = None, files: Sequence[Attachment] = ()
+    ) -> Any: ...
 
     @abstractmethod
     async def _edit(self, handle: Any, text: str, view: discord.ui.View | None = None) -> Any:
@@ -80,7 +83,7 @@ class PartsResponder(ABC):
         await self._show(split_markdown(text, CHANNEL.message_length) or ["…"], final=True)
 
     async def attach(self, text: str, files: Sequence[Attachment]) -> None:
-        await self.final(text)  # files: not yet sent on Discord
+        await self._anew(text, files)
 
     async def ask(self, text: str, buttons: Sequence[Button]) -> None:
         view = button_view(buttons)
@@ -92,6 +95,11 @@ class PartsResponder(ABC):
         await self._show(split_markdown(text, CHANNEL.message_length) or ["…"], final=True, view=view)
 
     async def message(self, text: str) -> None:
+        await self._anew(text, ())
+
+    async def _anew(self, text: str, files: Sequence[Attachment]) -> None:
+        """Say ``text`` in messages of its own, ``files`` with its last part (or after it, when
+        more than one message takes)."""
         self.answering = True
         await self._preview.settle()
         # The answer's preview so far goes: the answer comes after the message, anew.
@@ -99,9 +107,17 @@ class PartsResponder(ABC):
             self.shown.pop()
             with contextlib.suppress(discord.HTTPException):
                 await self._delete(self.handles.pop())
-        for part in split_markdown(text, CHANNEL.message_length):
+        groups, too_large = uploads.batches(files)
+        parts = split_markdown(text, CHANNEL.message_length)
+        if too_large:
+            parts.append(uploads.left_out(too_large))
+        sends: list[tuple[str, Sequence[Attachment]]] = [(part, ()) for part in parts]
+        if groups and sends:
+            sends[-1] = (sends[-1][0], groups.pop(0))
+        sends += [("", group) for group in groups]
+        for part, group in sends:
             await self.lanes.sends.take()  # every part must arrive: wait for the turn
-            await self._send(part, self.said)
+            await self._send(part, self.said, files=group)
             self.said += 1
         self._preview = ShieldedPreview(CHANNEL.quiet_s, since=time.monotonic())
 
@@ -178,12 +194,20 @@ class MessageResponder(PartsResponder):
         except discord.HTTPException as e:  # cosmetic: never worth losing the answer over
             log.debug("typing in %s failed: %s", self.channel_id, e)
 
-    async def _send(self, text: str, index: int, view: discord.ui.View | None = None) -> discord.Message:
+    async def _send(
+        self, text: str, index: int, view: discord.ui.View | None = None, files: Sequence[Attachment] = ()
+    ) -> discord.Message:
         ref = None
         if index == 0 and self.reference is not None:
             # fail_if_not_exists=False: a question deleted meanwhile still gets its answer.
             ref = self.reference.to_reference(fail_if_not_exists=False)
-        return await self.channel.send(text, reference=ref, allowed_mentions=SAFE_MENTIONS, view=view)  # type: ignore[arg-type]
+        return await self.channel.send(
+            text,
+            reference=ref,  # type: ignore[arg-type]
+            allowed_mentions=SAFE_MENTIONS,
+            view=view,  # type: ignore[arg-type]
+            files=uploads.as_files(files) or None,  # type: ignore[arg-type]
+        )
 
     async def _edit(self, handle: Any, text: str, view: discord.ui.View | None = None) -> discord.Message:
         edited: discord.Message = await handle.edit(
@@ -201,10 +225,14 @@ class InteractionResponder(PartsResponder):
         self.interaction = interaction
 
     async def _send(
-        self, text: str, index: int, view: discord.ui.View | None = None
+        self, text: str, index: int, view: discord.ui.View | None = None, files: Sequence[Attachment] = ()
     ) -> discord.WebhookMessage:
         return await self.interaction.followup.send(
-            text, wait=True, allowed_mentions=SAFE_MENTIONS, view=_or_missing(view)
+            text,
+            wait=True,
+            allowed_mentions=SAFE_MENTIONS,
+            view=_or_missing(view),
+            files=uploads.as_files(files) or discord.utils.MISSING,
         )
 
     async def _edit(

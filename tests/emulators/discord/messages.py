@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Sequence
 from typing import Any
 
@@ -172,7 +173,10 @@ class MessageStore(GatewayEvents):
 
     def _attachments_from(self, channel_id: int, files: Sequence[tuple[str, bytes, str]]) -> list[Json]:
         result = []
-        for filename, blob, content_type in files:
+        for filename, blob, sent_type in files:
+            # discord.py uploads everything as octet-stream; Discord tells the type by the name.
+            guessed = mimetypes.guess_type(filename)[0] if sent_type == "application/octet-stream" else None
+            content_type = guessed or sent_type
             aid = self._ids.next()
             self._attachments[aid] = blob
             self._attachment_types[aid] = content_type
