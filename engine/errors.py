@@ -226,3 +226,10 @@ class SandboxUnavailable(ExecutionFailed):
     """The ``code`` node's sandbox cannot be set up on this host: it refuses to run (never unsandboxed)."""
 
     code = "sandbox_unavailable"
+
+
+class TranscriptionFailed(ExecutionFailed):
+    """A voice message could not be turned into text (no transcription model, or it failed):
+    the chat user is asked to type instead."""
+
+    code = "transcription_failed"
