@@ -120,7 +120,7 @@ async def test_a_database_whose_telegram_bot_made_its_inbox_upgrades_and_keeps_i
         async with storage.db.connect() as conn:
             assert await conn.run_sync(_diff) == []
             version = (await conn.execute(sa.text("select version_num from alembic_version"))).scalar()
-        assert version == "0005"  # and on to the newest
+        assert version == "0007"  # and on to the newest
         assert await InboxRows(storage, "telegram:tg").pending() == [(7, '{"update_id": 7}')]
     finally:
         await storage.close()
