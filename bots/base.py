@@ -25,6 +25,7 @@ class Incoming:
     user_id: str | None = None
     user_name: str | None = None
     chat_id: str | None = None
+    transcribed: bool = False  # ``text`` is a voice message's transcript (bots/voice.py): {{sys.transcribed}}
 
 
 def incoming(

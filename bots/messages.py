@@ -9,6 +9,7 @@ from engine.errors import (
     InvalidRequest,
     NotFound,
     RateLimited,
+    TranscriptionFailed,
     Unavailable,
 )
 
@@ -17,6 +18,7 @@ HELP = (
 )
 RESET_DONE = "Done – I've forgotten our conversation. Let's start over."
 NON_TEXT = "I can only read text messages for now – please type your question."
+UNHEARD = "Sorry, I couldn't make out that voice message. Please type your question instead."
 
 
 def chat_message(error: ChatgateError) -> str:
@@ -24,6 +26,8 @@ def chat_message(error: ChatgateError) -> str:
         return f"You're sending messages too fast. Please wait {error.retry_after} s and try again."
     if isinstance(error, Unavailable):
         return "Sorry, I'm briefly unavailable. Please try again in a minute."
+    if isinstance(error, TranscriptionFailed):
+        return UNHEARD
     if isinstance(error, ExecutionTimeout):
         return "Sorry, that took too long to answer. Please try again."
     if isinstance(error, ExecutionFailed):

@@ -213,7 +213,7 @@ class ChatRouter:
                     owner=f"bot:{self.settings.name}",
                     session_id=msg.session_id,
                     sink=stream.on_event,
-                    caller=Caller(msg.platform, msg.user_id, msg.user_name, msg.chat_id),
+                    caller=Caller(msg.platform, msg.user_id, msg.user_name, msg.chat_id, msg.transcribed),
                 )
             content = (record.result or {}).get("content", "")
             if content or not stream.said:  # messages said it all: no "…" after them
