@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.support import MODEL, create_workflow, use_emulator
+from engine.workflow.nodes.model import MAX_IMAGES
+from tests.api.support import MODEL, assert_error, create_workflow, use_emulator
 from tests.emulators.openai_server import OpenAIEmulator, image_reply
 from tests.support import media
 from tests.support.chatgate import StartChatgate
@@ -63,3 +64,25 @@ async def test_a_photo_sent_over_rest_reaches_a_vision_model_as_an_image_part(
         assert body["result"] == {"content": "echo: what is it?"}
         assert request.images == []
         assert request.body["messages"][-1] == {"role": "user", "content": "what is it?"}
+
+
+async def test_more_photos_than_a_model_takes_are_refused_with_the_limit_named(
+    start_chatgate: StartChatgate, openai_emu: OpenAIEmulator
+) -> None:
+    gw = await start_chatgate(use_emulator(openai_emu))
+    workflow = photo_workflow(vision=True)
+    workflow["nodes"][0]["config"]["input_params"][1]["type"] = "files"
+    encoded = base64.b64encode(media.png()).decode()
+    photos = [{"name": f"{i}.png", "mime_type": "image/png", "data": encoded} for i in range(MAX_IMAGES + 1)]
+    async with gw.client() as http:
+        wid = await create_workflow(http, workflow)
+        async with http.post(
+            f"/api/v1/workflows/{wid}/execute",
+            json={"inputs": {"user_input": "all of these?", "photo": photos}},
+        ) as r:
+            body = await r.json()
+    assert r.status == 502, body
+    error = assert_error(body, "execution_failed")
+    limit = f"at most {MAX_IMAGES} images go to the model with one message; this one has {MAX_IMAGES + 1}"
+    assert error["message"] == f"node 'look': {limit}"
+    assert openai_emu.requests == []

@@ -26,8 +26,7 @@ OWNER = "alice"
 
 
 def vision_workflow(vision: bool = True, model: str = "gpt-4o", **config: Any) -> CompiledWorkflow:
-    # ``object`` inputs hold the file dicts until the start node has its own file types.
-    params = [{"name": "user_input"}, {"name": "photos", "type": "object", "required": False}]
+    params = [{"name": "user_input"}, {"name": "photos", "type": "files", "required": False}]
     doc = {
         "name": "looker",
         "nodes": [
@@ -59,7 +58,7 @@ async def test_a_photo_reaches_the_vision_model_as_an_image_part(
     photo = await put(store, picture, "cat.png", "image/png")
     openai_emu.reply = image_reply
     record = await ex.execute(
-        "wf", vision_workflow(), {"user_input": "what is it?", "photos": photo}, owner=OWNER
+        "wf", vision_workflow(), {"user_input": "what is it?", "photos": [photo]}, owner=OWNER
     )
     assert record.result == {"content": f"I see a image/png image of {len(picture)} bytes"}
     [request] = openai_emu.requests
@@ -77,7 +76,7 @@ async def test_without_vision_the_model_gets_only_the_text(
     store = await with_files(ex)
     photo = await put(store, media.png(), "cat.png", "image/png")
     await ex.execute(
-        "wf", vision_workflow(vision=False), {"user_input": "what is it?", "photos": photo}, owner=OWNER
+        "wf", vision_workflow(vision=False), {"user_input": "what is it?", "photos": [photo]}, owner=OWNER
     )
     [request] = openai_emu.requests
     assert request.images == []
@@ -113,7 +112,9 @@ async def test_another_owners_file_is_never_read(executor: MakeExecutor, openai_
     ex = executor(openai_emu)
     store = await with_files(ex)
     theirs = await put(store, media.png(), "private.png", "image/png", owner="mallory")
-    record = await ex.execute("wf", vision_workflow(), {"user_input": "look", "photos": theirs}, owner=OWNER)
+    record = await ex.execute(
+        "wf", vision_workflow(), {"user_input": "look", "photos": [theirs]}, owner=OWNER
+    )
     assert openai_emu.requests[0].images == []
     assert record.nodes["look"]["sent"]["skipped"][0]["reason"] == "no longer stored"
 
@@ -164,7 +165,7 @@ async def test_a_vision_node_with_tools_shows_the_images_in_every_round(
     record = await parts.executor.execute(
         "wf",
         looker,
-        {"user_input": "what does it cost?", "photos": photo},
+        {"user_input": "what does it cost?", "photos": [photo]},
         owner=OWNER,
         sink=events.append if streamed else None,
     )
