@@ -1,7 +1,7 @@
 """Voice messages as text: the step a chat adapter takes before it executes a voice note.
 
 A bot with ``voice: {transcribe: true}`` turns what a user said into the start node's text
-input (the file still fills its file input); the adapter marks the message ``transcribed``
+input (the file still fills its file input); the router marks the run ``transcribed``
 so a workflow can tell (``{{sys.transcribed}}``). Failures are `TranscriptionFailed`, which
 bots/messages.py tells the user in one short sentence.
 """
