@@ -14,6 +14,7 @@ from engine.errors import (
     InvalidRequest,
     NotFound,
     RateLimited,
+    TranscriptionFailed,
     Unavailable,
 )
 from engine.files import size_text
@@ -23,10 +24,12 @@ HELP = (
 )
 RESET_DONE = "Done – I've forgotten our conversation. Let's start over."
 NON_TEXT = "I can only read text messages for now – please type your question."
+UNHEARD = "Sorry, I couldn't make out that voice message. Please type your question instead."
 
 
 #: What each kind of error is, to a chat user; the first that fits (subclasses first).
 _SAID: tuple[tuple[type[ChatgateError], str], ...] = (
+    (TranscriptionFailed, UNHEARD),
     (FileNotTaken, NON_TEXT),
     (FileQuotaExceeded, "Sorry, I can't take more files right now. Please try again later."),
     (Conflict, "That question has expired – please write your message again."),  # answered meanwhile

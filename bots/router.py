@@ -22,9 +22,10 @@ from bots.delivery.claims import Claim, SeenKeys
 from bots.delivery.dispatch import SessionQueue
 from bots.delivery.inbox import Inbox
 from bots.delivery.leases import Lease, token_lease
-from bots.files import take
+from bots.files import Taken, take
 from bots.messages import chat_message
 from bots.questions import Check, buttons, choice, expired, only_asked, read_key
+from bots.voice import transcript
 from config.schema import BotCommon
 from engine.catalog import Catalog, StoredWorkflow
 from engine.clock import utcnow
@@ -220,6 +221,7 @@ class ChatRouter:
             start = wf.compiled.start
             field = start.text_input()
             inputs: dict[str, Any] = {}
+            text, heard = msg.text, None
             if msg.files:
                 if self.services.files is None:
                     raise FileNotTaken("this chatgate keeps no files")
@@ -227,8 +229,11 @@ class ChatRouter:
                     msg.files, start, self.services.files, session_id=msg.session_id, owner=self.owner
                 )
                 inputs[taken.name] = taken.value()
+                heard = await self._heard(taken)
+                if heard is not None:  # a voice note: what was said is the text (after any caption)
+                    text = f"{text}\n{heard}" if text else heard
             if field is not None:
-                inputs[field] = msg.text
+                inputs[field] = text
             elif not inputs:
                 raise ExecutionFailed(f"workflow '{wf.name}' declares no string input for chat messages")
             return await self.services.executor.execute(
@@ -238,7 +243,7 @@ class ChatRouter:
                 owner=self.owner,
                 session_id=msg.session_id,
                 sink=sink,
-                caller=Caller(msg.platform, msg.user_id, msg.user_name, msg.chat_id),
+                caller=Caller(msg.platform, msg.user_id, msg.user_name, msg.chat_id, heard is not None),
             )
 
         await self._reply(msg, responder, run)
@@ -326,6 +331,14 @@ class ChatRouter:
             where = f" (execution {run_id})" if run_id else ""
             log.warning("%s: could not answer %s%s: %s", self.source, msg.session_id, where, e.message)
             await responder.notice(chat_message(e))
+
+    async def _heard(self, taken: Taken) -> str | None:
+        """What a voice note among the files says, when the bot transcribes (bots/voice.py)."""
+        for ref, data in taken.files:
+            said = await transcript(self.settings.voice, self.services.executor.llm, ref, data)
+            if said is not None:
+                return said
+        return None
 
     async def _attachments(self, files: Sequence[dict[str, Any]]) -> list[Attachment]:
         """The bytes of files a run sent (stored by its nodes: engine/workflow/nodes/attachments.py)."""
