@@ -358,8 +358,8 @@ class DiscordAdapter:
 
     async def _answer_message(self, message: discord.Message, msg: Incoming, trigger: Trigger) -> None:
         here = MessageResponder(message.channel, message.channel.id, self.pacer, reference=message)
-        if not trigger.text:
-            # A bare mention is a hello; a picture or file we cannot read yet gets told so.
+        if not trigger.text and not msg.files:
+            # A bare mention is a hello; a sticker (nothing we can read) gets told so.
             canned = NON_TEXT if trigger.has_files else self.settings.greeting
 
             async def hello() -> str:

@@ -43,7 +43,7 @@ async def fetched(client: discord.Client, payload: dict[str, object]) -> discord
     return await channel.fetch_message(int(str(payload["id"])))
 
 
-async def test_every_attachment_is_taken_in_order_with_its_name_and_type(
+async def test_every_attachment_is_taken_in_order_with_its_name_type_and_size(
     emu: DiscordEmulator, client: discord.Client
 ) -> None:
     sent = emu.user_message(
@@ -52,8 +52,12 @@ async def test_every_attachment_is_taken_in_order_with_its_name_and_type(
         attachments=[("cat.png", b"\x89PNG-cat", "image/png"), ("notes.txt", b"hello", "text/plain")],
     )
     files = sent_files(await fetched(client, sent))
-    assert [(f.name, f.mime_type) for f in files] == [("cat.png", "image/png"), ("notes.txt", "text/plain")]
-    assert [await f.read(max_bytes=100) for f in files] == [b"\x89PNG-cat", b"hello"]
+    assert [(f.kind, f.name, f.mime_type, f.size) for f in files] == [
+        ("attachment", "cat.png", "image/png", 8),
+        ("attachment", "notes.txt", "text/plain", 5),
+    ]
+    assert emu.downloads == []  # nothing is fetched until the message is answered
+    assert [await f.fetch(100) for f in files] == [b"\x89PNG-cat", b"hello"]
 
 
 async def test_an_attachment_over_the_limit_is_refused_before_it_is_downloaded(
@@ -64,14 +68,14 @@ async def test_an_attachment_over_the_limit_is_refused_before_it_is_downloaded(
     )
     (file,) = sent_files(await fetched(client, sent))
     with pytest.raises(FileTooLarge, match=r"files may be at most 1 KiB \(this one is 2 KiB\)"):
-        await file.read(max_bytes=1024)
+        await file.fetch(1024)
     assert emu.downloads == []
 
 
 async def test_a_message_without_attachments_sends_no_files(
     emu: DiscordEmulator, client: discord.Client
 ) -> None:
-    assert sent_files(await fetched(client, emu.user_message(channel_id=CHANNEL, content="just text"))) == []
+    assert sent_files(await fetched(client, emu.user_message(channel_id=CHANNEL, content="just text"))) == ()
 
 
 async def test_the_pressed_buttons_label_is_read_from_the_message_it_is_on(
