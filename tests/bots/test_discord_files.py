@@ -9,7 +9,9 @@ import base64
 from typing import Any
 
 from tests.emulators.discord.server import DiscordEmulator
-from tests.support.discord import CHANNEL, DiscordBot, StartDiscordBot
+from tests.emulators.openai_server import OpenAIEmulator
+from tests.support import media
+from tests.support.discord import CHANNEL, DiscordBot, StartDiscordBot, use_model
 
 CSV = b"id,qty\nA-17,2\n"
 PNG = b"\x89PNG\r\n\x1a\n-a-cat"
@@ -127,3 +129,30 @@ async def test_a_file_to_a_bot_whose_workflow_takes_none_is_told_so(discord_bot:
         await bot.answer_to(CHANNEL, asked)
         == "I can only read text messages for now – please type your question."
     )
+
+
+async def test_a_voice_message_is_transcribed_into_the_text_input(
+    discord_bot: StartDiscordBot, openai_emu: OpenAIEmulator
+) -> None:
+    doc = {
+        "name": "heard",
+        "nodes": [
+            {"id": "start", "type": "start", "config": {"input_params": [
+                {"name": "user_input"}, {"name": "note", "type": "file", "required": False},
+            ]}},
+            {"id": "end", "type": "end", "config": {
+                "content": "{{inputs.user_input}} (spoken: {{sys.transcribed}})",
+            }},
+        ],
+        "connections": [{"from": "start", "to": "end"}],
+    }  # fmt: skip
+    note = media.voice_note(3)
+    openai_emu.transcripts[note] = "Where is my order?"
+    bot = await discord_bot(
+        workflow="heard",
+        workflows={"heard.json": doc},
+        configure=use_model(openai_emu),
+        voice={"transcribe": True},
+    )
+    asked = attach(bot, "", ("voice-message.ogg", note, "audio/ogg"))  # as Discord's voice messages come
+    assert await bot.answer_to(CHANNEL, asked) == "Where is my order? (spoken: true)"
