@@ -6,7 +6,10 @@ presser sees; the buttons keep working after chatgate restarts."""
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import Any
+
+import pytest
 
 from tests.bots.test_telegram_questions import coffee
 from tests.emulators.discord.server import DiscordEmulator
@@ -117,13 +120,15 @@ async def test_a_press_on_a_question_no_longer_waiting_says_it_expired(
     assert [m["content"] for m in bot.bot_messages(CHANNEL)][-1] == "Which size?"
 
 
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
 async def test_the_buttons_keep_working_after_chatgate_restarts(
-    discord_bot: StartDiscordBot, discord_emu: DiscordEmulator
+    discord_bot: StartDiscordBot, discord_emu: DiscordEmulator, stop: signal.Signals
 ) -> None:
     bot = await start_coffee(discord_bot)
     question = await asked(bot, CHANNEL, "Ann")
     identified = len(discord_emu.identify_payloads)
-    await bot.gw.restart()
+    await bot.gw.stop(stop)
+    await bot.gw.start()
     await discord_emu.wait_for(
         lambda: len(discord_emu.identify_payloads) > identified and discord_emu.active_connections == 1, 15.0
     )
