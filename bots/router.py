@@ -258,19 +258,17 @@ class ChatRouter:
         if pressed is None:
             return expired()
         waiting = await self.services.executor.waitings.get(pressed.execution_id)
-        if (
-            waiting is None
-            or waiting.session_id != msg.session_id
-            or waiting.owner != self.owner
-            or waiting.being_answered(utcnow())
-        ):
+        if waiting is None or waiting.owner != self.owner or waiting.being_answered(utcnow()):
             return expired()
         picked = choice(pressed, waiting.question)
         if picked is None:
             return expired()
         asked = Caller(**waiting.state["caller"])
-        if asked.user_id is not None and asked.user_id != msg.user_id:
+        # Someone else in the same chat (whose session may be their own: session_scope user).
+        if asked.user_id not in (None, msg.user_id) and asked.chat_id == msg.chat_id:
             return only_asked(asked.user_name)
+        if waiting.session_id != msg.session_id:
+            return expired()
         return Check(None, waiting.execution_id, *picked)
 
     async def answer_press(

@@ -79,10 +79,11 @@ async def test_a_button_answers_the_question_and_the_message_shows_the_choice(
     assert shown["components"] == []  # no second press on an answered question
 
 
+@pytest.mark.parametrize("scope", ["chat", "user"])
 async def test_only_the_person_asked_can_press_and_others_are_told_privately(
-    discord_bot: StartDiscordBot,
+    discord_bot: StartDiscordBot, scope: str
 ) -> None:
-    bot = await start_coffee(discord_bot)
+    bot = await start_coffee(discord_bot, session_scope=scope)  # user: Bob's session is his own
     question = await asked(bot, CHANNEL, "Ann")
     by_bob = bot.press(CHANNEL, int(question["id"]), "Small cup", user_id=BOB)
     assert await bot.whisper_to(by_bob) == "Only Alice can answer this question."
