@@ -72,6 +72,15 @@ class Button:
     label: str
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file the bot sends (a ``message`` or ``end`` node's ``attachments``), its bytes read."""
+
+    name: str
+    mime_type: str
+    data: bytes
+
+
 class Responder(Protocol):
     """How one message is answered on its platform. The router decides *what* to say,
     the responder *how*: drafts or edits, splitting, formatting, pacing, retries."""
@@ -91,6 +100,10 @@ class Responder(Protocol):
     async def ask(self, text: str, buttons: Sequence[Button]) -> None:
         """A question: its text as `final` sends it, ``buttons`` (maybe none) attached to
         its last message."""
+
+    async def attach(self, text: str, files: Sequence[Attachment]) -> None:
+        """Files sent with ``text`` (a message's, or the answer's: then instead of `final`):
+        the text as their caption where the platform allows it, else as a message before them."""
 
     async def message(self, text: str) -> None:
         """A message of its own, said now and whole (a ``message`` node's text), before

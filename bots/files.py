@@ -55,9 +55,15 @@ async def take(
         kinds = sorted({r.kind for r in received})
         raise FileNotTaken(f"the workflow takes no files ({', '.join(kinds)} sent)", {"kinds": kinds})
     name, many = wanted
+    param = start.param(name)
     limit = store.settings.max_bytes
     chosen = list(received[:MAX_FILES] if many else received[:1])
-    for r in chosen:  # before anything is fetched, when the platform says the size
+    for r in chosen:  # before anything is fetched (sizes: when the platform says them)
+        if not param.accepts(r.mime_type):
+            raise FileNotTaken(
+                f"input '{name}' takes {', '.join(param.accept)}, not {r.mime_type}",
+                {"accept": list(param.accept), "max_bytes": limit},
+            )
         if r.size is not None and r.size > limit:
             raise too_large(limit, r.size)
     files = []

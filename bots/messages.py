@@ -14,6 +14,7 @@ from engine.errors import (
     InvalidRequest,
     NotFound,
     RateLimited,
+    TranscriptionFailed,
     Unavailable,
 )
 from engine.files import size_text
@@ -23,10 +24,12 @@ HELP = (
 )
 RESET_DONE = "Done – I've forgotten our conversation. Let's start over."
 NON_TEXT = "I can only read text messages for now – please type your question."
+UNHEARD = "Sorry, I couldn't make out that voice message. Please type your question instead."
 
 
 #: What each kind of error is, to a chat user; the first that fits (subclasses first).
 _SAID: tuple[tuple[type[ChatgateError], str], ...] = (
+    (TranscriptionFailed, UNHEARD),
     (FileNotTaken, NON_TEXT),
     (FileQuotaExceeded, "Sorry, I can't take more files right now. Please try again later."),
     (Conflict, "That question has expired – please write your message again."),  # answered meanwhile
@@ -45,6 +48,9 @@ def chat_message(error: ChatgateError) -> str:
         if error.asked:
             return f"I'm waiting for {error.asked}'s answer to my question first."
         return "I'm waiting for the answer of the person I asked first."
+    takes = error.details if isinstance(error, FileNotTaken) and isinstance(error.details, dict) else {}
+    if takes.get("accept"):
+        return f"I can only read {_kinds(takes['accept'])} up to {size_text(takes['max_bytes'])}."
     if isinstance(error, FileTooLarge):
         limit = error.details.get("max_bytes") if isinstance(error.details, dict) else None
         up_to = f" up to {size_text(limit)}" if isinstance(limit, int) else ""
@@ -53,3 +59,12 @@ def chat_message(error: ChatgateError) -> str:
         (text for kind, text in _SAID if isinstance(error, kind)),
         "Sorry, something went wrong. Please try again.",
     )
+
+
+_KINDS = {"image/*": "photos", "application/pdf": "PDFs", "audio/*": "voice messages", "video/*": "videos"}
+
+
+def _kinds(accept: list[str]) -> str:
+    """Media types as people say them: ``photos and PDFs``."""
+    names = list(dict.fromkeys(_KINDS.get(a, a) for a in accept))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -29,7 +29,7 @@ from aiogram.enums import ChatAction, ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import Message, ReplyParameters
 
-from bots.base import Button
+from bots.base import Attachment, Button
 from bots.delivery.previews import ShieldedPreview
 from bots.delivery.typing_delay import TypingDelay
 from bots.split import split_text, utf16_len
@@ -111,6 +111,9 @@ class TelegramResponder:
         for extra in self._sent[len(parts) :]:  # the preview ran longer than the answer
             await self._delete(extra.message_id)
         del self._sent[len(parts) :]
+
+    async def attach(self, text: str, files: Sequence[Attachment]) -> None:
+        await self.final(text)  # files: not yet sent on Telegram
 
     async def ask(self, text: str, buttons: Sequence[Button]) -> None:
         await self.final(text)  # buttons: not yet shown on Telegram

@@ -78,6 +78,7 @@ class Caller(NamedTuple):
     user_id: str | None = None
     user_name: str | None = None
     chat_id: str | None = None
+    transcribed: bool = False  # the text input is a voice message's transcript
 
 
 @dataclass(slots=True)

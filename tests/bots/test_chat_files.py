@@ -80,3 +80,22 @@ async def test_a_file_over_the_limit_is_refused_with_the_limit(store: FileStore,
         await take([sent.received], start_taking("file"), store, session_id="s", owner="o")
     assert sent.fetched == (0 if said_size else 1)  # a size the platform said costs no download
     assert chat_message(caught.value) == "That file is too big: I can read files up to 1000 bytes."
+
+
+async def test_a_file_of_a_type_the_input_does_not_take_is_refused_saying_what_it_takes(
+    store: FileStore,
+) -> None:
+    params = [
+        {"name": "user_input"},
+        {"name": "scan", "type": "file", "accept": ["image/*", "application/pdf"]},
+    ]
+    start = compile_doc([{"id": "start", "type": "start", "config": {"input_params": params}}], []).start
+    word = Sent(b"docx")
+    word.received = Received("document", "cv.docx", "application/msword", 4, word.fetch)
+    with pytest.raises(FileNotTaken) as caught:
+        await take([word.received], start, store, session_id="s", owner="o")
+    assert word.fetched == 0
+    assert chat_message(caught.value) == "I can only read photos and PDFs up to 1000 bytes."
+    photo = Sent(b"jpeg")
+    taken = await take([photo.received], start, store, session_id="s", owner="o")
+    assert taken.value()["mime_type"] == "image/jpeg"
