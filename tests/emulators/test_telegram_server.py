@@ -22,7 +22,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import BotCommand, Message, ReplyParameters
+from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 
 from tests.emulators.telegram.html_markup import parse_html
 from tests.emulators.telegram.markdown_markup import parse_markdown_v2
@@ -486,3 +486,140 @@ async def test_an_abandoned_long_poll_does_not_block_a_restart(emu: TelegramEmul
         emu.push_message(TOKEN, chat_id=USER_CHAT, text="again")
         await emu.wait_for(lambda: not emu.pending_updates(TOKEN))
     assert all(call.status != 409 for call in emu.calls)
+
+
+def _keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=t, callback_data=d) for t, d in row] for row in rows]
+    )
+
+
+@pytest.mark.asyncio
+async def test_an_inline_keyboard_is_kept_on_the_message_and_edited_away(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    sent = await bot.send_message(
+        USER_CHAT, "Which size?", reply_markup=_keyboard([("Small", "q:1:s")], [("Large", "q:1:l")])
+    )
+    assert sent.reply_markup is not None
+    assert sent.reply_markup.inline_keyboard[1][0].callback_data == "q:1:l"
+    rows = emu.keyboard(TOKEN, USER_CHAT, sent.message_id)
+    assert [[b["text"] for b in row] for row in rows] == [["Small"], ["Large"]]
+
+    # editMessageReplyMarkup changes only the keyboard; the same one again is "not modified".
+    await bot.edit_message_reply_markup(
+        chat_id=USER_CHAT, message_id=sent.message_id, reply_markup=_keyboard([("Small", "q:1:s")])
+    )
+    assert len(emu.keyboard(TOKEN, USER_CHAT, sent.message_id)) == 1
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await bot.edit_message_reply_markup(
+            chat_id=USER_CHAT, message_id=sent.message_id, reply_markup=_keyboard([("Small", "q:1:s")])
+        )
+    # editMessageText keeps a keyboard only when it is given again, as Telegram does.
+    await bot.edit_message_text(
+        "Which size? (still)",
+        chat_id=USER_CHAT,
+        message_id=sent.message_id,
+        reply_markup=_keyboard([("Small", "q:1:s")]),
+    )
+    assert len(emu.keyboard(TOKEN, USER_CHAT, sent.message_id)) == 1
+    await bot.edit_message_text("Which size?\n\n→ Small", chat_id=USER_CHAT, message_id=sent.message_id)
+    assert emu.keyboard(TOKEN, USER_CHAT, sent.message_id) == []
+    [shown] = emu.chat_messages(TOKEN, USER_CHAT)
+    assert shown["text"] == "Which size?\n\n→ Small"
+    assert "reply_markup" not in shown
+    assert shown["edits"] == 3
+
+
+@pytest.mark.asyncio
+async def test_a_malformed_keyboard_is_refused_like_telegram_does(emu: TelegramEmulator, bot: Bot) -> None:
+    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+        await bot.send_message(USER_CHAT, "too long", reply_markup=_keyboard([("A", "x" * 65)]))
+    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+        await bot.send_message(USER_CHAT, "multibyte", reply_markup=_keyboard([("A", "é" * 33)]))
+    await bot.send_message(USER_CHAT, "64 bytes fit", reply_markup=_keyboard([("A", "é" * 32)]))
+    with pytest.raises(TelegramBadRequest, match="REPLY_MARKUP_TOO_LONG"):
+        await bot.send_message(
+            USER_CHAT, "101", reply_markup=_keyboard(*[[(str(i), str(i))] for i in range(101)])
+        )
+    async with aiohttp.ClientSession() as http:
+
+        async def send(markup: Any) -> tuple[int, str]:
+            body = {"chat_id": USER_CHAT, "text": "raw", "reply_markup": markup}
+            async with http.post(f"{emu.base_url}/bot{TOKEN}/sendMessage", json=body) as resp:
+                return resp.status, (await resp.json()).get("description", "")
+
+        assert await send({"inline_keyboard": [[{"text": "A", "callback_data": ""}]]}) == (
+            400,
+            "Bad Request: BUTTON_DATA_INVALID",
+        )
+        status, why = await send({"inline_keyboard": [[{"callback_data": "a"}]]})
+        assert (status, "text" in why) == (400, True)
+        status, why = await send({"inline_keyboard": [[{"text": "A"}]]})
+        assert (status, why) == (400, "Bad Request: text buttons are unallowed in the inline keyboard")
+        status, why = await send({"inline_keyboard": [{"text": "A", "callback_data": "a"}]})
+        assert (status, "Array" in why) == (400, True)
+        status, why = await send("not json")
+        assert (status, "reply keyboard markup" in why) == (400, True)
+    # Nothing refused reached the chat.
+    assert [m["text"] for m in emu.chat_messages(TOKEN, USER_CHAT)] == ["64 bytes fit"]
+
+
+@pytest.mark.asyncio
+async def test_a_button_press_arrives_as_a_callback_query_answered_once(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    sent = await bot.send_message(USER_CHAT, "Which size?", reply_markup=_keyboard([("Small", "q:1:s")]))
+    pushed = emu.push_callback_query(TOKEN, USER_CHAT, 1001, sent.message_id, "q:1:s")
+
+    [update] = await bot.get_updates(allowed_updates=["message", "callback_query"])
+    press = update.callback_query
+    assert press is not None
+    assert press.id == pushed["callback_query"]["id"]
+    assert press.data == "q:1:s"
+    assert press.from_user.id == 1001
+    assert press.chat_instance
+    assert isinstance(press.message, Message)
+    assert press.message.message_id == sent.message_id
+    assert press.message.reply_markup is not None  # the message as it was pressed
+
+    assert await bot.answer_callback_query(press.id, text="Only Ann can answer this question.")
+    assert emu.toasts(TOKEN) == ["Only Ann can answer this question."]
+    assert emu.answers_to(pushed)[0]["callback_query_id"] == press.id
+    too_old = "query is too old and response timeout expired or query ID is invalid"
+    with pytest.raises(TelegramBadRequest, match=too_old):
+        await bot.answer_callback_query(press.id)  # twice
+    with pytest.raises(TelegramBadRequest, match=too_old):
+        await bot.answer_callback_query("12345")  # never handed out
+    with pytest.raises(ValueError, match="no message 999"):
+        emu.push_callback_query(TOKEN, USER_CHAT, 1001, 999, "q:1:s")
+
+    second = emu.push_callback_query(
+        TOKEN, USER_CHAT, {"id": 7, "is_bot": False, "first_name": "Bo"}, sent.message_id, "q:1:s"
+    )
+    assert second["callback_query"]["id"] != press.id
+    await bot.answer_callback_query(second["callback_query"]["id"])  # no text: no toast
+    assert emu.toasts(TOKEN) == ["Only Ann can answer this question.", ""]
+
+
+@pytest.mark.asyncio
+async def test_a_late_answer_is_refused_when_enabled(emu: TelegramEmulator, bot: Bot) -> None:
+    emu.callback_answer_within_s = 0.05
+    sent = await bot.send_message(USER_CHAT, "Which?", reply_markup=_keyboard([("A", "a")]))
+    update = emu.push_callback_query(TOKEN, USER_CHAT, 1001, sent.message_id, "a")
+    await asyncio.sleep(0.1)
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await bot.answer_callback_query(update["callback_query"]["id"])
+
+
+@pytest.mark.asyncio
+async def test_get_updates_hands_out_only_the_allowed_update_types(emu: TelegramEmulator, bot: Bot) -> None:
+    sent = await bot.send_message(USER_CHAT, "Which?", reply_markup=_keyboard([("A", "a")]))
+    emu.push_callback_query(TOKEN, USER_CHAT, 1001, sent.message_id, "a")
+    emu.push_message(TOKEN, chat_id=USER_CHAT, text="typed")
+    updates = await bot.get_updates(allowed_updates=["message"])
+    assert [u.event_type for u in updates] == ["message"]
+
+    emu.push_callback_query(TOKEN, USER_CHAT, 1001, sent.message_id, "a")
+    updates = await bot.get_updates(offset=updates[-1].update_id + 1, allowed_updates=["callback_query"])
+    assert [u.event_type for u in updates] == ["callback_query"]

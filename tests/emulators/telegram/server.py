@@ -4,7 +4,8 @@ A real aiohttp server on 127.0.0.1 speaking the Bot API's HTTP protocol, so the
 unmodified aiogram client (``AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url))``)
 and ``Dispatcher.start_polling`` run against it. Tests push updates, inspect what
 the bot sent (``chat_messages``, ``drafts``, ``calls``) and inject faults
-(``fail_next``, ``set_down``, ``flood_limit_per_chat``).
+(``fail_next``, ``set_down``, ``flood_limit_per_chat``). Button presses: ``push_callback_query``,
+then ``toasts``/``callback_answers`` and ``keyboard`` (tests.emulators.telegram.callbacks).
 
 Fidelity notes:
 
@@ -21,6 +22,8 @@ Fidelity notes:
   "Bad Gateway"}`` by default, which aiogram maps to ``TelegramServerError``;
   ``html=True`` sends nginx's HTML page instead, which aiogram turns into
   ``ClientDecodeError`` (not a ``TelegramAPIError``).
+* ``getUpdates`` honours ``allowed_updates`` as Telegram does: the last list given filters
+  what is handed out (until one is given: everything but reactions and member updates).
 * Webhooks are recorded (and block getUpdates) but updates are never delivered to them.
 """
 
@@ -37,6 +40,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.emulators.telegram.callbacks import CallbackQueries
 from tests.emulators.telegram.limits import Fault, take_fault
 from tests.emulators.telegram.methods import BotApiMethods
 from tests.emulators.telegram.params import read_params
@@ -53,7 +57,7 @@ _Handler = Callable[[BotState, dict[str, Any], web.Request], Awaitable[Any]]
 
 # The Bot API methods and the update queue share state.TelegramState; this class adds the
 # HTTP server, the dispatch of /bot{token}/{method} and the test-facing API.
-class TelegramEmulator(BotApiMethods, UpdateQueue):
+class TelegramEmulator(BotApiMethods, UpdateQueue, CallbackQueries):
     """In-process Telegram Bot API server; see the module docstring."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -78,10 +82,11 @@ class TelegramEmulator(BotApiMethods, UpdateQueue):
             "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._get_webhook_info,
             "getchat": self._get_chat,
+            "answercallbackquery": self._answer_callback_query,
         }
         # Methods answered with a bare true (recorded in calls only).
         accepted = (
-            "close logOut answerCallbackQuery setMyName setMyDescription setMyShortDescription "
+            "close logOut setMyName setMyDescription setMyShortDescription "
             "setChatMenuButton setMyDefaultAdministratorRights setMessageReaction pinChatMessage "
             "unpinChatMessage unpinAllChatMessages leaveChat"
         )

@@ -72,7 +72,7 @@ class BotState:
     chats: dict[int, ChatState] = field(default_factory=dict)
     commands_by_scope: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     webhook: dict[str, Any] | None = None
-    allowed_updates: list[str] | None = None  # recorded only; updates are not filtered
+    allowed_updates: list[str] | None = None  # the last given to getUpdates: what it hands out
     poller: web.Request | None = field(default=None, repr=False)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
