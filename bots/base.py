@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -59,6 +60,14 @@ def incoming(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Button:
+    """One answer to a question the user may press (bots.questions makes them)."""
+
+    key: str  # what the platform sends back on a press: ASCII, at most 64 bytes (Telegram's limit)
+    label: str
+
+
 class Responder(Protocol):
     """How one message is answered on its platform. The router decides *what* to say,
     the responder *how*: drafts or edits, splitting, formatting, pacing, retries."""
@@ -74,6 +83,10 @@ class Responder(Protocol):
 
     async def final(self, text: str) -> None:
         """The whole answer; every part must be delivered, in order."""
+
+    async def ask(self, text: str, buttons: Sequence[Button]) -> None:
+        """A question: its text as `final` sends it, ``buttons`` (maybe none) attached to
+        its last message."""
 
     async def message(self, text: str) -> None:
         """A message of its own, said now and whole (a ``message`` node's text), before

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from engine.errors import (
+    AskedSomeoneElse,
     ChatgateError,
+    Conflict,
     ExecutionFailed,
     ExecutionTimeout,
     InvalidRequest,
@@ -20,6 +22,12 @@ NON_TEXT = "I can only read text messages for now – please type your question.
 
 
 def chat_message(error: ChatgateError) -> str:
+    if isinstance(error, AskedSomeoneElse):
+        if error.asked:
+            return f"I'm waiting for {error.asked}'s answer to my question first."
+        return "I'm waiting for the answer of the person I asked first."
+    if isinstance(error, Conflict):  # in chat only a question answered meanwhile, or reset
+        return "That question has expired – please write your message again."
     if isinstance(error, RateLimited):
         return f"You're sending messages too fast. Please wait {error.retry_after} s and try again."
     if isinstance(error, Unavailable):

@@ -23,14 +23,17 @@ from bots.delivery.dispatch import SessionQueue
 from bots.delivery.inbox import Inbox
 from bots.delivery.leases import Lease, token_lease
 from bots.messages import chat_message
+from bots.questions import Check, buttons, choice, expired, only_asked, read_key
 from config.schema import BotCommon
-from engine.catalog import Catalog
+from engine.catalog import Catalog, StoredWorkflow
+from engine.clock import utcnow
 from engine.cluster.link import SharedState
 from engine.cluster.ordering import RedisOrdering
 from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, RateLimited, Unavailable
 from engine.ratelimit import RateLimiter
+from engine.record import ExecutionRecord
 from engine.run.executor import Executor
-from engine.run.runner import Caller
+from engine.run.runner import Caller, Sink
 from engine.sessions import Sessions
 from engine.store.writer import Storage
 from engine.workflow.events import Event, MessageDelta, MessageSent
@@ -197,26 +200,102 @@ class ChatRouter:
                 await self.answer(msg, elsewhere or responder)
         await self.mark_handled(msg)
 
+    @property
+    def owner(self) -> str:
+        """Whom this bot's executions belong to."""
+        return f"bot:{self.settings.name}"
+
     async def answer(self, msg: Incoming, responder: Responder) -> None:
+        async def run(wf: StoredWorkflow, sink: Sink) -> ExecutionRecord:
+            field = wf.compiled.start.text_input()
+            if field is None:
+                raise ExecutionFailed(f"workflow '{wf.name}' declares no string input for chat messages")
+            return await self.services.executor.execute(
+                wf.workflow_id,
+                wf.compiled,
+                {field: msg.text},
+                owner=self.owner,
+                session_id=msg.session_id,
+                sink=sink,
+                caller=Caller(msg.platform, msg.user_id, msg.user_name, msg.chat_id),
+            )
+
+        await self._reply(msg, responder, run)
+
+    # -- a press on a question's button ---------------------------------------------
+
+    async def check_press(self, msg: Incoming, key: str) -> Check:
+        """Whether a press counts (read only, fast: the platform acknowledges the press with
+        the verdict's toast at once): the question still waits, in this chat, and the presser
+        is the person asked."""
+        pressed = read_key(key)
+        if pressed is None:
+            return expired()
+        waiting = await self.services.executor.waitings.get(pressed.execution_id)
+        if (
+            waiting is None
+            or waiting.session_id != msg.session_id
+            or waiting.owner != self.owner
+            or waiting.being_answered(utcnow())
+        ):
+            return expired()
+        picked = choice(pressed, waiting.question)
+        if picked is None:
+            return expired()
+        asked = Caller(**waiting.state["caller"])
+        if asked.user_id is not None and asked.user_id != msg.user_id:
+            return only_asked(asked.user_name)
+        return Check(None, waiting.execution_id, *picked)
+
+    async def answer_press(
+        self,
+        msg: Incoming,
+        check: Check,
+        responder: Responder,
+        chosen: Callable[[str], Awaitable[None]],
+    ) -> None:
+        """Go on with the execution the press answered (``check``: its verdict, which
+        counted): once per press (``msg.dedup_key``), within the user's limits; ``chosen``
+        shows the choice on the question message. Never raises for the user's faults."""
+        execution_id, option, label = check.execution_id, check.option, check.label
+        if check.toast is not None or execution_id is None or label is None:
+            return
+        if await self.already_handled(msg):
+            log.info("%s: press %s was already answered; skipping", self.source, msg.dedup_key)
+            return
+        if await self.allow(msg, responder):
+            try:
+                await chosen(label)
+            except Exception:  # the choice not shown must not cost the answer
+                log.warning("%s: could not show the choice on the question", self.source, exc_info=True)
+
+            async def run(wf: StoredWorkflow, sink: Sink) -> ExecutionRecord:
+                return await self.services.executor.resume(
+                    execution_id, wf.compiled, option=option, owner=self.owner, sink=sink
+                )
+
+            await self._reply(msg, responder, run)
+        await self.mark_handled(msg)
+
+    async def _reply(
+        self,
+        msg: Incoming,
+        responder: Responder,
+        run: Callable[[StoredWorkflow, Sink], Awaitable[ExecutionRecord]],
+    ) -> None:
+        """Run the bot's workflow (``run``: a new execution, or one going on) and stream what
+        it says; a question it asks goes out with its options as buttons."""
         stream = _Stream(responder)
         try:
             wf = await self.services.catalog.get(self.settings.workflow, owner=None)
             self.services.catalog.runnable(wf)
-            field = wf.compiled.start.text_input()
-            if field is None:
-                raise ExecutionFailed(f"workflow '{wf.name}' declares no string input for chat messages")
             async with stream:
-                record = await self.services.executor.execute(
-                    wf.workflow_id,
-                    wf.compiled,
-                    {field: msg.text},
-                    owner=f"bot:{self.settings.name}",
-                    session_id=msg.session_id,
-                    sink=stream.on_event,
-                    caller=Caller(msg.platform, msg.user_id, msg.user_name, msg.chat_id),
-                )
-            content = (record.result or {}).get("content", "")
-            if content or not stream.said:  # messages said it all: no "…" after them
+                record = await run(wf, stream.on_event)
+            result = record.result or {}
+            content = result.get("content", "")
+            if record.status == "waiting":
+                await responder.ask(content, buttons(record.execution_id, result["question"]))
+            elif content or not stream.said:  # messages said it all: no "…" after them
                 await responder.final(content or "…")
         except ChatgateError as e:
             run_id = e.execution_id if isinstance(e, ExecutionFailed | ExecutionCrashed) else None

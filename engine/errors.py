@@ -53,6 +53,14 @@ class Conflict(ChatgateError):
     code = "conflict"
 
 
+class AskedSomeoneElse(Conflict):
+    """A session's execution waits for one user's answer, and another user wrote (a group)."""
+
+    def __init__(self, message: str, details: Any = None, *, asked: str | None = None) -> None:
+        super().__init__(message, details)
+        self.asked = asked  # the name of the user asked, when known
+
+
 class PayloadTooLarge(ChatgateError):
     code = "payload_too_large"
 

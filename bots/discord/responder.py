@@ -13,10 +13,12 @@ import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 import discord
 
+from bots.base import Button
 from bots.delivery.pacing import Lanes, Pacer
 from bots.delivery.previews import ShieldedPreview
 from bots.delivery.typing_delay import TypingDelay
@@ -74,6 +76,9 @@ class PartsResponder(ABC):
         self.answering = True
         await self._preview.settle()
         await self._show(split_markdown(text, CHANNEL.message_length) or ["…"], final=True)
+
+    async def ask(self, text: str, buttons: Sequence[Button]) -> None:
+        await self.final(text)  # buttons: not yet shown on Discord
 
     async def message(self, text: str) -> None:
         self.answering = True
@@ -205,6 +210,9 @@ class EphemeralNotice:
         pass
 
     async def final(self, text: str) -> None:
+        await self.notice(text)
+
+    async def ask(self, text: str, buttons: Sequence[Button]) -> None:
         await self.notice(text)
 
     async def message(self, text: str) -> None:

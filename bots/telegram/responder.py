@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -29,6 +29,7 @@ from aiogram.enums import ChatAction, ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import Message, ReplyParameters
 
+from bots.base import Button
 from bots.delivery.previews import ShieldedPreview
 from bots.delivery.typing_delay import TypingDelay
 from bots.split import split_text, utf16_len
@@ -110,6 +111,9 @@ class TelegramResponder:
         for extra in self._sent[len(parts) :]:  # the preview ran longer than the answer
             await self._delete(extra.message_id)
         del self._sent[len(parts) :]
+
+    async def ask(self, text: str, buttons: Sequence[Button]) -> None:
+        await self.final(text)  # buttons: not yet shown on Telegram
 
     async def message(self, text: str) -> None:
         await self._preview.settle()

@@ -17,7 +17,14 @@ import orjson
 
 from config.schema import EngineSettings
 from engine.clock import iso, new_id, utcnow
-from engine.errors import ChatgateError, Conflict, ExecutionCrashed, ExecutionFailed, NotFound
+from engine.errors import (
+    AskedSomeoneElse,
+    ChatgateError,
+    Conflict,
+    ExecutionCrashed,
+    ExecutionFailed,
+    NotFound,
+)
 from engine.llm.client import LLM
 from engine.record import ExecutionRecord
 from engine.run.deadlines import Deadlines
@@ -77,6 +84,7 @@ class Executor:
             async with self.sessions.exclusive(session_id):
                 waiting = await self.waitings.of_session(session_id)
                 if waiting is not None and waiting.workflow_id == workflow_id and waiting.owner == owner:
+                    _check_asked(waiting, caller)
                     return await self._resume(waiting, workflow, _user_text(workflow, inputs), None, sink)
                 return await self._start(workflow_id, workflow, inputs, owner, session_id, sink, caller, True)
         return await self._start(workflow_id, workflow, inputs, owner, session_id, sink, caller, False)
@@ -132,7 +140,7 @@ class Executor:
         session's next message starts afresh. How many there were."""
         cancelled = 0
         while (waiting := await self.waitings.of_session(session_id)) is not None:
-            if not await self.waitings.claim(waiting):
+            if not await self.waitings.claim(waiting, self._lease_s):
                 continue  # answered meanwhile: look again
             record = await self.records.get(waiting.execution_id)
             if record is not None:
@@ -141,6 +149,11 @@ class Executor:
                 self.finished["cancelled"] += 1
                 cancelled += 1
         return cancelled
+
+    @property
+    def _lease_s(self) -> float:
+        """How long a resume holds its claim: well past the end of the longest run."""
+        return 2 * self.settings.execution_timeout_s + 1.0
 
     async def expire(self, execution_id: str, workflow: CompiledWorkflow | None) -> ExecutionRecord:
         """Resume a waiting execution whose wait ran out on its question's ``timeout`` port."""
@@ -156,10 +169,11 @@ class Executor:
         timed_out: bool = False,
     ) -> ExecutionRecord:
         """Claim ``waiting`` (the session held, when it has one) and go on from it."""
-        if not await self.waitings.claim(waiting):
+        if not await self.waitings.claim(waiting, self._lease_s):
             raise Conflict(f"execution '{waiting.execution_id}' was answered already", {"status": "answered"})
         record = await self.records.get(waiting.execution_id)
-        if record is None:  # its row went with the claim's commit: nothing to resume
+        if record is None:  # deleted meanwhile: nothing to resume
+            await self.waitings.drop(waiting.execution_id)
             raise NotFound(
                 f"execution '{waiting.execution_id}' not found", {"execution_id": waiting.execution_id}
             )
@@ -423,6 +437,17 @@ class _System(dict[str, Any]):
             return self[key]
         except KeyError:
             return default
+
+
+def _check_asked(waiting: Waiting, caller: Caller | None) -> None:
+    """In a chat shared by several people, only the one asked answers the question."""
+    asked = Caller(**waiting.state["caller"])
+    if caller is not None and None not in (caller.user_id, asked.user_id) and caller.user_id != asked.user_id:
+        raise AskedSomeoneElse(
+            f"execution '{waiting.execution_id}' waits for another user's answer",
+            {"status": "waiting"},
+            asked=asked.user_name,
+        )
 
 
 def version_of(workflow: CompiledWorkflow) -> str:

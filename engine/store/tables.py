@@ -113,4 +113,6 @@ waiting_executions = sa.Table(
     sa.Column("state", sa.JSON, nullable=False),  # the run's position, sys, caller
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # While a resume runs: the row is its until then; a resume that died leaves it to the next.
+    sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
 )

@@ -1,15 +1,19 @@
-"""Waiting executions: their rows in ``waiting_executions``, claimed once by a resume."""
+"""Waiting executions: their rows in ``waiting_executions``, claimed once by a resume.
+
+A claim is a lease, not a deletion: the row goes in the same commit as the resumed run's
+record, so a process that dies mid-resume leaves the execution waiting (its question still
+asked), and once the lease runs out the next answer, or the timeout sweep, takes it up."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from engine.clock import as_utc
+from engine.clock import as_utc, utcnow
 from engine.store.tables import executions, waiting_executions
 from engine.store.writer import Storage, TableRows
 
@@ -27,6 +31,10 @@ class Waiting:
     state: dict[str, Any]
     expires_at: datetime
     created_at: datetime
+    claimed_until: datetime | None = None  # a resume holds it until then
+
+    def being_answered(self, now: datetime) -> bool:
+        return self.claimed_until is not None and self.claimed_until > now
 
     def row(self) -> dict[str, Any]:
         return {
@@ -57,6 +65,7 @@ def _loaded(r: sa.Row[Any]) -> Waiting:
         state=r.state,
         expires_at=as_utc(r.expires_at),
         created_at=as_utc(r.created_at),
+        claimed_until=None if r.claimed_until is None else as_utc(r.claimed_until),
     )
 
 
@@ -74,10 +83,9 @@ class WaitingExecutions:
         def write(conn: sa.Connection) -> None:
             conn.execute(sa.delete(executions).where(executions.c.id == execution_id))
             conn.execute(executions.insert(), [record_row])
+            # Its claimed row (a resume ending here), or the one a new wait replaces.
+            conn.execute(_one(execution_id))
             if waiting is not None:
-                conn.execute(
-                    sa.delete(waiting_executions).where(waiting_executions.c.execution_id == execution_id)
-                )
                 conn.execute(waiting_executions.insert(), [waiting.row()])
             for table, rows in others:
                 if rows:
@@ -92,34 +100,58 @@ class WaitingExecutions:
         return None if r is None else _loaded(r)
 
     async def of_session(self, session_id: str) -> Waiting | None:
+        """The session's newest question still open (not being answered right now)."""
+        t = waiting_executions.c
         r = await self.storage.fetch_one(
-            sa.select(waiting_executions).where(waiting_executions.c.session_id == session_id).limit(1)
+            sa.select(waiting_executions)
+            .where(t.session_id == session_id, _unclaimed(utcnow()))
+            .order_by(t.created_at.desc())
+            .limit(1)
         )
         return None if r is None else _loaded(r)
 
     async def expired(self, now: datetime, limit: int) -> list[str]:
+        t = waiting_executions.c
         rows = await self.storage.fetch_all(
-            sa.select(waiting_executions.c.execution_id)
-            .where(waiting_executions.c.expires_at <= now)
-            .order_by(waiting_executions.c.expires_at)
+            sa.select(t.execution_id)
+            .where(t.expires_at <= now, _unclaimed(now))
+            .order_by(t.expires_at)
             .limit(limit)
         )
         return [r.execution_id for r in rows]
 
-    async def claim(self, waiting: Waiting) -> bool:
-        """Take the waiting row for one resume: True for exactly one caller, however many
-        processes try (the row is deleted only if it is still the one read)."""
+    async def claim(self, waiting: Waiting, lease_s: float) -> bool:
+        """Take the waiting row for one resume, for ``lease_s`` (longer than a run may take):
+        True for exactly one caller, however many processes try (only the row as it was read,
+        and only when no live claim holds it)."""
         claimed = False
+        now = utcnow()
 
         def write(conn: sa.Connection) -> None:
             nonlocal claimed
             t = waiting_executions.c
             done = conn.execute(
-                sa.delete(waiting_executions).where(
-                    t.execution_id == waiting.execution_id, t.attempts == waiting.attempts
-                )
+                sa.update(waiting_executions)
+                .where(t.execution_id == waiting.execution_id, t.attempts == waiting.attempts)
+                .where(_unclaimed(now))
+                .values(claimed_until=now + timedelta(seconds=lease_s))
             )
             claimed = done.rowcount == 1
 
         await self.storage.write(write)
         return claimed
+
+    def drop(self, execution_id: str) -> asyncio.Future[None]:
+        def write(conn: sa.Connection) -> None:
+            conn.execute(_one(execution_id))
+
+        return self.storage.write(write)
+
+
+def _one(execution_id: str) -> sa.Delete:
+    return sa.delete(waiting_executions).where(waiting_executions.c.execution_id == execution_id)
+
+
+def _unclaimed(now: datetime) -> sa.ColumnElement[bool]:
+    t = waiting_executions.c
+    return sa.or_(t.claimed_until.is_(None), t.claimed_until <= now)

@@ -8,7 +8,16 @@ import asyncio
 import signal
 from typing import Any
 
-from tests.api.support import SSE, assert_error, configured, create_workflow, execute, wait_until
+from tests.api.support import (
+    SSE,
+    assert_error,
+    configured,
+    create_workflow,
+    execute,
+    use_emulator,
+    wait_until,
+)
+from tests.emulators.openai_server import OpenAIEmulator
 from tests.support.chatgate import OTHER_KEY, StartChatgate
 
 ASK = "Which size, {{inputs.user_input}}?"
@@ -139,3 +148,38 @@ async def test_an_unanswered_question_times_out_on_the_server(start_chatgate: St
         assert shown["nodes"]["ask"]["port"] == "timeout"
         r = await http.post(f"{url}/resume", json={"option": "small"})
         assert r.status == 409
+
+
+async def test_a_process_killed_while_it_resumes_leaves_the_question_to_answer_again(
+    start_chatgate: StartChatgate, openai_emu: OpenAIEmulator
+) -> None:
+    def short_runs(config: dict[str, Any]) -> None:
+        config.setdefault("engine", {})["execution_timeout_s"] = 1.5
+
+    gw = await start_chatgate(configured(use_emulator(openai_emu), short_runs))
+    doc = coffee()
+    doc["nodes"][2] = {"id": "small", "type": "response", "config": {"model": "gpt-4o-mini"}}
+    async with gw.client() as http:
+        wid = await create_workflow(http, doc)
+        _, asked = await execute(http, wid, "Ann")
+        execution_id = asked["execution_id"]
+        openai_emu.hang_next()  # the resumed run is still at the model when the process dies
+        answering = asyncio.ensure_future(
+            http.post(f"/api/v1/executions/{execution_id}/resume", json={"option": "small"})
+        )
+        await wait_until(lambda: len(openai_emu.requests) == 1)
+        assert await gw.stop(signal.SIGKILL) == -signal.SIGKILL
+        answering.cancel()
+    await gw.start()
+    async with gw.client() as http:
+        shown = await (await http.get(f"/api/v1/executions/{execution_id}")).json()
+        assert shown["status"] == "waiting"  # the answer died with the process; the question did not
+
+        async def answered() -> bool:
+            r = await http.post(f"/api/v1/executions/{execution_id}/resume", json={"option": "small"})
+            body = await r.json()
+            assert r.status in (200, 409), body  # 409 while the dead resume's claim lasts
+            return r.status == 200 and body["status"] == "completed"
+
+        await wait_until(answered, within_s=10)
+        assert len(openai_emu.requests) == 2
