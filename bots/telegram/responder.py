@@ -10,6 +10,8 @@
 * Long answers: once the streamed text outgrows a message, the full parts are
   sent for good and the preview continues in the next one. Parts are cut from
   the start of the text, so a complete part never changes as the text grows.
+* Questions (``ask``): sent as ``final`` sends an answer, with the options as an inline
+  keyboard on the last message (`bots.telegram.keyboard`).
 * Formatting: HTML from `telegram_format`; a part Telegram refuses is resent
   as its plain Markdown source, so an answer is never lost to formatting.
 
@@ -27,13 +29,14 @@ from dataclasses import dataclass
 from aiogram import Bot
 from aiogram.enums import ChatAction, ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import Message, ReplyParameters
+from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 
 from bots.base import Button
 from bots.delivery.previews import ShieldedPreview
 from bots.delivery.typing_delay import TypingDelay
 from bots.split import split_text, utf16_len
 from bots.telegram.format import Part, render_parts
+from bots.telegram.keyboard import inline_keyboard
 from bots.telegram.limits import limits
 from bots.telegram.send import DeliveryFailed, Sender, is_bad_entities, is_not_modified, is_too_long
 
@@ -103,17 +106,21 @@ class TelegramResponder:
         await self._preview.show(lambda: self._show_partial(text))
 
     async def final(self, text: str) -> None:
+        await self._finish(text, None)
+
+    async def ask(self, text: str, buttons: Sequence[Button]) -> None:
+        await self._finish(text, inline_keyboard(buttons))
+
+    async def _finish(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        """Every part of the answer for good; ``markup`` goes on the last one."""
         await self._preview.settle()
         limit = self.limits.message_length
         parts = render_parts(text, limit) or render_parts("…", limit)
         for index, part in enumerate(parts):
-            await self._put(index, part)
+            await self._put(index, part, markup if index == len(parts) - 1 else None)
         for extra in self._sent[len(parts) :]:  # the preview ran longer than the answer
             await self._delete(extra.message_id)
         del self._sent[len(parts) :]
-
-    async def ask(self, text: str, buttons: Sequence[Button]) -> None:
-        await self.final(text)  # buttons: not yet shown on Telegram
 
     async def message(self, text: str) -> None:
         await self._preview.settle()
@@ -191,11 +198,15 @@ class TelegramResponder:
         if message is not None:
             self._sent.append(_Sent(message.message_id, (body, mode), (body, mode)))
 
-    async def _put(self, index: int, part: Part) -> None:
-        """Make message ``index`` show ``part`` for good: edit the preview, or send it."""
+    async def _put(self, index: int, part: Part, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Make message ``index`` show ``part`` (and ``markup``) for good: edit the preview, or send it."""
         want = _content(part)
         if index >= len(self._sent):
-            self._sent.append(await self._send_part(part, first=index == 0 and not self._said))
+            self._sent.append(await self._send_part(part, first=index == 0 and not self._said, markup=markup))
+            return
+        if markup is not None:  # the preview gets its text first, then the buttons
+            await self._put(index, part)
+            await self._add_markup(self._sent[index].message_id, markup)
             return
         sent = self._sent[index]
         if sent.want == want:
@@ -216,34 +227,55 @@ class TelegramResponder:
                 return
         self._sent[index].want = want
 
-    async def _send_part(self, part: Part, *, first: bool) -> _Sent:
+    async def _add_markup(self, message_id: int, markup: InlineKeyboardMarkup) -> None:
+        chat_id = self.target.chat_id
+        try:
+            await self.sender.deliver(
+                chat_id,
+                self._group,
+                lambda: self.bot.edit_message_reply_markup(
+                    chat_id=chat_id, message_id=message_id, reply_markup=markup
+                ),
+            )
+        except TelegramBadRequest as e:
+            if not is_not_modified(e):
+                raise
+
+    async def _send_part(
+        self, part: Part, *, first: bool, markup: InlineKeyboardMarkup | None = None
+    ) -> _Sent:
         """Send one part as a new message, falling back to its plain source if Telegram
         refuses the formatting. Nothing is ever dropped for its form."""
         want = _content(part)
         try:
-            message = await self._send(*want, first=first)
+            message = await self._send(*want, first=first, markup=markup)
             return _Sent(message.message_id, want, want)
         except TelegramBadRequest as e:
             if want[1] is not None and is_bad_entities(e):
                 log.info(
                     "Telegram refused the formatting in chat %s; sending plain text", self.target.chat_id
                 )
-                message = await self._send(part.source, None, first=first)
+                message = await self._send(part.source, None, first=first, markup=markup)
                 return _Sent(message.message_id, want, (part.source, None))
             if not is_too_long(e):
                 raise
         # Should not happen (parts are measured), but still lose nothing: smaller plain pieces.
         pieces = split_text(part.source, max(utf16_len(part.source) // 2, 1), utf16_len)
         for i, piece in enumerate(pieces):
-            message = await self._send(piece, None, first=first and i == 0)
+            last = i == len(pieces) - 1
+            message = await self._send(piece, None, first=first and i == 0, markup=markup if last else None)
         return _Sent(message.message_id, want, (pieces[-1], None))
 
-    async def _send(self, body: str, mode: str | None, *, first: bool) -> Message:
+    async def _send(
+        self, body: str, mode: str | None, *, first: bool, markup: InlineKeyboardMarkup | None = None
+    ) -> Message:
         return await self.sender.deliver(
-            self.target.chat_id, self._group, lambda: self._send_call(body, mode, first=first)
+            self.target.chat_id, self._group, lambda: self._send_call(body, mode, first=first, markup=markup)
         )
 
-    def _send_call(self, body: str, mode: str | None, *, first: bool) -> Awaitable[Message]:
+    def _send_call(
+        self, body: str, mode: str | None, *, first: bool, markup: InlineKeyboardMarkup | None = None
+    ) -> Awaitable[Message]:
         t = self.target
         reply = (
             ReplyParameters(message_id=t.reply_to, allow_sending_without_reply=True)
@@ -251,7 +283,12 @@ class TelegramResponder:
             else None
         )
         return self.bot.send_message(
-            t.chat_id, body, message_thread_id=t.thread_id, parse_mode=mode, reply_parameters=reply
+            t.chat_id,
+            body,
+            message_thread_id=t.thread_id,
+            parse_mode=mode,
+            reply_parameters=reply,
+            reply_markup=markup,
         )
 
     async def _edit(self, index: int, body: str, mode: str | None, *, preview: bool) -> None:
