@@ -17,6 +17,7 @@ from tests.support.telegram import (
     StartTelegram,
     asked,
     buttons,
+    coffee,
     health,
     press,
     texts,
@@ -25,33 +26,6 @@ from tests.support.telegram import (
 )
 
 SUPERGROUP = "supergroup"
-
-
-def coffee(*, timeout_s: float | None = None) -> dict[str, Any]:
-    sizes = [{"id": "small", "label": "Small cup"}, {"id": "large", "label": "Large cup"}]
-    ask: dict[str, Any] = {"question": "Which size?", "options": sizes}
-    if timeout_s is not None:
-        ask["timeout_s"] = timeout_s
-    doc: dict[str, Any] = {
-        "name": "coffee",
-        "nodes": [
-            {"id": "start", "type": "start", "config": {"input_params": [{"name": "user_input"}]}},
-            {"id": "hello", "type": "message", "config": {"content": "Hi {{inputs.user_input}}!"}},
-            {"id": "ask", "type": "question", "config": ask},
-            {"id": "small", "type": "template", "config": {"template": "Small for {{inputs.user_input}}."}},
-            {"id": "large", "type": "template", "config": {"template": "Large for {{inputs.user_input}}."}},
-        ],
-        "connections": [
-            {"from": "start", "to": "hello"},
-            {"from": "hello", "to": "ask"},
-            {"from": "ask", "port": "small", "to": "small"},
-            {"from": "ask", "port": "large", "to": "large"},
-        ],
-    }  # fmt: skip
-    if timeout_s is not None:
-        doc["nodes"].append({"id": "late", "type": "template", "config": {"template": "Too late."}})
-        doc["connections"].append({"from": "ask", "port": "timeout", "to": "late"})
-    return doc
 
 
 async def start_coffee(start_telegram: StartTelegram, **kw: Any) -> Any:

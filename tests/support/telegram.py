@@ -188,3 +188,32 @@ def press(
     return emu.push_callback_query(
         token, chat_id, user_id, question["message_id"], data, first_name=first_name
     )
+
+
+def coffee(*, timeout_s: float | None = None) -> dict[str, Any]:
+    """Greets, asks "Which size?" with the buttons Small cup / Large cup, answers from a
+    template with the first message's text (``timeout_s``: the question's; "Too late." then)."""
+    sizes = [{"id": "small", "label": "Small cup"}, {"id": "large", "label": "Large cup"}]
+    ask: dict[str, Any] = {"question": "Which size?", "options": sizes}
+    if timeout_s is not None:
+        ask["timeout_s"] = timeout_s
+    doc: dict[str, Any] = {
+        "name": "coffee",
+        "nodes": [
+            {"id": "start", "type": "start", "config": {"input_params": [{"name": "user_input"}]}},
+            {"id": "hello", "type": "message", "config": {"content": "Hi {{inputs.user_input}}!"}},
+            {"id": "ask", "type": "question", "config": ask},
+            {"id": "small", "type": "template", "config": {"template": "Small for {{inputs.user_input}}."}},
+            {"id": "large", "type": "template", "config": {"template": "Large for {{inputs.user_input}}."}},
+        ],
+        "connections": [
+            {"from": "start", "to": "hello"},
+            {"from": "hello", "to": "ask"},
+            {"from": "ask", "port": "small", "to": "small"},
+            {"from": "ask", "port": "large", "to": "large"},
+        ],
+    }  # fmt: skip
+    if timeout_s is not None:
+        doc["nodes"].append({"id": "late", "type": "template", "config": {"template": "Too late."}})
+        doc["connections"].append({"from": "ask", "port": "timeout", "to": "late"})
+    return doc
