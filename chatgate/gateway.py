@@ -28,6 +28,8 @@ from engine.catalog import Catalog, FileProblem
 from engine.cluster.link import SharedState
 from engine.cluster.ordering import RedisOrdering
 from engine.errors import Forbidden, NotFound
+from engine.files.store import FileStore
+from engine.files.store import sweep_forever as sweep_files_forever
 from engine.llm.client import LLM
 from engine.mcp.pool import RETIRE_GRACE_S, McpPool
 from engine.net.client import OutboundHttp
@@ -42,6 +44,7 @@ from engine.store.writer import Storage
 from engine.workflow.graph import CompiledWorkflow
 from engine.workflow.nodes.calling import WORKFLOWS
 from engine.workflow.nodes.code import SANDBOX
+from engine.workflow.nodes.files import DOWNLOADS, FILES
 from engine.workflow.nodes.http import HTTP
 from engine.workflow.nodes.secrets import SECRETS
 from engine.workflow.nodes.tools.servers import MCP_SERVERS
@@ -69,6 +72,8 @@ class Gateway:
     _question_sweep: asyncio.Task[None] | None = None  # resumes questions whose wait ran out
     mcp: McpPool | None = None  # the MCP servers response nodes' tools come from
     _retiring_mcp: dict[asyncio.Task[None], McpPool] = field(default_factory=dict)
+    files: FileStore | None = None  # files workflows took in and sent out
+    _file_sweep: asyncio.Task[None] | None = None  # deletes files past files.retention_days
 
     @classmethod
     async def open(cls, settings: Settings, config_file: Path | str = "config") -> Gateway:
@@ -90,6 +95,9 @@ class Gateway:
         sandbox = executor.services[SANDBOX.name] = Sandbox(settings.code)
         await sandbox.check()  # a host without bubblewrap: a warning now, code nodes refuse to run
         mcp = executor.services[MCP_SERVERS.name] = McpPool(settings.mcp_servers, settings.http)
+        files = await FileStore(storage, settings.files, settings.server.public_url).open()
+        executor.owner_services[FILES.name] = files.of_owner  # a run reaches its owner's files only
+        executor.services[DOWNLOADS.name] = outbound
         limiter = RateLimiter(settings.rate_limits, settings.redis_url)
         stored = StoredKeys()
         await stored.refresh(storage, set())
@@ -118,6 +126,7 @@ class Gateway:
             shared=shared,
             outbound=outbound,
             mcp=mcp,
+            files=files,
         )
         gw.metrics.watch(gw)
         gw.use_secrets(settings)
@@ -129,6 +138,7 @@ class Gateway:
             sweep_forever(executor, gw._current_workflow, settings.engine.question_sweep_s),
             name="question-sweep",
         )
+        gw._file_sweep = asyncio.create_task(sweep_files_forever(files), name="file-sweep")
         if llm.resolve(None) == "echo":
             log.warning(
                 "llm.default_model is 'echo': the built-in OFFLINE model, which repeats the user's message. "
@@ -221,6 +231,8 @@ class Gateway:
             self.bots.services.policy = AccessPolicy(new)  # (a bot's own access is in its settings)
         if "http" in sections and self.outbound is not None:
             self.outbound.use(new.http)  # the old session closes once its requests are done
+        if {"files", "server"} & set(sections) and self.files is not None:
+            self.files.use(new.files, new.server.public_url)
         if {"mcp_servers", "http"} & set(sections):
             self._replace_mcp(McpPool(new.mcp_servers, new.http))
         self.settings = new
@@ -252,6 +264,10 @@ class Gateway:
             return None
 
     async def close(self) -> None:
+        if self._file_sweep is not None:
+            self._file_sweep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._file_sweep
         if self._question_sweep is not None:
             self._question_sweep.cancel()
             with contextlib.suppress(asyncio.CancelledError):

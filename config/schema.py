@@ -14,6 +14,7 @@ from pydantic import AfterValidator, Field, GetPydanticSchema, SecretStr, field_
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from config.access import AccessSettings, ReloadSettings, UserSettings, check_people
+from config.files import FilesSettings
 from config.ids import AdminId
 from config.mcp import McpServerName, McpServerSettings
 from config.outbound import HttpSettings
@@ -29,6 +30,13 @@ def _origin(value: str) -> str:
     if scheme not in ("http", "https") or not sep or not rest or "/" in rest or value != value.strip():
         raise ValueError(f"'{value}' is not an origin like https://app.example.com (no path, no slash)")
     return value
+
+
+def _public_url(value: str) -> str:
+    scheme, sep, rest = value.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest.split("/")[0] or value != value.strip():
+        raise ValueError(f"'{value}' is not a URL like https://bots.example.com (http or https)")
+    return value.rstrip("/")
 
 
 class ServerSettings(Section):
@@ -49,6 +57,9 @@ class ServerSettings(Section):
     max_connections: int | None = Field(None, ge=1)
     # Browser origins allowed to call the API (exact "scheme://host[:port]"); empty: none.
     cors_origins: tuple[Annotated[str, AfterValidator(_origin)], ...] = ()
+    # Where clients reach this server ("https://bots.example.com"): signed file URLs are made
+    # absolute with it; null: they are paths ("/api/v1/files/…").
+    public_url: Annotated[str, AfterValidator(_public_url)] | None = None
 
 
 class StorageSettings(Section):
@@ -166,6 +177,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     code: CodeSettings = CodeSettings()
     mcp_servers: dict[McpServerName, McpServerSettings] = {}
+    files: FilesSettings = FilesSettings()
 
     @model_validator(mode="after")
     def _tiers_exist(self) -> Settings:

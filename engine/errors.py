@@ -234,3 +234,16 @@ class SandboxUnavailable(ExecutionFailed):
     """The ``code`` node's sandbox cannot be set up on this host: it refuses to run (never unsandboxed)."""
 
     code = "sandbox_unavailable"
+
+
+class FileTooLarge(PayloadTooLarge):
+    """A file over ``files.max_bytes`` (an upload, a fetched URL, an attachment)."""
+
+
+class FileQuotaExceeded(PayloadTooLarge):
+    """Storing the file would take the files past ``files.quota_bytes``, everyone's together."""
+
+
+class InputDestinationNotAllowed(DestinationNotAllowed):
+    """A file input's URL would reach a place the SSRF guard refuses: the caller's request is
+    at fault (400), before anything ran."""

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from engine.cluster.ordering import HeldAlready, RedisOrdering, Turn
+from engine.store.files import FileRows
 from engine.store.history import History
 from engine.store.variables import Variables
 from engine.store.writer import Storage, TableRows
@@ -124,6 +125,7 @@ class Sessions:
         self.storage = storage
         self.rows = History(storage)
         self.variable_rows = Variables(storage)
+        self.file_rows = FileRows(storage)  # a session's files go with it
         # With other processes writing the same sessions (Redis turns), a local cache would
         # go stale: history is then always read from the database, after taking the turn.
         self.turns = turns
@@ -235,11 +237,12 @@ class Sessions:
             self._variables_bytes -= held[1]
 
     async def reset(self, session_id: str) -> int:
-        """Forget a session's history and variables; returns how many messages (user and
-        assistant) were removed."""
+        """Forget a session's history, variables and files; returns how many messages (user
+        and assistant) were removed."""
         async with self.exclusive(session_id):
             exchanges = await self.rows.forget(session_id)
             await self.variable_rows.forget(session_id)
+            await self.file_rows.forget_session(session_id)
             self._cache.pop(session_id, None)
             self._forget_variables(session_id)
             self._turn_trims.forget(session_id)

@@ -16,6 +16,7 @@ from chatgate.http.errors import error_response, first_line, from_http_exception
 from chatgate.http.routes import (
     admin,
     executions,
+    files,
     health,
     keys,
     metrics,
@@ -32,6 +33,7 @@ log = logging.getLogger("chatgate.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 API_PREFIX = "/api/v1/"
 PUBLIC = {"/api/v1/openapi.json", workflow_schema.PATH}  # documents that hold no secrets
+PUBLIC_PREFIXES = (files.PREFIX,)  # a signed URL is its own permission
 
 
 @web.middleware
@@ -40,7 +42,8 @@ async def front_door(request: web.Request, handler: Handler) -> web.StreamRespon
     error in the one envelope; the quota headers on every answer the limit counted."""
     quota = None
     try:
-        if request.path.startswith(API_PREFIX) and request.path not in PUBLIC:
+        path = request.path
+        if path.startswith(API_PREFIX) and path not in PUBLIC and not path.startswith(PUBLIC_PREFIXES):
             gw = request.app[GATEWAY]
             principal = _authenticate(gw, request.headers.get("Authorization", ""))
             request[PRINCIPAL] = principal
@@ -90,7 +93,18 @@ def create_app(gateway: Gateway, reloader: Reloader | None = None) -> web.Applic
     if reloader is not None:
         app[RELOADER] = reloader
     app.on_response_prepare.append(cors.add_headers)
-    for module in (workflows, executions, health, openapi, docs, admin, keys, metrics, workflow_schema):
+    for module in (
+        workflows,
+        executions,
+        health,
+        openapi,
+        docs,
+        admin,
+        keys,
+        metrics,
+        workflow_schema,
+        files,
+    ):
         app.router.add_routes(module.routes)
     app.router.add_routes(webhooks.routes_for(gateway.settings))  # Telegram bots in webhook mode
     openapi.install(app)

@@ -27,6 +27,7 @@ _PATH_PARAMS = {
     "session_id": "the session_id the executions were sent with",
     "bot": "the bot's name",
     "name": "the key's name",
+    "file_id": "a `file_…` id",
 }
 _PATH_EXAMPLES = {"workflow_id": "support_bot", "asset": "swagger-ui.css", "bot": "tg-main"}
 _TAGS = [
@@ -36,6 +37,7 @@ _TAGS = [
     ("admin", "Admin keys only (admins: [key:<name>])"),
     ("operations", "Health for operators and load balancers (no key)"),
     ("telegram", "Telegram webhooks (called by Telegram)"),
+    ("files", "Files workflows took in or sent out, by signed URL (no key)"),
     ("meta", "This document and its docs page (no key)"),
 ]
 # Every request under /api/v1 with a key can meet these, whatever the operation.

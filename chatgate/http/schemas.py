@@ -508,3 +508,13 @@ class InternalError(_Error):
 
 
 __all__ = ["WorkflowSpec"]
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+class FileQuery(BaseModel):
+    """``GET /api/v1/files/{file_id}?expires=&signature=``: the signed URL's query."""
+
+    expires: int = Field(ge=0, le=2**53, description="unix seconds after which the URL no longer works")
+    signature: str = Field(min_length=1, max_length=128, description="the URL's HMAC-SHA256, hex")

@@ -116,3 +116,27 @@ waiting_executions = sa.Table(
     # While a resume runs: the row is its until then; a resume that died leaves it to the next.
     sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
 )
+
+# Files workflows took in or sent out, bytes and all: in the database, so every process (on
+# any host) that shares it can serve them. ``data`` last, so reading the others skips it.
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("session_id", sa.String(512), nullable=True, index=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("mime_type", sa.String(127), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
+# The key signed file URLs are checked with: made once by the migration, so every process
+# sharing the database agrees on it. Never logged, never served.
+file_signing = sa.Table(
+    "file_signing",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("secret", sa.String(128), nullable=False),
+)

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from chatgate.gateway import Gateway
 from chatgate.http import docs, openapi
-from chatgate.http.app import API_PREFIX, PUBLIC, create_app
+from chatgate.http.app import API_PREFIX, PUBLIC, PUBLIC_PREFIXES, create_app
 from chatgate.http.openapi import document
 from chatgate.http.routes import admin, executions, health, metrics, workflows
 from config.loader import parse_settings
@@ -78,7 +78,9 @@ async def test_every_route_of_the_server_is_in_the_document_and_nothing_else(tmp
     assert ("/docs", "get") in documented
     # What the document calls keyless under /api/v1 is what the front door lets through.
     keyless = {path for path, ops in doc["paths"].items() for op in ops.values() if op.get("security") == []}
-    assert {p for p in keyless if p.startswith(API_PREFIX)} == PUBLIC
+    keyless_api = {p for p in keyless if p.startswith(API_PREFIX)}
+    assert {p for p in keyless_api if not p.startswith(PUBLIC_PREFIXES)} == PUBLIC
+    assert {p for p in keyless_api if p.startswith(PUBLIC_PREFIXES)} == {"/api/v1/files/{file_id}"}
 
 
 async def test_each_operation_has_an_id_a_tag_and_documents_its_errors_in_the_envelope(
