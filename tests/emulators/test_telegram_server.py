@@ -17,12 +17,22 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
+    TelegramEntityTooLarge,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from aiogram.types import (
+    BotCommand,
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
+    Message,
+    ReplyParameters,
+)
 
 from tests.emulators.telegram.html_markup import parse_html
 from tests.emulators.telegram.markdown_markup import parse_markdown_v2
@@ -623,3 +633,96 @@ async def test_get_updates_hands_out_only_the_allowed_update_types(emu: Telegram
     emu.push_callback_query(TOKEN, USER_CHAT, 1001, sent.message_id, "a")
     updates = await bot.get_updates(offset=updates[-1].update_id + 1, allowed_updates=["callback_query"])
     assert [u.event_type for u in updates] == ["callback_query"]
+
+
+@pytest.mark.asyncio
+async def test_a_users_files_are_got_and_downloaded(emu: TelegramEmulator, bot: Bot) -> None:
+    emu.push_file_message(
+        TOKEN, chat_id=USER_CHAT, photo=[b"s" * 10, b"m" * 100, b"l" * 1000], caption="look"
+    )
+    emu.push_file_message(TOKEN, chat_id=USER_CHAT, document=("report.pdf", "application/pdf", b"%PDF-1.7"))
+    emu.push_file_message(TOKEN, chat_id=USER_CHAT, voice=b"OggS voice", audio=None)
+    photo, document, voice = [u.message for u in await bot.get_updates()]
+    assert photo is not None
+    assert photo.photo is not None
+    assert photo.caption == "look"
+    assert [size.file_size for size in photo.photo] == [10, 100, 1000]
+    assert document is not None
+    assert document.document is not None
+    assert (document.document.file_name, document.document.mime_type) == ("report.pdf", "application/pdf")
+    assert voice is not None
+    assert voice.voice is not None
+
+    file = await bot.get_file(photo.photo[-1].file_id)
+    assert file.file_size == 1000
+    assert file.file_path is not None
+    downloaded = await bot.download_file(file.file_path)
+    assert downloaded is not None
+    assert downloaded.read() == b"l" * 1000
+    got = await bot.download(document.document.file_id)
+    assert got is not None
+    assert got.read() == b"%PDF-1.7"
+
+    with pytest.raises(TelegramBadRequest, match="invalid file_id"):
+        await bot.get_file("no-such-file")
+    emu.download_limit_bytes = 999
+    with pytest.raises(TelegramBadRequest, match="file is too big"):
+        await bot.get_file(photo.photo[-1].file_id)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{emu.base_url}/file/bot{TOKEN}/photos/nothing.jpg") as resp,
+    ):
+        assert resp.status == 404
+
+
+@pytest.mark.asyncio
+async def test_the_bot_sends_photos_documents_and_albums(emu: TelegramEmulator, bot: Bot) -> None:
+    png = BufferedInputFile(b"\x89PNG picture", filename="chart.png")
+    photo = await bot.send_photo(USER_CHAT, png, caption="<b>Sales</b>", parse_mode="HTML")
+    assert photo.photo is not None
+    assert photo.caption == "Sales"
+    doc = await bot.send_document(USER_CHAT, BufferedInputFile(b"a,b\n1,2\n", filename="data.csv"))
+    assert doc.document is not None
+    assert doc.document.file_name == "data.csv"
+    album = await bot.send_media_group(
+        USER_CHAT,
+        [
+            InputMediaPhoto(media=BufferedInputFile(b"one", filename="1.jpg"), caption="first"),
+            InputMediaPhoto(media=BufferedInputFile(b"two", filename="2.jpg")),
+        ],
+    )
+    assert len(album) == 2
+    assert album[0].media_group_id is not None
+    assert album[0].media_group_id == album[1].media_group_id
+    # A file the bot got can be sent again by its file_id, without uploading it.
+    await bot.send_document(USER_CHAT, doc.document.file_id)
+
+    sent = emu.sent_files(TOKEN, USER_CHAT)
+    assert [(f["kind"], f["name"], f["data"], f["caption"]) for f in sent] == [
+        ("photo", "chart.png", b"\x89PNG picture", "Sales"),
+        ("document", "data.csv", b"a,b\n1,2\n", None),
+        ("photo", "1.jpg", b"one", "first"),
+        ("photo", "2.jpg", b"two", None),
+        ("document", "data.csv", b"a,b\n1,2\n", None),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_files_are_refused_like_telegram_does(emu: TelegramEmulator, bot: Bot) -> None:
+    with pytest.raises(TelegramBadRequest, match="caption is too long"):
+        await bot.send_photo(USER_CHAT, BufferedInputFile(b"x", filename="x.jpg"), caption="c" * 1025)
+    with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+        await bot.send_document(USER_CHAT, "not-a-known-file-id")
+    with pytest.raises(TelegramBadRequest, match="2-10"):
+        await bot.send_media_group(
+            USER_CHAT, [InputMediaPhoto(media=BufferedInputFile(b"1", filename="1.jpg"))]
+        )
+    mixed = [
+        InputMediaPhoto(media=BufferedInputFile(b"1", filename="1.jpg")),
+        InputMediaDocument(media=BufferedInputFile(b"2", filename="2.txt")),
+    ]
+    with pytest.raises(TelegramBadRequest, match="together"):
+        await bot.send_media_group(USER_CHAT, mixed)
+    with pytest.raises(TelegramEntityTooLarge):
+        await bot.send_photo(USER_CHAT, BufferedInputFile(b"x" * (10 * 1024 * 1024 + 1), filename="big.jpg"))
+    assert emu.sent_files(TOKEN, USER_CHAT) == []  # nothing refused reached the chat

@@ -42,6 +42,23 @@ class SentMessage:
 
 
 @dataclass
+class StoredFile:
+    """A file the bot can get (a user's) or sent; ``data`` None: sent by URL, never fetched."""
+
+    file_id: str
+    file_unique_id: str
+    data: bytes | None
+    file_path: str
+    name: str | None = None
+    mime_type: str | None = None
+    url: str | None = None
+
+    @property
+    def size(self) -> int | None:
+        return None if self.data is None else len(self.data)
+
+
+@dataclass
 class ChatState:
     chat: dict[str, Any]  # the Chat object embedded in messages
     next_message_id: int = 1
@@ -72,6 +89,7 @@ class BotState:
     chats: dict[int, ChatState] = field(default_factory=dict)
     commands_by_scope: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     webhook: dict[str, Any] | None = None
+    files: dict[str, StoredFile] = field(default_factory=dict)  # by file_id
     allowed_updates: list[str] | None = None  # the last given to getUpdates: what it hands out
     poller: web.Request | None = field(default=None, repr=False)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
