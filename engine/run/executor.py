@@ -169,6 +169,10 @@ class Executor:
         timed_out: bool = False,
     ) -> ExecutionRecord:
         """Claim ``waiting`` (the session held, when it has one) and go on from it."""
+        node = workflow.nodes.get(waiting.node_id) if workflow is not None else None
+        if isinstance(node, QuestionNode) and answer is not None and option is None and not timed_out:
+            # Before the claim: a slow model must not hold the execution from other answers.
+            option = await node.interpret(self.llm, waiting.question, answer)
         if not await self.waitings.claim(waiting, self._lease_s):
             raise Conflict(f"execution '{waiting.execution_id}' was answered already", {"status": "answered"})
         record = await self.records.get(waiting.execution_id)
@@ -178,7 +182,6 @@ class Executor:
                 f"execution '{waiting.execution_id}' not found", {"execution_id": waiting.execution_id}
             )
         state = waiting.state
-        node = workflow.nodes.get(waiting.node_id) if workflow is not None else None
         if workflow is None or version_of(workflow) != waiting.version or not isinstance(node, QuestionNode):
             # A stale graph must not go on from a position it no longer has.
             record.status, record.end_time = "cancelled", utcnow()
@@ -200,7 +203,11 @@ class Executor:
         env.sys.started = record.start_time
         run = Run(workflow, env, record.inputs)
         position = Position.load(state["position"])
-        choice = node.timed_out() if timed_out else node.choose(answer, option, waiting.attempts + 1)
+        choice = (
+            node.timed_out()
+            if timed_out
+            else node.choose(waiting.question, answer, option, waiting.attempts + 1)
+        )
         user_text = answer if answer is not None else (option or "")
         if choice is None:  # it matched nothing: asked again, one attempt fewer left
             again = replace(waiting, attempts=waiting.attempts + 1)

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from engine.errors import ExecutionFailed
 from engine.workflow.nodes.base import NodeConfig, NodeContext
-from engine.workflow.nodes.model import ChatMessage, Reply, ToolSpec
+from engine.workflow.nodes.model import ChatMessage, ChatModel, Reply, ToolSpec
 from engine.workflow.templates import Ref, parse, references
 
 #: Statuses with which a server says it will not take the structured request itself
@@ -74,8 +74,23 @@ async def ask(
     """One answer, structured if the server takes the request; if it refuses it, once plainly
     (the messages ask for JSON too, so a plain answer can still be read). No deltas: a
     structured answer is the node's own, not text for the user."""
+    return await ask_model(
+        ctx.llm, model, messages, structure, temperature=temperature, max_tokens=max_tokens
+    )
+
+
+async def ask_model(
+    llm: ChatModel,
+    model: str | None,
+    messages: Sequence[ChatMessage],
+    structure: Structure,
+    *,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+) -> Reply:
+    """`ask`, outside a running node (a question's answer read when it comes)."""
     try:
-        return await ctx.llm.chat(
+        return await llm.chat(
             model,
             messages,
             None,
@@ -88,7 +103,7 @@ async def ask(
     except ExecutionFailed as e:
         if not refused_request(e):
             raise
-    return await ctx.llm.chat(model, messages, None, temperature=temperature, max_tokens=max_tokens)
+    return await llm.chat(model, messages, None, temperature=temperature, max_tokens=max_tokens)
 
 
 def answer_object(reply: Reply, tool: str | None = None) -> dict[str, Any] | None:

@@ -12,6 +12,8 @@ from engine.workflow.nodes.question import MAX_ANSWER_CHARS, MAX_OPTIONS, Questi
 from tests.support.workflow_docs import link, refused, start
 
 SIZES = [{"id": "small", "label": "Small cup"}, {"id": "large", "label": "Large cup"}]
+SHOWN = {"text": "Which size?", "options": SIZES}  # the question as it was asked
+OPEN = {"text": "Which colour?", "options": []}
 
 
 def question(**config: Any) -> QuestionNode:
@@ -20,18 +22,18 @@ def question(**config: Any) -> QuestionNode:
 
 def test_an_option_is_chosen_by_its_id_or_its_label_in_any_case() -> None:
     node = question(options=SIZES)
-    assert node.choose(None, "large", 1) is not None
-    by_id = node.choose(None, "large", 1)
+    assert node.choose(SHOWN, None, "large", 1) is not None
+    by_id = node.choose(SHOWN, None, "large", 1)
     assert by_id is not None
     assert (by_id.port, by_id.option, by_id.answer) == ("large", "large", "Large cup")
-    typed = node.choose("  small   CUP ", None, 1)
+    typed = node.choose(SHOWN, "  small   CUP ", None, 1)
     assert typed is not None
     assert (typed.port, typed.option, typed.answer) == (
         "small",
         "small",
         "  small   CUP ",
     )
-    assert (c := node.choose("LARGE", None, 1)) is not None
+    assert (c := node.choose(SHOWN, "LARGE", None, 1)) is not None
     assert c.port == "large"
     assert node.ports() == frozenset({"small", "large", "other", "timeout"})
     assert node.outputs() == frozenset({"answer", "option"})
@@ -39,29 +41,29 @@ def test_an_option_is_chosen_by_its_id_or_its_label_in_any_case() -> None:
 
 def test_without_free_text_an_unmatched_answer_is_asked_again_then_goes_to_other() -> None:
     node = question(options=SIZES, max_attempts=3)
-    assert node.free_text is False  # options and no allow_free_text: the options only
-    assert node.choose("medium", None, 1) is None
-    assert node.choose(None, "medium", 2) is None  # an id that is no option's
-    last = node.choose("medium", None, 3)
+    assert node.free_text(SIZES) is False  # options and no allow_free_text: the options only
+    assert node.choose(SHOWN, "medium", None, 1) is None
+    assert node.choose(SHOWN, None, "medium", 2) is None  # an id that is no option's
+    last = node.choose(SHOWN, "medium", None, 3)
     assert last is not None
     assert (last.port, last.answer, last.option) == ("other", "medium", None)
 
 
 def test_free_text_goes_to_other_at_once() -> None:
     open_question = question()
-    assert open_question.free_text is True  # no options: any text is the answer
-    c = open_question.choose("Blue, please", None, 1)
+    assert open_question.free_text([]) is True  # no options: any text is the answer
+    c = open_question.choose(OPEN, "Blue, please", None, 1)
     assert c is not None
     assert c.outputs() == {"answer": "Blue, please", "option": None}
     assert c.port == "other"
     mixed = question(options=SIZES, allow_free_text=True)
-    c = mixed.choose("a mug", None, 1)
+    c = mixed.choose(SHOWN, "a mug", None, 1)
     assert c is not None
     assert c.port == "other"
 
 
 def test_a_long_answer_is_cut_to_the_bound() -> None:
-    c = question().choose("x" * (MAX_ANSWER_CHARS * 3), None, 1)
+    c = question().choose(OPEN, "x" * (MAX_ANSWER_CHARS * 3), None, 1)
     assert c is not None
     assert c.answer is not None
     assert len(c.answer) == MAX_ANSWER_CHARS
@@ -87,7 +89,7 @@ def test_the_wait_is_not_the_runners_node_time_limit() -> None:
         ({"options": [{"id": "a", "label": "A"}, {"id": "A", "label": "B"}]}, "more than one"),
         ({"options": [{"id": "has space", "label": "A"}]}, "pattern"),
         ({"options": [{"id": f"o{i}", "label": "x"} for i in range(MAX_OPTIONS + 1)]}, "at most"),
-        ({"match": "model"}, "not available yet"),
+        ({"options": "pick {{a.b}}"}, "exactly one reference"),
         ({"allow_free_text": False}, "must allow free text"),
         ({"timeout_s": 0}, "greater than 0"),
         ({"max_attempts": 0}, "greater than or equal to 1"),
@@ -106,3 +108,12 @@ def test_a_connection_from_a_port_the_question_does_not_have_is_refused() -> Non
         [start(), ask, end], [*link("start>ask"), {"from": "ask", "port": "medium", "to": "done"}]
     )
     assert "medium" in details
+
+
+def test_options_the_run_makes_leave_by_the_default_port_with_their_id() -> None:
+    node = question(options="{{orders.json.items}}")
+    assert node.ports() == frozenset({"default", "other", "timeout"})
+    shown = {"text": "Which order?", "options": [{"id": "A-17", "label": "Order A-17 (shoes)"}]}
+    c = node.choose(shown, "order a-17 (SHOES)", None, 1)
+    assert c is not None
+    assert (c.port, c.option) == ("default", "A-17")
