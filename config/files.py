@@ -20,7 +20,5 @@ class FilesSettings(Section):
     url_ttl_s: int = Field(3600, ge=1, le=7 * 24 * 3600)
     # How often every process deletes the files past retention_days.
     sweep_s: float = Field(600.0, gt=0, le=86400)
-    # Files in one ``files`` input, and attachments one message or end node sends.
-    max_per_input: int = Field(10, ge=1, le=100)
     # Fetching a file's URL (a REST input, an attachment) may take this long.
     fetch_timeout_s: float = Field(30.0, gt=0, le=600)

@@ -20,6 +20,7 @@ from engine.errors import (
     ExecutionFailed,
     ExecutionTimeout,
     Forbidden,
+    InputDestinationNotAllowed,
     InvalidRequest,
     InvalidWorkflow,
     NotFound,
@@ -46,6 +47,7 @@ STATUS: dict[type[ChatgateError], int] = {
     ExecutionTimeout: 504,
     ExecutionFailed: 502,
     DestinationNotAllowed: 502,
+    InputDestinationNotAllowed: 400,  # a file input's URL: the request's fault, nothing ran
     # A code node's own failures: its code's fault (or the host's), said by their own codes.
     **dict.fromkeys((CodeError, CodeOutputInvalid, CodeMemoryExceeded, CodeKilled, CodeTimeout), 502),
     SandboxUnavailable: 502,

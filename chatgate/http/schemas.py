@@ -31,7 +31,12 @@ class ExecuteRequest(BaseModel):
         },
     )
 
-    inputs: dict[str, Any] = Field({}, description="values for the start node's input_params, by name")
+    inputs: dict[str, Any] = Field(
+        {},
+        description="values for the start node's input_params, by name; a `file` input takes "
+        '`{"name", "mime_type", "data": "<base64>"}` or `{"url": "https://…"}` (a `files` input a list of '
+        "them), stored before the run and given to it as `{id, name, mime_type, size, url}`",
+    )
     session_id: str | None = Field(
         None, min_length=1, max_length=256, strict=True, description="keeps the conversation's history"
     )

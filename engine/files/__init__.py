@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-#: Files one ``files`` input may hold, and attachments one node may send, at most (the
-#: admin's ``files.max_per_input`` may lower it).
-MAX_FILES = 100
+#: Files one ``files`` input may hold, and attachments one node may send, at most.
+MAX_FILES = 10
 
 #: The keys of a file in the pool.
 FILE_KEYS = frozenset({"id", "name", "mime_type", "size", "url"})
@@ -34,11 +33,6 @@ class RunFiles(FileReader, Protocol):
 
     @property
     def max_bytes(self) -> int: ...
-
-    @property
-    def max_count(self) -> int:
-        """Attachments one node may send."""
-        ...
 
     async def keep(self, data: bytes, *, name: str, mime_type: str | None, session_id: str | None) -> FileRef:
         """Store bytes as a file of the run's owner (`FileTooLarge`, `FileQuotaExceeded`)."""

@@ -137,10 +137,6 @@ class OwnerFiles:
     def max_bytes(self) -> int:
         return self.store.settings.max_bytes
 
-    @property
-    def max_count(self) -> int:
-        return self.store.settings.max_per_input
-
     async def _own(self, file_id: str) -> StoredFile:
         found = await self.store.stored(file_id)
         if found is None or found.owner != self.owner:

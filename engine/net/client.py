@@ -26,7 +26,8 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from config.outbound import HttpSettings
-from engine.errors import ExecutionFailed
+from engine.errors import ExecutionFailed, FileTooLarge
+from engine.files import Downloaded, size_text
 from engine.net.guard import GuardedResolver, Policy, check_literal
 from engine.workflow.nodes.http import HttpRequest, HttpResponse
 
@@ -96,6 +97,20 @@ class OutboundHttp:
         version.in_use += 1
         try:
             return await _Exchange(self._session(version), version, request).run()
+        finally:
+            version.in_use -= 1
+            if version.retired:
+                self._collect()
+
+    async def download(self, url: str, *, max_bytes: int, timeout_s: float) -> Downloaded:
+        """A file's bytes from ``url`` (GET, redirects re-checked as for any request), reading
+        at most ``max_bytes + 1`` of them: `FileTooLarge` past ``max_bytes``; an answer other
+        than 2xx is an `ExecutionFailed` naming its status (engine.files.Downloader)."""
+        request = HttpRequest("GET", url, {}, {}, None, None, timeout_s)
+        version = self._current
+        version.in_use += 1
+        try:
+            return await _Download(self._session(version), version, request, max_bytes).fetch()
         finally:
             version.in_use -= 1
             if version.retired:
@@ -225,21 +240,59 @@ class _Exchange:
             host=host,
             max_response_bytes=cap,
         )
-        if resp.content_length is not None and resp.content_length > cap:
-            raise too_big
-        if resp.content_length is not None and "Content-Encoding" not in resp.headers:
-            raw = bytearray(await resp.read())  # exactly the length said, within the cap
-        else:
-            raw = bytearray()
-            async for chunk in resp.content.iter_chunked(_CHUNK):  # decoded: a gzip bomb counts in full
-                raw += chunk
-                if len(raw) > cap:
-                    raise too_big
+        raw = await _capped_body(resp, cap, too_big)
         headers: dict[str, str] = {}
         for name, value in resp.headers.items():
             key = name.lower()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
         return HttpResponse(resp.status, headers, _text(bytes(raw), resp.charset), _json(bytes(raw), resp))
+
+
+async def _capped_body(resp: aiohttp.ClientResponse, cap: int, too_big: Exception) -> bytes:
+    """The body, never reading more than ``cap + 1`` bytes of it (``too_big`` past ``cap``)."""
+    if resp.content_length is not None and resp.content_length > cap:
+        raise too_big
+    if resp.content_length is not None and "Content-Encoding" not in resp.headers:
+        return await resp.read()  # exactly the length said, within the cap
+    raw = bytearray()
+    while chunk := await resp.content.read(
+        min(_CHUNK, cap + 1 - len(raw))
+    ):  # decoded: a gzip bomb counts in full
+        raw += chunk
+        if len(raw) > cap:
+            raise too_big
+    return bytes(raw)
+
+
+class _Download(_Exchange):
+    """A GET whose answer is a file's bytes: capped at ``max_bytes``, a 2xx status only."""
+
+    def __init__(
+        self, session: aiohttp.ClientSession, version: _Version, request: HttpRequest, max_bytes: int
+    ) -> None:
+        super().__init__(session, version, request)
+        self.max_bytes = max_bytes
+        self.downloaded: Downloaded | None = None
+
+    async def fetch(self) -> Downloaded:
+        await self.run()
+        assert self.downloaded is not None
+        return self.downloaded
+
+    async def _answer(self, resp: aiohttp.ClientResponse, host: str) -> HttpResponse:
+        if not 200 <= resp.status < 300:
+            raise self._failed(
+                f"{host!r} answered HTTP {resp.status} for the file", host=host, status=resp.status
+            )
+        too_big = FileTooLarge(
+            f"files may be at most {size_text(self.max_bytes)}", {"max_bytes": self.max_bytes}
+        )
+        body = await _capped_body(resp, self.max_bytes, too_big)
+        mime = resp.content_type if "Content-Type" in resp.headers else None
+        disposition = resp.content_disposition
+        name = disposition.filename if disposition is not None else None
+        self.downloaded = Downloaded(body, mime, name or resp.url.name or None)
+        return HttpResponse(resp.status, {}, "", None)
 
 
 def _encoded(req: HttpRequest) -> tuple[Any, str | None]:

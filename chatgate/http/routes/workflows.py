@@ -8,6 +8,7 @@ from chatgate.http import schemas, serializers
 from chatgate.http.bodies import parse_body, parse_query, read_json, respond
 from chatgate.http.context import gateway, principal
 from chatgate.http.errors import json_response
+from chatgate.http.file_inputs import body_limit, with_stored_files
 from chatgate.http.operations import Operations, Reply
 from chatgate.http.schemas import ExecuteRequest
 from chatgate.http.sse import stream_execution
@@ -118,6 +119,10 @@ async def delete(request: web.Request) -> web.Response:
     "is recorded: its error carries `execution_id` and `status: failed`.\n\n"
     "A `question` node makes the execution wait: `status: waiting` and `question` `{text, options}`; "
     "an execute on the same `session_id` answers it with the start node's text input.\n\n"
+    "A `file` input takes `{name, mime_type, data}` (base64; the body may then be larger by one "
+    "file of `files.max_bytes`) or `{url}` (fetched through the `http` node's SSRF guard: a refused "
+    "address is a 400 `destination_not_allowed`); a file over `files.max_bytes` or past "
+    "`files.quota_bytes` is a 413.\n\n"
     "`result` has `content`; an `end` node's outputs by name beside it; and `messages`, what "
     "`message` nodes said, in order (only when some ran).\n\n"
     "With `stream: true` the answer is Server-Sent Events, each `data` one line of JSON:\n"
@@ -156,19 +161,21 @@ async def delete(request: web.Request) -> web.Response:
 async def execute(request: web.Request) -> web.StreamResponse:
     gw = gateway(request)
     who = principal(request)
-    body = await parse_body(request, ExecuteRequest)
     wf = await gw.catalog.get(request.match_info["workflow_id"], who.name)
+    # (the workflow first: one that takes files takes a larger body, their base64 in it)
+    body = await parse_body(request, ExecuteRequest, body_limit(gw, wf.compiled))
     who.check_run(wf.workflow_id, wf.name)  # a key scoped to some workflows: 403 for the others
     gw.catalog.runnable(wf)  # 403 if a secret it sends was taken from its owner
     session_id = stored_session_id(who.name, body.session_id)
+    inputs = await with_stored_files(gw, wf.compiled, body.inputs, who.name, session_id)
     # {{sys.user_id}} and {{sys.user_name}} of an API call: the key's name (never the key).
     caller = Caller("api", who.name, who.name, None)
     if not body.stream:
         record = await gw.executor.execute(
-            wf.workflow_id, wf.compiled, body.inputs, owner=who.name, session_id=session_id, caller=caller
+            wf.workflow_id, wf.compiled, inputs, owner=who.name, session_id=session_id, caller=caller
         )
         # The hot path: the record's dict as is (tests validate it against ExecutionResult).
         return json_response(serializers.execution(record))
     # Inputs are checked before the stream opens, so a bad call still gets a plain 400.
-    wf.compiled.coerce_inputs(body.inputs)
-    return await stream_execution(request, gw.executor, wf, body.inputs, who.name, session_id, caller)
+    wf.compiled.coerce_inputs(inputs)
+    return await stream_execution(request, gw.executor, wf, inputs, who.name, session_id, caller)

@@ -9,10 +9,13 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.errors import InvalidRequest, problem
+from engine.files import MAX_FILES, is_file
 from engine.workflow.nodes.base import NodeConfig, NodeContext
 from engine.workflow.storable import storable_problem
 
-ParamType = Literal["string", "number", "boolean", "object"]
+ParamType = Literal["string", "number", "boolean", "object", "file", "files"]
+#: The types whose values are files (`engine.files`): one, or a list of them.
+FILE_TYPES = frozenset({"file", "files"})
 
 
 class InputParam(BaseModel):
@@ -26,6 +29,8 @@ class InputParam(BaseModel):
 
     @model_validator(mode="after")
     def _default_fits(self) -> InputParam:
+        if self.type in FILE_TYPES and self.default is not None:
+            raise ValueError(f"input '{self.name}' is a {self.type}: it has no default")
         # A default of the wrong type would fail every execution that relies on it: refuse it up front.
         if self.default is not None:
             try:
@@ -65,9 +70,12 @@ def _coerce(param: InputParam, value: Any) -> Any:
 def _as_type(param: InputParam, value: Any) -> Any:
     converted = _CONVERSIONS[param.type](value)
     if converted is _REFUSED:
-        t = param.type
-        raise problem(["body", "inputs", param.name], f"input '{param.name}' must be a {t}", f"must be a {t}")
+        t = _NAMED.get(param.type, f"a {param.type}")
+        raise problem(["body", "inputs", param.name], f"input '{param.name}' must be {t}", f"must be {t}")
     return converted
+
+
+_NAMED = {"file": "a file", "files": f"a list of at most {MAX_FILES} files"}
 
 
 _REFUSED = object()
@@ -106,11 +114,31 @@ def _to_object(value: Any) -> Any:
     return value if isinstance(value, (dict, list)) else _REFUSED
 
 
+def _to_file(value: Any) -> Any:
+    """A file as the pool holds it (what the REST layer or a chat adapter stored), its keys only."""
+    if not is_file(value):
+        return _REFUSED
+    ref = {k: value[k] for k in ("id", "name", "mime_type", "size", "url")}
+    texts = (ref["name"], ref["mime_type"], ref["url"])
+    if not all(isinstance(t, str) for t in texts) or not isinstance(ref["size"], int):
+        return _REFUSED
+    return ref
+
+
+def _to_files(value: Any) -> Any:
+    if not isinstance(value, list) or len(value) > MAX_FILES:
+        return _REFUSED
+    files = [_to_file(v) for v in value]
+    return _REFUSED if any(f is _REFUSED for f in files) else files
+
+
 _CONVERSIONS: dict[str, Callable[[Any], Any]] = {
     "string": _to_string,
     "number": _to_number,
     "boolean": _to_boolean,
     "object": _to_object,
+    "file": _to_file,
+    "files": _to_files,
 }
 
 
@@ -127,6 +155,9 @@ class StartNode:
         self._declared = frozenset(p.name for p in config.input_params)
         strings = [p.name for p in config.input_params if p.type == "string"]
         self._text_input = "user_input" if "user_input" in strings else (strings[0] if strings else None)
+        self._file_inputs = tuple(
+            (p.name, p.type == "files") for p in config.input_params if p.type in FILE_TYPES
+        )
         # A default arrives as a sent value would: coerced to its type (a string input's default 0 is "0").
         self._defaults = {p.name: _coerce(p, p.default) for p in config.input_params if p.default is not None}
 
@@ -136,6 +167,15 @@ class StartNode:
     def text_input(self) -> str | None:
         """The input a chat message fills: ``user_input`` if declared, else the first string input."""
         return self._text_input
+
+    def file_input(self) -> tuple[str, bool] | None:
+        """The input a file sent in a chat fills: the first of type ``file`` or ``files``, and
+        whether it takes a list (``files``); None when the workflow takes no file."""
+        return self._file_inputs[0] if self._file_inputs else None
+
+    def file_inputs(self) -> tuple[tuple[str, bool], ...]:
+        """Every input that takes files: its name, and whether it is a list (``files``)."""
+        return self._file_inputs
 
     def with_absent(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """The inputs as nodes see them: a declared input nobody sent (optional, no
