@@ -1,0 +1,97 @@
+"""The file a Telegram user sent: the right one is taken, and read within the limit, through
+the real aiogram Bot against the Bot API emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import Message, Update
+
+from bots.telegram.attachments import TooLarge, sent_file
+from tests.emulators.telegram.server import TelegramEmulator
+
+TOKEN = "123456:TEST-token"
+CHAT = 1001
+
+
+@pytest_asyncio.fixture
+async def emu() -> AsyncIterator[TelegramEmulator]:
+    async with TelegramEmulator() as emulator:
+        emulator.add_bot(TOKEN)
+        yield emulator
+
+
+@pytest_asyncio.fixture
+async def bot(emu: TelegramEmulator) -> AsyncIterator[Bot]:
+    client = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url)))
+    yield client
+    await client.session.close()
+
+
+def message(update: dict[str, object], bot: Bot) -> Message:
+    msg = Update.model_validate(update, context={"bot": bot}).message
+    assert msg is not None
+    return msg
+
+
+async def test_the_largest_photo_size_within_the_limit_is_read(emu: TelegramEmulator, bot: Bot) -> None:
+    update = emu.push_file_message(TOKEN, chat_id=CHAT, photo=[b"s" * 10, b"m" * 100, b"l" * 1000])
+    file = sent_file(bot, message(update, bot), max_bytes=500)
+    assert file is not None
+    assert (file.kind, file.mime_type, file.size) == ("photo", "image/jpeg", 100)
+    assert await file.read(500) == b"m" * 100
+
+
+async def test_a_document_keeps_its_name_and_type(emu: TelegramEmulator, bot: Bot) -> None:
+    update = emu.push_file_message(TOKEN, chat_id=CHAT, document=("q3.pdf", "application/pdf", b"%PDF-1.7"))
+    file = sent_file(bot, message(update, bot), max_bytes=1000)
+    assert file is not None
+    assert (file.kind, file.name, file.mime_type) == ("document", "q3.pdf", "application/pdf")
+    assert await file.read(1000) == b"%PDF-1.7"
+
+
+@pytest.mark.parametrize(
+    ("kind", "mime_type"), [("voice", "audio/ogg"), ("video_note", "video/mp4"), ("audio", "audio/mpeg")]
+)
+async def test_voice_notes_audio_and_video_notes_are_files_too(
+    emu: TelegramEmulator, bot: Bot, kind: str, mime_type: str
+) -> None:
+    media: dict[str, object] = {kind: ("song.mp3", "audio/mpeg", b"ID3") if kind == "audio" else b"bytes"}
+    update = emu.push_file_message(TOKEN, chat_id=CHAT, **media)
+    file = sent_file(bot, message(update, bot), max_bytes=1000)
+    assert file is not None
+    assert (file.kind, file.mime_type) == (kind, mime_type)
+    assert await file.read(1000) in (b"bytes", b"ID3")
+
+
+async def test_a_file_over_the_limit_is_refused_before_it_is_downloaded(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    update = emu.push_file_message(TOKEN, chat_id=CHAT, document=("big.zip", "application/zip", b"z" * 2048))
+    file = sent_file(bot, message(update, bot), max_bytes=1024)
+    assert file is not None
+    with pytest.raises(TooLarge, match=r"at most 1 KiB \(this one is 2 KiB\)"):
+        await file.read(1024)
+    assert emu.calls_to("getFile") == []
+
+
+async def test_a_photo_too_large_in_every_size_is_still_named_so_it_can_be_refused(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    update = emu.push_file_message(TOKEN, chat_id=CHAT, photo=[b"s" * 600, b"l" * 900])
+    file = sent_file(bot, message(update, bot), max_bytes=500)
+    assert file is not None
+    with pytest.raises(TooLarge):
+        await file.read(500)
+
+
+async def test_a_message_without_a_file_has_none(emu: TelegramEmulator, bot: Bot) -> None:
+    sticker = emu.push_message(TOKEN, chat_id=CHAT, sticker=True)
+    assert sent_file(bot, message(sticker, bot), max_bytes=1000) is None
+    text = emu.push_message(TOKEN, chat_id=CHAT, text="hi")
+    assert sent_file(bot, message(text, bot), max_bytes=1000) is None
