@@ -12,7 +12,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message, Update
 
-from bots.telegram.attachments import TooLarge, sent_file
+from bots.telegram.attachments import TelegramFile, sent_media
+from engine.errors import FileTooLarge
 from tests.emulators.telegram.server import TelegramEmulator
 
 TOKEN = "123456:TEST-token"
@@ -39,19 +40,25 @@ def message(update: dict[str, object], bot: Bot) -> Message:
     return msg
 
 
+def sent_file(bot: Bot, msg: Message) -> TelegramFile | None:
+    media = sent_media(msg)
+    return None if media is None else TelegramFile(bot, media)
+
+
 async def test_the_largest_photo_size_within_the_limit_is_read(emu: TelegramEmulator, bot: Bot) -> None:
     update = emu.push_file_message(TOKEN, chat_id=CHAT, photo=[b"s" * 10, b"m" * 100, b"l" * 1000])
-    file = sent_file(bot, message(update, bot), max_bytes=500)
+    file = sent_file(bot, message(update, bot))
     assert file is not None
-    assert (file.kind, file.mime_type, file.size) == ("photo", "image/jpeg", 100)
+    assert (file.media.kind, file.mime_type) == ("photo", "image/jpeg")
     assert await file.read(500) == b"m" * 100
+    assert await file.read(5000) == b"l" * 1000
 
 
 async def test_a_document_keeps_its_name_and_type(emu: TelegramEmulator, bot: Bot) -> None:
     update = emu.push_file_message(TOKEN, chat_id=CHAT, document=("q3.pdf", "application/pdf", b"%PDF-1.7"))
-    file = sent_file(bot, message(update, bot), max_bytes=1000)
+    file = sent_file(bot, message(update, bot))
     assert file is not None
-    assert (file.kind, file.name, file.mime_type) == ("document", "q3.pdf", "application/pdf")
+    assert (file.media.kind, file.name, file.mime_type) == ("document", "q3.pdf", "application/pdf")
     assert await file.read(1000) == b"%PDF-1.7"
 
 
@@ -63,9 +70,9 @@ async def test_voice_notes_audio_and_video_notes_are_files_too(
 ) -> None:
     media: dict[str, object] = {kind: ("song.mp3", "audio/mpeg", b"ID3") if kind == "audio" else b"bytes"}
     update = emu.push_file_message(TOKEN, chat_id=CHAT, **media)
-    file = sent_file(bot, message(update, bot), max_bytes=1000)
+    file = sent_file(bot, message(update, bot))
     assert file is not None
-    assert (file.kind, file.mime_type) == (kind, mime_type)
+    assert (file.media.kind, file.mime_type) == (kind, mime_type)
     assert await file.read(1000) in (b"bytes", b"ID3")
 
 
@@ -73,25 +80,25 @@ async def test_a_file_over_the_limit_is_refused_before_it_is_downloaded(
     emu: TelegramEmulator, bot: Bot
 ) -> None:
     update = emu.push_file_message(TOKEN, chat_id=CHAT, document=("big.zip", "application/zip", b"z" * 2048))
-    file = sent_file(bot, message(update, bot), max_bytes=1024)
+    file = sent_file(bot, message(update, bot))
     assert file is not None
-    with pytest.raises(TooLarge, match=r"at most 1 KiB \(this one is 2 KiB\)"):
+    with pytest.raises(FileTooLarge, match=r"at most 1 KiB \(this one is 2 KiB\)"):
         await file.read(1024)
     assert emu.calls_to("getFile") == []
 
 
-async def test_a_photo_too_large_in_every_size_is_still_named_so_it_can_be_refused(
+async def test_a_photo_too_large_in_every_size_is_refused_with_its_smallest_size(
     emu: TelegramEmulator, bot: Bot
 ) -> None:
     update = emu.push_file_message(TOKEN, chat_id=CHAT, photo=[b"s" * 600, b"l" * 900])
-    file = sent_file(bot, message(update, bot), max_bytes=500)
+    file = sent_file(bot, message(update, bot))
     assert file is not None
-    with pytest.raises(TooLarge):
+    with pytest.raises(FileTooLarge, match=r"at most 500 bytes \(this one is 600 bytes\)"):
         await file.read(500)
 
 
 async def test_a_message_without_a_file_has_none(emu: TelegramEmulator, bot: Bot) -> None:
     sticker = emu.push_message(TOKEN, chat_id=CHAT, sticker=True)
-    assert sent_file(bot, message(sticker, bot), max_bytes=1000) is None
+    assert sent_file(bot, message(sticker, bot)) is None
     text = emu.push_message(TOKEN, chat_id=CHAT, text="hi")
-    assert sent_file(bot, message(text, bot), max_bytes=1000) is None
+    assert sent_file(bot, message(text, bot)) is None
