@@ -11,9 +11,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+import aiohttp
 from aiogram import Bot
+from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramBadRequest
 from aiogram.types import Message
 
+from engine.errors import Unavailable
 from engine.files.store import too_large
 
 TELEGRAM_DOWNLOAD_MAX = 20 * 1024 * 1024  # getFile refuses bigger files
@@ -73,19 +76,29 @@ class TelegramFile:
 
     async def read(self, max_bytes: int) -> bytes:
         """The bytes, never more than ``max_bytes`` (else `FileTooLarge`, before any download
-        when Telegram announced the size)."""
+        when Telegram announced the size); `Unavailable` when Telegram does not hand them out."""
         limit = min(max_bytes, TELEGRAM_DOWNLOAD_MAX)
         fitting = [c for c in self.media.choices if c[1] is None or c[1] <= limit]
         if not fitting:
             raise too_large(limit, min(size or 0 for _, size in self.media.choices))
-        file = await self.bot.get_file(fitting[-1][0])
+        try:
+            data = await self._download(fitting[-1][0], limit)
+        except TelegramBadRequest as e:
+            if "too big" in e.message:
+                raise too_large(limit) from None
+            raise Unavailable(f"Telegram would not hand out the file: {e.message}") from None
+        except (TelegramAPIError, ClientDecodeError, aiohttp.ClientError, OSError, TimeoutError) as e:
+            raise Unavailable(f"could not download the file from Telegram ({type(e).__name__})") from None
+        if len(data) > limit:
+            raise too_large(limit, len(data))
+        return data
+
+    async def _download(self, file_id: str, limit: int) -> bytes:
+        file = await self.bot.get_file(file_id)
         if file.file_size is not None and file.file_size > limit:
             raise too_large(limit, file.file_size)
         if file.file_path is None:  # Telegram gives no path for a file past its limit
             raise too_large(limit)
         sink = io.BytesIO()
         await self.bot.download_file(file.file_path, destination=sink)
-        data = sink.getvalue()
-        if len(data) > limit:
-            raise too_large(limit, len(data))
-        return data
+        return sink.getvalue()

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.emulators.telegram.responses import CONFLICT_OTHER_POLLER, CONFLICT_WEBHOOK, ApiError, bad_request
-from tests.emulators.telegram.state import BotState, TelegramState, reply_copy
+from tests.emulators.telegram.state import BotState, StoredFile, TelegramState, reply_copy
 from tests.emulators.telegram.text import make_entity, utf16_len
 
 MAX_LONG_POLL_S = 50.0
@@ -110,6 +110,11 @@ class UpdateQueue(TelegramState):
             message["reply_to_message"] = reply_copy(replied)
         self._add_text(message, ("text", "entities"), text, entities, bot.username)
         self._add_media(message, chat_id, photo=photo, sticker=sticker)
+        for size in message.get("photo", ()):  # downloadable, as a user's photo is
+            file_id = size["file_id"]
+            bot.files[file_id] = StoredFile(
+                file_id, size["file_unique_id"], b"\xff" * size["file_size"], f"photos/{file_id}.jpg"
+            )
         self._add_text(message, ("caption", "caption_entities"), caption, None, bot.username)
         chat.remember(message)
         update = {"update_id": bot.next_update_id, "message": message}

@@ -13,7 +13,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message, Update
 
 from bots.telegram.attachments import TelegramFile, sent_media
-from engine.errors import FileTooLarge
+from engine.errors import FileTooLarge, Unavailable
 from tests.emulators.telegram.server import TelegramEmulator
 
 TOKEN = "123456:TEST-token"
@@ -102,3 +102,18 @@ async def test_a_message_without_a_file_has_none(emu: TelegramEmulator, bot: Bot
     assert sent_file(bot, message(sticker, bot)) is None
     text = emu.push_message(TOKEN, chat_id=CHAT, text="hi")
     assert sent_file(bot, message(text, bot)) is None
+
+
+async def test_a_file_telegram_no_longer_hands_out_is_told_as_unavailable(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    update = emu.push_message(TOKEN, chat_id=CHAT, photo=True)
+    file = sent_file(bot, message(update, bot))
+    assert file is not None
+    assert len(await file.read(100_000)) == 800 * 40  # (the emulator's photo: its largest size)
+    emu.bots[TOKEN].files.clear()  # e.g. a file_id from before a bot token change
+    with pytest.raises(Unavailable, match="invalid file_id"):
+        await file.read(100_000)
+    emu.set_down(True)
+    with pytest.raises(Unavailable, match="could not download"):
+        await file.read(100_000)
