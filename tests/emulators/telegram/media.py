@@ -18,7 +18,14 @@ from aiohttp import web
 
 from tests.emulators.telegram.render import render_text
 from tests.emulators.telegram.responses import ApiError, bad_request
-from tests.emulators.telegram.state import BotState, ChatState, SentMessage, StoredFile
+from tests.emulators.telegram.state import (
+    BotState,
+    ChatState,
+    SentMessage,
+    StoredFile,
+    replied_message,
+    reply_copy,
+)
 from tests.emulators.telegram.text import utf16_len
 from tests.emulators.telegram.updates import UpdateQueue
 
@@ -167,6 +174,7 @@ class MediaMethods(UpdateQueue):
         kinds = [item.get("type") if isinstance(item, dict) else None for item in media]
         if not any(set(kinds) <= group for group in _GROUPS):
             raise bad_request("can't use these media types together in an album")  # (invented wording)
+        replied = replied_message(chat, params)
         group_id = str(int(time.time() * 1000))
         # Everything is checked before anything is sent: an album arrives whole or not at all.
         files = [
@@ -175,7 +183,7 @@ class MediaMethods(UpdateQueue):
         ]
         captions = [self._caption(item.get("caption"), item.get("parse_mode")) for _, _, item in files]
         return [
-            self._deliver(bot, chat, kind, stored, caption, params, group_id)
+            self._deliver(bot, chat, kind, stored, caption, params, group_id, replied)
             for (kind, stored, _), caption in zip(files, captions, strict=True)
         ]
 
@@ -183,9 +191,10 @@ class MediaMethods(UpdateQueue):
 
     def _send_file(self, bot: BotState, params: dict[str, Any], kind: str) -> dict[str, Any]:
         chat = self._target_chat(bot, params)
+        replied = replied_message(chat, params)
         stored = self._input_file(bot, params, params.get(kind), kind)
         caption = self._caption(params.get("caption"), params.get("parse_mode"))
-        return self._deliver(bot, chat, kind, stored, caption, params, None)
+        return self._deliver(bot, chat, kind, stored, caption, params, None, replied)
 
     @staticmethod
     def _caption(caption: Any, parse_mode: Any) -> tuple[str, list[dict[str, Any]]] | None:
@@ -229,6 +238,7 @@ class MediaMethods(UpdateQueue):
         caption: tuple[str, list[dict[str, Any]]] | None,
         params: dict[str, Any],
         group_id: str | None,
+        replied: dict[str, Any] | None,
     ) -> dict[str, Any]:
         message: dict[str, Any] = {
             "message_id": chat.take_message_id(),
@@ -241,6 +251,8 @@ class MediaMethods(UpdateQueue):
             message["message_thread_id"] = thread_id
         if group_id is not None:
             message["media_group_id"] = group_id
+        if replied is not None:
+            message["reply_to_message"] = reply_copy(replied)
         if kind == "photo":
             message["photo"] = [{**self._ref(stored), "width": 800, "height": 600}]
         else:

@@ -14,9 +14,9 @@ from tests.emulators.telegram.render import render_text
 from tests.emulators.telegram.responses import NOT_MODIFIED, bad_request
 from tests.emulators.telegram.state import (
     BotState,
-    ChatState,
     SentMessage,
     TelegramState,
+    replied_message,
     reply_copy,
     scope_key,
 )
@@ -53,7 +53,7 @@ class BotApiMethods(TelegramState):
     ) -> dict[str, Any]:
         chat = self._target_chat(bot, params)
         text, entities = render_text(params.get("text"), params.get("parse_mode"), params.get("entities"))
-        replied = self._replied_message(chat, params)
+        replied = replied_message(chat, params)
         markup = read_markup(params.get("reply_markup"))
         check_flood(self._buckets, self.flood_limit_per_chat, bot.token, int(chat.chat["id"]))
         message: dict[str, Any] = {
@@ -80,22 +80,6 @@ class BotApiMethods(TelegramState):
         chat.sent.append(sent)
         chat.sent_by_id[message["message_id"]] = sent
         return message
-
-    @staticmethod
-    def _replied_message(chat: ChatState, params: dict[str, Any]) -> dict[str, Any] | None:
-        reply = params.get("reply_parameters")
-        if isinstance(reply, dict):
-            message_id = reply.get("message_id")
-            tolerant = bool(reply.get("allow_sending_without_reply"))
-        else:
-            message_id = params.get("reply_to_message_id")
-            tolerant = bool(params.get("allow_sending_without_reply"))
-        if message_id is None:
-            return None
-        replied = chat.messages.get(message_id) if isinstance(message_id, int) else None
-        if replied is None and not tolerant:
-            raise bad_request("message to be replied not found")
-        return replied
 
     async def _edit_message_text(
         self, bot: BotState, params: dict[str, Any], request: web.Request

@@ -145,6 +145,23 @@ def reply_copy(message: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in message.items() if key != "reply_to_message"}
 
 
+def replied_message(chat: ChatState, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The message a send replies to (``reply_parameters`` or the older fields); None: none."""
+    reply = params.get("reply_parameters")
+    if isinstance(reply, dict):
+        message_id = reply.get("message_id")
+        tolerant = bool(reply.get("allow_sending_without_reply"))
+    else:
+        message_id = params.get("reply_to_message_id")
+        tolerant = bool(params.get("allow_sending_without_reply"))
+    if message_id is None:
+        return None
+    replied = chat.messages.get(message_id) if isinstance(message_id, int) else None
+    if replied is None and not tolerant:
+        raise bad_request("message to be replied not found")
+    return replied
+
+
 class TelegramState:
     """The emulator's state and the lookups every part of it shares."""
 
