@@ -23,7 +23,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -68,7 +68,11 @@ class _Hooks:
 
     def set_session(self, name: str, value: Any) -> None: ...
 
-    def deliver(self, node_id: str, text: str) -> None: ...
+    def deliver(self, node_id: str, text: str, attachments: Sequence[dict[str, Any]] = ()) -> None: ...
+
+    def attach(self, files: Sequence[dict[str, Any]]) -> None: ...
+
+    def ask(self, node_id: str, question: dict[str, Any]) -> None: ...
 
     async def run_workflow(self, workflow: Any, inputs: dict[str, Any]) -> Outcome:
         raise NotImplementedError

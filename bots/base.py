@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from bots.files import Received
 from config.schema import BotCommon
 
 
@@ -26,6 +27,7 @@ class Incoming:
     user_id: str | None = None
     user_name: str | None = None
     chat_id: str | None = None
+    files: tuple[Received, ...] = ()  # photos, documents, voice notes sent with it (bots.files)
 
 
 def incoming(
@@ -41,6 +43,7 @@ def incoming(
     sent_at: float,
     user_name: str | None = None,
     chat_id: int | None = None,
+    files: tuple[Received, ...] = (),
 ) -> Incoming:
     """The one way a platform's parsed message becomes `Incoming`: keys of users and places
     are namespaced by platform the same way everywhere (``place``: e.g. ``chat:<id>``)."""
@@ -57,6 +60,7 @@ def incoming(
         user_id=str(user_id),
         user_name=user_name,
         chat_id=None if chat_id is None else str(chat_id),
+        files=files,
     )
 
 
@@ -66,6 +70,15 @@ class Button:
 
     key: str  # what the platform sends back on a press: ASCII, at most 64 bytes (Telegram's limit)
     label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file the bot sends (a ``message`` or ``end`` node's ``attachments``), its bytes read."""
+
+    name: str
+    mime_type: str
+    data: bytes
 
 
 class Responder(Protocol):
@@ -87,6 +100,10 @@ class Responder(Protocol):
     async def ask(self, text: str, buttons: Sequence[Button]) -> None:
         """A question: its text as `final` sends it, ``buttons`` (maybe none) attached to
         its last message."""
+
+    async def attach(self, text: str, files: Sequence[Attachment]) -> None:
+        """Files sent with ``text`` (a message's, or the answer's: then instead of `final`):
+        the text as their caption where the platform allows it, else as a message before them."""
 
     async def message(self, text: str) -> None:
         """A message of its own, said now and whole (a ``message`` node's text), before

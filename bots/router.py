@@ -11,25 +11,35 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bots.access import AccessPolicy, Refusal
 from bots.admin import AdminConsole, admin_command
-from bots.base import Incoming, Responder
+from bots.base import Attachment, Incoming, Responder
 from bots.delivery.claims import Claim, SeenKeys
 from bots.delivery.dispatch import SessionQueue
 from bots.delivery.inbox import Inbox
 from bots.delivery.leases import Lease, token_lease
+from bots.files import Taken, take
 from bots.messages import chat_message
 from bots.questions import Check, buttons, choice, expired, only_asked, read_key
+from bots.voice import transcript
 from config.schema import BotCommon
 from engine.catalog import Catalog, StoredWorkflow
 from engine.clock import utcnow
 from engine.cluster.link import SharedState
 from engine.cluster.ordering import RedisOrdering
-from engine.errors import ChatgateError, ExecutionCrashed, ExecutionFailed, RateLimited, Unavailable
+from engine.errors import (
+    ChatgateError,
+    ExecutionCrashed,
+    ExecutionFailed,
+    FileNotTaken,
+    RateLimited,
+    Unavailable,
+)
+from engine.files.store import FileStore
 from engine.ratelimit import RateLimiter
 from engine.record import ExecutionRecord
 from engine.run.executor import Executor
@@ -60,6 +70,7 @@ class Services:
     console: AdminConsole | None = None  # admin chat commands; None: not offered
     shared: SharedState | None = None  # several processes on one Redis: leases for the adapters
     turns: RedisOrdering | None = None  # with ``shared``: each session's line across processes
+    files: FileStore | None = None  # where files chat users send are kept (bots.files)
 
 
 class ChatRouter:
@@ -207,17 +218,32 @@ class ChatRouter:
 
     async def answer(self, msg: Incoming, responder: Responder) -> None:
         async def run(wf: StoredWorkflow, sink: Sink) -> ExecutionRecord:
-            field = wf.compiled.start.text_input()
-            if field is None:
+            start = wf.compiled.start
+            field = start.text_input()
+            inputs: dict[str, Any] = {}
+            text, heard = msg.text, None
+            if msg.files:
+                if self.services.files is None:
+                    raise FileNotTaken("this chatgate keeps no files")
+                taken = await take(
+                    msg.files, start, self.services.files, session_id=msg.session_id, owner=self.owner
+                )
+                inputs[taken.name] = taken.value()
+                heard = await self._heard(taken)
+                if heard is not None:  # a voice note: what was said is the text (after any caption)
+                    text = f"{text}\n{heard}" if text else heard
+            if field is not None:
+                inputs[field] = text
+            elif not inputs:
                 raise ExecutionFailed(f"workflow '{wf.name}' declares no string input for chat messages")
             return await self.services.executor.execute(
                 wf.workflow_id,
                 wf.compiled,
-                {field: msg.text},
+                inputs,
                 owner=self.owner,
                 session_id=msg.session_id,
                 sink=sink,
-                caller=Caller(msg.platform, msg.user_id, msg.user_name, msg.chat_id),
+                caller=Caller(msg.platform, msg.user_id, msg.user_name, msg.chat_id, heard is not None),
             )
 
         await self._reply(msg, responder, run)
@@ -232,19 +258,17 @@ class ChatRouter:
         if pressed is None:
             return expired()
         waiting = await self.services.executor.waitings.get(pressed.execution_id)
-        if (
-            waiting is None
-            or waiting.session_id != msg.session_id
-            or waiting.owner != self.owner
-            or waiting.being_answered(utcnow())
-        ):
+        if waiting is None or waiting.owner != self.owner or waiting.being_answered(utcnow()):
             return expired()
         picked = choice(pressed, waiting.question)
         if picked is None:
             return expired()
         asked = Caller(**waiting.state["caller"])
-        if asked.user_id is not None and asked.user_id != msg.user_id:
+        # Someone else in the same chat (whose session may be their own: session_scope user).
+        if asked.user_id not in (None, msg.user_id) and asked.chat_id == msg.chat_id:
             return only_asked(asked.user_name)
+        if waiting.session_id != msg.session_id:
+            return expired()
         return Check(None, waiting.execution_id, *picked)
 
     async def answer_press(
@@ -285,7 +309,7 @@ class ChatRouter:
     ) -> None:
         """Run the bot's workflow (``run``: a new execution, or one going on) and stream what
         it says; a question it asks goes out with its options as buttons."""
-        stream = _Stream(responder)
+        stream = _Stream(responder, self._attachments)
         try:
             wf = await self.services.catalog.get(self.settings.workflow, owner=None)
             self.services.catalog.runnable(wf)
@@ -293,8 +317,11 @@ class ChatRouter:
                 record = await run(wf, stream.on_event)
             result = record.result or {}
             content = result.get("content", "")
+            files = [f for f in result.get("attachments") or () if f["id"] not in stream.attached]
             if record.status == "waiting":
                 await responder.ask(content, buttons(record.execution_id, result["question"]))
+            elif files:
+                await responder.attach(content, await self._attachments(files))
             elif content or not stream.said:  # messages said it all: no "…" after them
                 await responder.final(content or "…")
         except ChatgateError as e:
@@ -302,6 +329,21 @@ class ChatRouter:
             where = f" (execution {run_id})" if run_id else ""
             log.warning("%s: could not answer %s%s: %s", self.source, msg.session_id, where, e.message)
             await responder.notice(chat_message(e))
+
+    async def _heard(self, taken: Taken) -> str | None:
+        """What a voice note among the files says, when the bot transcribes (bots/voice.py)."""
+        for ref, data in taken.files:
+            said = await transcript(self.settings.voice, self.services.executor.llm, ref, data)
+            if said is not None:
+                return said
+        return None
+
+    async def _attachments(self, files: Sequence[dict[str, Any]]) -> list[Attachment]:
+        """The bytes of files a run sent (stored by its nodes: engine/workflow/nodes/attachments.py)."""
+        store = self.services.files
+        if store is None:
+            return []
+        return [Attachment(f["name"], f["mime_type"], await store.read(f["id"])) for f in files]
 
 
 class _Stream:
@@ -314,8 +356,12 @@ class _Stream:
     goes out, and starts afresh after it: what streamed before belongs to no answer the
     user still waits for, and the message must not be shown inside a preview."""
 
-    def __init__(self, responder: Responder) -> None:
+    def __init__(
+        self, responder: Responder, read: Callable[[Sequence[dict[str, Any]]], Awaitable[list[Attachment]]]
+    ) -> None:
         self.responder = responder
+        self.read = read  # the bytes of the files a message sends
+        self.attached: set[str] = set()  # ids of the files messages sent (the answer's are the rest)
         self.parts: list[str] = []
         self.changed = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
@@ -332,15 +378,21 @@ class _Stream:
             self.said = True
             self.parts = []
             self._generation += 1
-            self._saying = asyncio.ensure_future(self._say(self._saying, event.text))
+            self.attached.update(f["id"] for f in event.attachments)
+            self._saying = asyncio.ensure_future(self._say(self._saying, event.text, event.attachments))
 
-    async def _say(self, before: asyncio.Future[None] | None, text: str) -> None:
+    async def _say(
+        self, before: asyncio.Future[None] | None, text: str, files: Sequence[dict[str, Any]]
+    ) -> None:
         if before is not None:
             await before  # in order: never raises (failures are kept in _failure)
         if self._failure is not None:
             return  # a later message must not arrive without the one before it
         try:
-            await self.responder.message(text)
+            if files:
+                await self.responder.attach(text, await self.read(files))
+            else:
+                await self.responder.message(text)
         except Exception as e:
             self._failure = e
 

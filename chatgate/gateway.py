@@ -121,6 +121,7 @@ class Gateway:
                     AccessPolicy(settings),
                     shared=shared,
                     turns=ordering,
+                    files=files,
                 )
             ),
             shared=shared,

@@ -240,6 +240,10 @@ class FileTooLarge(PayloadTooLarge):
     """A file over ``files.max_bytes`` (an upload, a fetched URL, an attachment)."""
 
 
+class FileNotTaken(InvalidRequest):
+    """A chat user sent a file to a bot whose workflow takes none."""
+
+
 class FileQuotaExceeded(PayloadTooLarge):
     """Storing the file would take the files past ``files.quota_bytes``, everyone's together."""
 
@@ -247,3 +251,10 @@ class FileQuotaExceeded(PayloadTooLarge):
 class InputDestinationNotAllowed(DestinationNotAllowed):
     """A file input's URL would reach a place the SSRF guard refuses: the caller's request is
     at fault (400), before anything ran."""
+
+
+class TranscriptionFailed(ExecutionFailed):
+    """A voice message could not be turned into text (no transcription model, or it failed):
+    the chat user is asked to type instead."""
+
+    code = "transcription_failed"

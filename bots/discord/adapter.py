@@ -32,7 +32,7 @@ from bots.delivery.dispatch import SessionQueue
 from bots.delivery.drain import drain
 from bots.delivery.pacing import Pacer
 from bots.delivery.standby import serve_while_held
-from bots.discord import endpoint
+from bots.discord import endpoint, presses
 from bots.discord import logs as discord_logs
 from bots.discord.commands import build_tree, sync_commands
 from bots.discord.inbound import (
@@ -92,6 +92,12 @@ class _Client(discord.Client):
 
     async def on_disconnect(self) -> None:
         self.adapter.disconnects += 1
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        # Slash commands go to the command tree; a button press comes here, whatever
+        # process sent its message (nothing is registered for it in memory).
+        if interaction.type is discord.InteractionType.component:
+            await self.adapter.on_press(interaction)
 
 
 class DiscordAdapter:
@@ -352,8 +358,8 @@ class DiscordAdapter:
 
     async def _answer_message(self, message: discord.Message, msg: Incoming, trigger: Trigger) -> None:
         here = MessageResponder(message.channel, message.channel.id, self.pacer, reference=message)
-        if not trigger.text:
-            # A bare mention is a hello; a picture or file we cannot read yet gets told so.
+        if not trigger.text and not msg.files:
+            # A bare mention is a hello; a sticker (nothing we can read) gets told so.
             canned = NON_TEXT if trigger.has_files else self.settings.greeting
 
             async def hello() -> str:
@@ -425,3 +431,14 @@ class DiscordAdapter:
 
     async def on_help(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.send_message(DISCORD_HELP, ephemeral=True)
+
+    # ------------------------------------------------------------------ buttons
+
+    async def on_press(self, interaction: discord.Interaction[Any]) -> None:
+        if self.queue is None or self._stopping:
+            await presses.acknowledge(interaction, "I'm restarting – please try again in a moment.")
+            return
+        s = self.settings
+        await presses.handle(
+            interaction, self.router, self.queue, self.pacer, bot=s.name, scope=s.session_scope
+        )

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import discord
 
 from bots.base import Incoming, incoming
+from bots.discord.attachments import sent_files
 
 # Message types a person writes; joins, pins, thread-created notices and the like are not questions.
 _USER_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
@@ -26,7 +27,7 @@ class Trigger:
     text: str  # the question, our own mention stripped ("" = a bare mention)
     session_id: str
     opens_thread: bool  # reply_in_thread: answer in a new thread on the asking message
-    has_files: bool  # attachments or stickers: things we cannot read yet
+    has_files: bool  # attachments or stickers (a sticker alone: nothing we can read)
 
 
 def session_id(
@@ -121,6 +122,7 @@ def thread_name(text: str) -> str:
 
 
 def message_incoming(message: discord.Message, trigger: Trigger, *, bot: str) -> Incoming:
+    """A message for the bot, with the files attached to it (`bots.discord.attachments`)."""
     return incoming(
         "discord",
         bot=bot,
@@ -133,6 +135,7 @@ def message_incoming(message: discord.Message, trigger: Trigger, *, bot: str) ->
         sent_at=message.created_at.timestamp(),
         user_name=message.author.display_name,
         chat_id=message.channel.id,
+        files=sent_files(message),
     )
 
 
@@ -157,6 +160,26 @@ def command_incoming(
         text=text.strip(),
         dedup_key=f"interaction:{interaction.id}",
         private=False,
+        sent_at=interaction.created_at.timestamp(),
+        user_name=interaction.user.display_name,
+        chat_id=interaction.channel_id,
+    )
+
+
+def press_incoming(
+    interaction: discord.Interaction[Any], label: str, *, bot: str, scope: Literal["chat", "user"]
+) -> Incoming:
+    """A press on a question's button: a message of the presser in that chat saying the
+    button's label, claimed once by the interaction's id."""
+    return incoming(
+        "discord",
+        bot=bot,
+        session_id=command_session(interaction, bot=bot, scope=scope),
+        user_id=interaction.user.id,
+        place=f"channel:{interaction.channel_id}",
+        text=label,
+        dedup_key=f"ix:{interaction.id}",
+        private=interaction.guild_id is None,
         sent_at=interaction.created_at.timestamp(),
         user_name=interaction.user.display_name,
         chat_id=interaction.channel_id,

@@ -18,10 +18,12 @@ from typing import Any
 
 import discord
 
-from bots.base import Button
+from bots.base import Attachment, Button
 from bots.delivery.pacing import Lanes, Pacer
 from bots.delivery.previews import ShieldedPreview
 from bots.delivery.typing_delay import TypingDelay
+from bots.discord import uploads
+from bots.discord.buttons import button_view
 from bots.discord.limits import CHANNEL
 from bots.split import split_markdown
 
@@ -53,10 +55,13 @@ class PartsResponder(ABC):
 
     # -- the destination
     @abstractmethod
-    async def _send(self, text: str, index: int) -> Any: ...
+    async def _send(
+        self, text: str, index: int, view: discord.ui.View | None = None, files: Sequence[Attachment] = ()
+    ) -> Any: ...
 
     @abstractmethod
-    async def _edit(self, handle: Any, text: str) -> Any: ...
+    async def _edit(self, handle: Any, text: str, view: discord.ui.View | None = None) -> Any:
+        """Change the text; ``view``: also show these buttons (None: keep what it shows)."""
 
     async def _delete(self, handle: Any) -> None:
         await handle.delete()
@@ -77,10 +82,24 @@ class PartsResponder(ABC):
         await self._preview.settle()
         await self._show(split_markdown(text, CHANNEL.message_length) or ["…"], final=True)
 
+    async def attach(self, text: str, files: Sequence[Attachment]) -> None:
+        await self._anew(text, files)
+
     async def ask(self, text: str, buttons: Sequence[Button]) -> None:
-        await self.final(text)  # buttons: not yet shown on Discord
+        view = button_view(buttons)
+        if view is None:
+            await self.final(text)
+            return
+        self.answering = True
+        await self._preview.settle()
+        await self._show(split_markdown(text, CHANNEL.message_length) or ["…"], final=True, view=view)
 
     async def message(self, text: str) -> None:
+        await self._anew(text, ())
+
+    async def _anew(self, text: str, files: Sequence[Attachment]) -> None:
+        """Say ``text`` in messages of its own, ``files`` with its last part (or after it, when
+        more than one message takes)."""
         self.answering = True
         await self._preview.settle()
         # The answer's preview so far goes: the answer comes after the message, anew.
@@ -88,9 +107,17 @@ class PartsResponder(ABC):
             self.shown.pop()
             with contextlib.suppress(discord.HTTPException):
                 await self._delete(self.handles.pop())
-        for part in split_markdown(text, CHANNEL.message_length):
+        groups, too_large = uploads.batches(files)
+        parts = split_markdown(text, CHANNEL.message_length)
+        if too_large:
+            parts.append(uploads.left_out(too_large))
+        sends: list[tuple[str, Sequence[Attachment]]] = [(part, ()) for part in parts]
+        if groups and sends:
+            sends[-1] = (sends[-1][0], groups.pop(0))
+        sends += [("", group) for group in groups]
+        for part, group in sends:
             await self.lanes.sends.take()  # every part must arrive: wait for the turn
-            await self._send(part, self.said)
+            await self._send(part, self.said, files=group)
             self.said += 1
         self._preview = ShieldedPreview(CHANNEL.quiet_s, since=time.monotonic())
 
@@ -102,34 +129,36 @@ class PartsResponder(ABC):
         self.shown.append(text)
 
     # -- keeping the messages in line with the parts
-    async def _show(self, parts: list[str], *, final: bool) -> None:
+    async def _show(self, parts: list[str], *, final: bool, view: discord.ui.View | None = None) -> None:
         """Edit the messages whose part changed and send the new parts, in order. A preview
         gives up when the channel's budget is spent (the next one, or final(), catches up);
-        the final answer waits for its turn instead, because every part must arrive."""
+        the final answer waits for its turn instead, because every part must arrive.
+        ``view``: buttons for the last part (a question)."""
         sends, edits = self.lanes.sends, self.lanes.edits
         for i, part in enumerate(parts):
+            buttons = view if i == len(parts) - 1 else None
             if i < len(self.handles):
-                if self.shown[i] == part:
+                if self.shown[i] == part and buttons is None:
                     continue  # never an edit that changes nothing
                 if final:
                     await edits.take()
                 elif not edits.try_take():
                     return
                 try:
-                    self.handles[i] = await self._edit(self.handles[i], part)
+                    self.handles[i] = await self._edit(self.handles[i], part, buttons)
                 except discord.NotFound:
                     if not final:
                         raise
                     # Someone deleted our preview: the answer still has to arrive whole.
                     await sends.take()
-                    self.handles[i] = await self._send(part, self.said + i)
+                    self.handles[i] = await self._send(part, self.said + i, buttons)
                 self.shown[i] = part
             else:
                 if final:
                     await sends.take()
                 elif not sends.try_take():
                     return
-                self.handles.append(await self._send(part, self.said + i))
+                self.handles.append(await self._send(part, self.said + i, buttons))
                 self.shown.append(part)
         if final:
             while len(self.handles) > len(parts):  # a preview showed more parts than the answer has
@@ -165,15 +194,25 @@ class MessageResponder(PartsResponder):
         except discord.HTTPException as e:  # cosmetic: never worth losing the answer over
             log.debug("typing in %s failed: %s", self.channel_id, e)
 
-    async def _send(self, text: str, index: int) -> discord.Message:
+    async def _send(
+        self, text: str, index: int, view: discord.ui.View | None = None, files: Sequence[Attachment] = ()
+    ) -> discord.Message:
         ref = None
         if index == 0 and self.reference is not None:
             # fail_if_not_exists=False: a question deleted meanwhile still gets its answer.
             ref = self.reference.to_reference(fail_if_not_exists=False)
-        return await self.channel.send(text, reference=ref, allowed_mentions=SAFE_MENTIONS)  # type: ignore[arg-type]
+        return await self.channel.send(
+            text,
+            reference=ref,  # type: ignore[arg-type]
+            allowed_mentions=SAFE_MENTIONS,
+            view=view,  # type: ignore[arg-type]
+            files=uploads.as_files(files) or None,  # type: ignore[arg-type]
+        )
 
-    async def _edit(self, handle: Any, text: str) -> discord.Message:
-        edited: discord.Message = await handle.edit(content=text, allowed_mentions=SAFE_MENTIONS)
+    async def _edit(self, handle: Any, text: str, view: discord.ui.View | None = None) -> discord.Message:
+        edited: discord.Message = await handle.edit(
+            content=text, allowed_mentions=SAFE_MENTIONS, view=_or_missing(view)
+        )
         return edited
 
 
@@ -185,12 +224,29 @@ class InteractionResponder(PartsResponder):
         super().__init__(interaction.channel_id or 0, pacer)
         self.interaction = interaction
 
-    async def _send(self, text: str, index: int) -> discord.WebhookMessage:
-        return await self.interaction.followup.send(text, wait=True, allowed_mentions=SAFE_MENTIONS)
+    async def _send(
+        self, text: str, index: int, view: discord.ui.View | None = None, files: Sequence[Attachment] = ()
+    ) -> discord.WebhookMessage:
+        return await self.interaction.followup.send(
+            text,
+            wait=True,
+            allowed_mentions=SAFE_MENTIONS,
+            view=_or_missing(view),
+            files=uploads.as_files(files) or discord.utils.MISSING,
+        )
 
-    async def _edit(self, handle: Any, text: str) -> discord.WebhookMessage:
-        edited: discord.WebhookMessage = await handle.edit(content=text, allowed_mentions=SAFE_MENTIONS)
+    async def _edit(
+        self, handle: Any, text: str, view: discord.ui.View | None = None
+    ) -> discord.WebhookMessage:
+        edited: discord.WebhookMessage = await handle.edit(
+            content=text, allowed_mentions=SAFE_MENTIONS, view=_or_missing(view)
+        )
         return edited
+
+
+def _or_missing(view: discord.ui.View | None) -> Any:
+    """discord.py's "leave the buttons as they are" (None would remove them)."""
+    return discord.utils.MISSING if view is None else view
 
 
 class EphemeralNotice:
@@ -213,6 +269,9 @@ class EphemeralNotice:
         await self.notice(text)
 
     async def ask(self, text: str, buttons: Sequence[Button]) -> None:
+        await self.notice(text)
+
+    async def attach(self, text: str, files: Sequence[Attachment]) -> None:
         await self.notice(text)
 
     async def message(self, text: str) -> None:

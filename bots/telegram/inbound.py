@@ -20,7 +20,7 @@ from aiogram.enums import ContentType
 from aiogram.types import CallbackQuery, Chat, Message, MessageEntity, Update
 
 from bots.base import Incoming, incoming
-from bots.telegram.responder import Target
+from bots.telegram.target import Target
 from config.platforms.telegram import TelegramBotSettings
 
 Kind = Literal["ask", "start", "help", "reset", "non_text", "ask_usage", "press"]

@@ -27,10 +27,10 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bots.base import Attachment
 from bots.telegram.format import Part, render_parts
-from bots.telegram.responder import Target
 from bots.telegram.send import Sender, is_bad_entities
-from engine.files import FileReader, FileRef
+from bots.telegram.target import Target
 
 log = logging.getLogger("chatgate.bots.telegram")
 
@@ -62,23 +62,21 @@ async def send_files(
     bot: Bot,
     sender: Sender,
     target: Target,
-    files: Sequence[FileRef],
-    reader: FileReader,
+    files: Sequence[Attachment],
     caption: Part | None = None,
-) -> list[FileRef]:
+) -> list[Attachment]:
     """Send ``files`` in order, ``caption`` on the first; the files not sent (too large)."""
     uploads: list[_Upload] = []
-    refused: list[FileRef] = []
-    for ref in files:
-        data = await reader.read(str(ref["id"]))
-        if len(data) > MAX_UPLOAD_BYTES:
-            log.info(
-                "not sending %s to chat %s: over Telegram's upload limit", ref.get("name"), target.chat_id
-            )
-            refused.append(ref)
+    refused: list[Attachment] = []
+    for file in files:
+        if len(file.data) > MAX_UPLOAD_BYTES:
+            log.info("not sending %s to chat %s: over Telegram's upload limit", file.name, target.chat_id)
+            refused.append(file)
             continue
-        photo = ref.get("mime_type") in PHOTO_TYPES and len(data) <= MAX_PHOTO_BYTES
-        uploads.append(_Upload("photo" if photo else "document", str(ref.get("name") or "file"), data))
+        photo = file.mime_type in PHOTO_TYPES and len(file.data) <= MAX_PHOTO_BYTES
+        uploads.append(_Upload("photo" if photo else "document", file.name or "file", file.data))
+    if not uploads:
+        return refused
     first = True
     for batch in _batches(uploads):
         await _send_batch(bot, sender, target, batch, caption if first else None, reply=first)

@@ -12,8 +12,8 @@ from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramBadR
 
 from bots.telegram.inbound import Press
 from bots.telegram.keyboard import answered_html
-from bots.telegram.responder import Target
 from bots.telegram.send import Sender, is_not_modified
+from bots.telegram.target import Target
 
 log = logging.getLogger("chatgate.bots.telegram")
 

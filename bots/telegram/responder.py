@@ -31,27 +31,18 @@ from aiogram.enums import ChatAction, ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 
-from bots.base import Button
+from bots.base import Attachment, Button
 from bots.delivery.previews import ShieldedPreview
 from bots.delivery.typing_delay import TypingDelay
 from bots.split import split_text, utf16_len
 from bots.telegram.format import Part, render_parts
 from bots.telegram.keyboard import inline_keyboard
 from bots.telegram.limits import limits
+from bots.telegram.outbound import MAX_UPLOAD_BYTES, caption_for, send_files
 from bots.telegram.send import DeliveryFailed, Sender, is_bad_entities, is_not_modified, is_too_long
+from bots.telegram.target import Target
 
 log = logging.getLogger("chatgate.bots.telegram")
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where and how to answer one message."""
-
-    chat_id: int
-    private: bool
-    thread_id: int | None = None  # forum topic
-    reply_to: int | None = None  # the question, in groups
-    draft_id: int = 1  # non-zero; parts use draft_id, draft_id + 1, ...
 
 
 @dataclass(slots=True)
@@ -121,6 +112,24 @@ class TelegramResponder:
         for extra in self._sent[len(parts) :]:  # the preview ran longer than the answer
             await self._delete(extra.message_id)
         del self._sent[len(parts) :]
+
+    async def attach(self, text: str, files: Sequence[Attachment]) -> None:
+        """The text as the files' caption when it fits one, else said first (as ``final``)."""
+        await self._preview.settle()
+        sendable = any(len(f.data) <= MAX_UPLOAD_BYTES for f in files)
+        caption = caption_for(text) if text.strip() and sendable else None
+        if caption is None and text.strip():
+            await self._finish(text, None)
+        else:
+            await self._forget_preview()  # the caption says it: no preview stays above it
+        t = self.target
+        first = not (self._said or self._sent)
+        target = Target(t.chat_id, t.private, t.thread_id, t.reply_to if first else None, t.draft_id)
+        refused = await send_files(self.bot, self.sender, target, files, caption)
+        self._said = True
+        if refused:
+            names = ", ".join(f.name for f in refused)
+            await self.notice(f"I couldn't send {names}: Telegram takes files of at most 50 MB.")
 
     async def message(self, text: str) -> None:
         await self._preview.settle()

@@ -157,6 +157,16 @@ class ResumeRequest(BaseModel):
         return self
 
 
+class FileOut(Shape):
+    """A file an execution took in or sent out; ``url`` downloads it without a key until it expires."""
+
+    id: str
+    name: str
+    mime_type: str
+    size: int
+    url: str = Field(description="signed, short-lived: /api/v1/files/{id}?expires=…&signature=…")
+
+
 class Result(Shape):
     """``content``, plus an ``end`` node's outputs by name (any JSON value each: an output
     that is exactly one reference keeps that value's type), plus ``messages``."""
@@ -169,6 +179,11 @@ class Result(Shape):
     )
     messages: list[str] | None = Field(
         None, description="what message nodes delivered before the end, in order (only when some ran)"
+    )
+    attachments: list[FileOut] | None = Field(
+        None,
+        description="every file the execution sent out, in order: message nodes' (each also on its "
+        "`message` event) and the end node's (only when some were sent)",
     )
     truncated: dict[str, int] | None = Field(
         None,

@@ -101,6 +101,11 @@ def _event(event: Event) -> bytes:
     if isinstance(event, MessageDelta):
         return frame("message_delta", {"content": event.content, "node_id": event.node_id})
     if isinstance(event, MessageSent):
+        if event.attachments:
+            return frame(
+                "message",
+                {"text": event.text, "node_id": event.node_id, "attachments": list(event.attachments)},
+            )
         return frame("message", {"text": event.text, "node_id": event.node_id})
     if isinstance(event, NodeFinished):
         return frame(

@@ -14,6 +14,14 @@ from config.ids import IdGrammar
 from config.section import Section
 
 
+class VoiceSettings(Section):
+    """What a bot does with voice messages: transcribed, they become the text input."""
+
+    transcribe: bool = False  # through the LLM server's /audio/transcriptions
+    model: str = Field("whisper-1", min_length=1, max_length=200)
+    language: str | None = Field(None, pattern=r"^[a-z]{2,3}$")  # ISO-639-1 hint, e.g. "en"; null: detected
+
+
 class BotCommon(Section):
     """Keys every chat bot has; each platform's module adds its own."""
 
@@ -26,6 +34,7 @@ class BotCommon(Section):
     max_in_flight: int = Field(64, ge=1, le=10_000)  # executions at once for this bot; more wait in order
     session_scope: Literal["chat", "user"] = "chat"  # in group chats: one conversation per chat, or per user
     access: AccessSettings | None = None  # who may talk to this bot (null: the global access)
+    voice: VoiceSettings = VoiceSettings()  # voice messages transcribed to text (off by default)
     # Which platform's bot: each platform narrows it to its name, the union's tag (last, so
     # the platform's own keys follow it as they did).
     platform: str
@@ -36,7 +45,7 @@ class BotCommon(Section):
 
 
 # Keys of every bot that an adapter takes without reconnecting (read per message).
-LIVE_KEYS = frozenset({"workflow", "tier", "greeting", "session_scope", "access"})
+LIVE_KEYS = frozenset({"workflow", "tier", "greeting", "session_scope", "access", "voice"})
 
 
 @dataclass(frozen=True)

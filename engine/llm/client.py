@@ -6,6 +6,7 @@ is measurably faster than the default transport and keeps connections warm.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -14,15 +15,18 @@ from typing import Any
 
 import httpx2
 import openai
-from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient
+from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient, omit
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from config.schema import LLMSettings
-from engine.errors import ExecutionFailed, ExecutionTimeout
+from engine.errors import ExecutionFailed, ExecutionTimeout, TranscriptionFailed
 from engine.llm.offline import OFFLINE_MODEL, echo
-from engine.workflow.nodes.model import ChatMessage, Reply, ToolCall, ToolSpec
+from engine.workflow.nodes.model import ChatMessage, Image, Reply, ToolCall, ToolSpec, images_problem
 
 log = logging.getLogger("chatgate.llm")
+
+#: What one transcription may upload: OpenAI's own limit (25 MB).
+MAX_AUDIO_BYTES = 25 * 1024 * 1024
 
 
 class LLM:
@@ -74,13 +78,16 @@ class LLM:
         *,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        images: Sequence[Image] = (),
     ) -> str:
         """The whole answer; ``on_delta``, if given, sees each chunk as the model produces it.
 
         A callback rather than an async generator: this is the per-message hot path,
         and an async generator per call costs more than the offline model itself.
         """
-        reply = await self.chat(model, messages, on_delta, temperature=temperature, max_tokens=max_tokens)
+        reply = await self.chat(
+            model, messages, on_delta, temperature=temperature, max_tokens=max_tokens, images=images
+        )
         return reply.text
 
     async def chat(
@@ -94,11 +101,17 @@ class LLM:
         response_format: dict[str, Any] | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        images: Sequence[Image] = (),
     ) -> Reply:
-        """One model turn: its text and any tool calls it asks for."""
+        """One model turn: its text and any tool calls it asks for. ``images`` go as image
+        parts of the last user message."""
         name = self.resolve(model)
+        if images:
+            problem = images_problem(len(images), sum(len(i.data) for i in images))
+            if problem is not None:
+                raise ExecutionFailed(problem, {"model": name, "images": len(images)})
         if name == OFFLINE_MODEL:
-            return Reply(echo(messages, on_delta))
+            return Reply(echo(messages, on_delta, images))
         if not self.configured:
             raise ExecutionFailed(
                 f"model '{name}' needs an LLM server, and none is configured",
@@ -112,7 +125,10 @@ class LLM:
         # The body is already plain JSON: posting it directly skips the client's per-call
         # TypedDict transformation of every message, which costs more than our whole
         # request path. Retries, timeouts and errors are still the client's.
-        body: dict[str, object] = {"model": name, "messages": messages}
+        body: dict[str, object] = {
+            "model": name,
+            "messages": _with_images(messages, images) if images else messages,
+        }
         if temperature is not None:
             body["temperature"] = temperature
         if max_tokens is not None:
@@ -172,6 +188,42 @@ class LLM:
         )
         return Reply("".join(parts), tool_calls)
 
+    async def transcribe(
+        self, data: bytes, name: str, mime_type: str, model: str, *, language: str | None = None
+    ) -> str:
+        """The text spoken in an audio file, through the server's ``/audio/transcriptions``.
+        `TranscriptionFailed` when it cannot be had: the offline model, no server, a file
+        too big, or the server failing."""
+        if model == OFFLINE_MODEL:
+            raise TranscriptionFailed(
+                f"the offline model '{OFFLINE_MODEL}' cannot transcribe voice messages",
+                {"model": model, "hint": "set voice.model to a transcription model, e.g. whisper-1"},
+            )
+        if not self.configured:
+            raise TranscriptionFailed(
+                f"transcribing with '{model}' needs an LLM server, and none is configured",
+                {"model": model, "hint": "set llm.base_url (or OPENAI_BASE_URL / OPENAI_API_KEY)"},
+            )
+        if len(data) > MAX_AUDIO_BYTES:
+            raise TranscriptionFailed(
+                f"audio to transcribe may be at most {MAX_AUDIO_BYTES // 2**20} MiB; this is "
+                f"{len(data) / 2**20:.1f} MiB",
+                {"model": model, "bytes": len(data), "max_bytes": MAX_AUDIO_BYTES},
+            )
+        try:
+            result = await self._openai().audio.transcriptions.create(
+                file=(name, data, mime_type),
+                model=model,
+                response_format="json",
+                language=language or omit,
+            )
+        except openai.OpenAIError as e:
+            failure = self._failure(model, e)
+            said = failure.message if isinstance(failure, ExecutionFailed) else str(failure)
+            details = failure.details if isinstance(failure, ExecutionFailed) else {"model": model}
+            raise TranscriptionFailed(f"cannot transcribe: {said}", details) from None
+        return result if isinstance(result, str) else result.text
+
     def _failure(self, name: str, error: openai.OpenAIError) -> Exception:
         """The client's error as the user should hear it."""
         if isinstance(error, openai.APITimeoutError) and not _refused(error):
@@ -190,6 +242,23 @@ class LLM:
                 {"model": name, "base_url": self.base_url, "retries": self.settings.max_retries},
             )
         return error
+
+
+def _with_images(messages: Sequence[ChatMessage], images: Sequence[Image]) -> list[ChatMessage]:
+    """``messages`` with ``images`` as base64 data-URL parts of the last user message (after
+    its text): the model server gets the bytes, it need not reach chatgate."""
+    sent = list(messages)
+    last = max((i for i, m in enumerate(sent) if m.get("role") == "user"), default=None)
+    if last is None:  # no user turn to carry them: one of their own
+        sent.append({"role": "user", "content": ""})
+        last = len(sent) - 1
+    text = sent[last].get("content")
+    parts: list[dict[str, Any]] = [{"type": "text", "text": text}] if isinstance(text, str) and text else []
+    for image in images:
+        url = f"data:{image.mime_type};base64,{base64.b64encode(image.data).decode('ascii')}"
+        parts.append({"type": "image_url", "image_url": {"url": url}})
+    sent[last] = {**sent[last], "content": parts}
+    return sent
 
 
 @dataclass(slots=True)

@@ -420,6 +420,7 @@ def _system(record: ExecutionRecord, caller: Caller) -> _System:
             "user_name": caller.user_name,
             "platform": caller.platform,
             "chat_id": caller.chat_id,
+            "transcribed": caller.transcribed,
         }
     )
     fields.started = record.start_time

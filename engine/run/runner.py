@@ -78,6 +78,7 @@ class Caller(NamedTuple):
     user_id: str | None = None
     user_name: str | None = None
     chat_id: str | None = None
+    transcribed: bool = False  # the text input is a voice message's transcript
 
 
 @dataclass(slots=True)
@@ -98,6 +99,7 @@ class RunEnv:
     owner: str = ""
     owner_services: Mapping[str, Callable[[str], Any]] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)  # what message nodes delivered, in order
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # files sent out, in order
     sub_runs: int = 0  # sub-workflow runs so far, at every depth (``workflow``, ``iterate``)
     deadline: float = 0.0  # loop time by which the whole execution must be done
 
@@ -234,6 +236,8 @@ class Run:
             result = {"content": "\n\n".join(t for t in texts if isinstance(t, str) and t)}
         if self.depth == 0 and self.env.messages:
             result["messages"] = list(self.env.messages)
+        if self.depth == 0 and self.env.attachments:  # every file sent, a message's and the end's
+            result["attachments"] = list(self.env.attachments)
         return result
 
     # -- one node ----------------------------------------------------------------
@@ -378,15 +382,20 @@ class Run:
         self.env.session[name] = value
         self.env.session_changes[name] = value
 
-    def deliver(self, node_id: str, text: str) -> None:
+    def deliver(self, node_id: str, text: str, attachments: Sequence[dict[str, Any]] = ()) -> None:
         if len(self.env.messages) >= MAX_MESSAGES:  # iterate × message must not flood a chat
             raise ExecutionFailed(
                 f"the execution would send more than {MAX_MESSAGES} messages", {"node": node_id}
             )
         self.delivered.add(node_id)
         self.env.messages.append(text)
+        self.env.attachments.extend(attachments)  # (a sub-workflow's messages are the execution's)
         if self.env.sink:
-            self.env.sink(MessageSent(node_id, text))
+            self.env.sink(MessageSent(node_id, text, tuple(attachments)))
+
+    def attach(self, files: Sequence[dict[str, Any]]) -> None:
+        if self.depth == 0:  # a sub-workflow's end answers its node, not the user
+            self.env.attachments.extend(files)
 
     def ask(self, node_id: str, question: dict[str, Any]) -> None:
         if self.depth > 0:  # a waiting run is stored whole; a sub-workflow's is part of its node's

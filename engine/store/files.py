@@ -16,6 +16,7 @@ from engine.store.writer import Storage
 # Several processes putting at once on PostgreSQL: the quota's sum and the insert under one
 # lock, so two puts cannot both fit into the last free bytes (SQLite's one writer is one already).
 _QUOTA_LOCK = 0x66696C6573  # any constant shared by every chatgate ("files")
+_KEY_NAME = "files"  # the signing key's row
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,14 +116,18 @@ class FileRows:
 
     async def signing_key(self) -> bytes:
         """The URL-signing key the migration made (made here if someone deleted it)."""
-        found = await self.storage.scalar(sa.select(file_signing.c.secret).where(file_signing.c.id == 1))
+        found = await self.storage.scalar(
+            sa.select(file_signing.c.secret).where(file_signing.c.name == _KEY_NAME)
+        )
         if found is None:
             fresh = secrets.token_hex(32)
 
             def write(conn: sa.Connection) -> None:
-                if conn.execute(sa.select(file_signing.c.id)).first() is None:
-                    conn.execute(file_signing.insert(), [{"id": 1, "secret": fresh}])
+                if conn.execute(sa.select(file_signing.c.name)).first() is None:
+                    conn.execute(file_signing.insert(), [{"name": _KEY_NAME, "secret": fresh}])
 
             await self.storage.write(write)
-            found = await self.storage.scalar(sa.select(file_signing.c.secret).where(file_signing.c.id == 1))
+            found = await self.storage.scalar(
+                sa.select(file_signing.c.secret).where(file_signing.c.name == _KEY_NAME)
+            )
         return bytes.fromhex(str(found))

@@ -137,6 +137,6 @@ files = sa.Table(
 file_signing = sa.Table(
     "file_signing",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(32), primary_key=True),  # "files": one row
     sa.Column("secret", sa.String(128), nullable=False),
 )

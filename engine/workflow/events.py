@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +37,12 @@ class MessageDelta:
 
 @dataclass(frozen=True, slots=True)
 class MessageSent:
-    """A ``message`` node's text, delivered at once as a message of its own."""
+    """A ``message`` node's text, delivered at once as a message of its own, with the files it
+    sends along (each ``{id, name, mime_type, size, url}``, the URL signed)."""
 
     node_id: str
     text: str
+    attachments: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

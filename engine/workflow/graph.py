@@ -39,7 +39,9 @@ from engine.workflow.templates import Ref, references
 #: Roots a reference may name besides node ids; no node may take these ids.
 RESERVED = frozenset({"inputs", "session", "sys", "secrets"})
 #: What ``{{sys.…}}`` offers every run.
-SYS_FIELDS = frozenset({"session_id", "execution_id", "user_id", "user_name", "platform", "chat_id", "now"})
+SYS_FIELDS = frozenset(
+    {"session_id", "execution_id", "user_id", "user_name", "platform", "chat_id", "now", "transcribed"}
+)
 
 
 def _bad(details: str) -> InvalidWorkflow:

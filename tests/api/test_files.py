@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.api.support import assert_error, create_workflow, wait_until
+from tests.api.support import SSE, assert_error, create_workflow, wait_until
 from tests.support.chatgate import ChatgateProcess, StartChatgate
 from tests.support.net import free_port
 
@@ -304,3 +304,60 @@ async def test_files_expire_after_the_retention_and_urls_after_their_time(
 
     # The sweep deleted it (the operator's log says so; no URL of it works any more).
     await wait_until(lambda: "deleted 1 file(s) older than files.retention_days" in gate.logs(), within_s=10)
+
+
+SENDS_FILES = {
+    "name": "sends_files",
+    "nodes": [
+        {
+            "id": "start",
+            "type": "start",
+            "config": {
+                "input_params": [{"name": "user_input"}, {"name": "doc", "type": "file", "required": False}]
+            },
+        },
+        {
+            "id": "look",
+            "type": "message",
+            "config": {"content": "Here is the cat", "attachments": [{"url": "{{inputs.user_input}}"}]},
+        },
+        {
+            "id": "end",
+            "type": "end",
+            "config": {
+                "content": "and your file back",
+                "attachments": [
+                    {"data": b64(b"id,qty\nA-17,2\n"), "name": "order.csv"},
+                    {"file": "{{start.doc}}"},
+                ],
+            },
+        },
+    ],
+    "connections": [{"from": "start", "to": "look"}, {"from": "look", "to": "end"}],
+}
+
+
+async def test_a_workflow_sends_files_back_in_the_result_and_on_the_stream(
+    gate: ChatgateProcess, site: FileService
+) -> None:
+    doc = {"name": "mine.txt", "mime_type": "text/plain", "data": b64(b"my notes")}
+    async with gate.client() as http:
+        wid = await create_workflow(http, SENDS_FILES)
+        status, body = await execute(http, wid, user_input=site.url("/cat.png"), doc=doc)
+        payload = {"inputs": {"user_input": site.url("/cat.png")}, "stream": True}
+        async with http.post(f"/api/v1/workflows/{wid}/execute", json=payload) as r:
+            events = await SSE(r).all()
+    assert status == 200, body
+    sent = body["result"]["attachments"]
+    assert [(a["name"], a["mime_type"]) for a in sent] == [
+        ("cat.png", "image/png"),
+        ("order.csv", "text/csv"),
+        ("mine.txt", "text/plain"),
+    ]
+    assert body["result"]["messages"] == ["Here is the cat"]
+    contents = [await download(gate, a["url"]) for a in sent]
+    assert [c[1] for c in contents] == [PNG, b"id,qty\nA-17,2\n", b"my notes"]
+    said = next(data for name, data in events if name == "message")
+    assert [a["name"] for a in said["attachments"]] == ["cat.png"]
+    finished = next(data for name, data in events if name == "execution_finished")
+    assert [a["name"] for a in finished["result"]["attachments"]] == ["cat.png", "order.csv"]  # no doc sent

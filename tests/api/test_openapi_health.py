@@ -49,6 +49,7 @@ async def test_every_documented_endpoint_exists(shared_server: SharedServer) -> 
                 .replace("{asset}", "swagger-ui.css")
                 .replace("{bot}", "tg")
                 .replace("{name}", "someone")
+                .replace("{file_id}", "file_x")
             )
             for method in set(ops) - {"parameters"}:
                 r = await http.request(method.upper(), url, json={"inputs": {"user_input": "x"}})

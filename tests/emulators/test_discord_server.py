@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -43,6 +44,8 @@ class Bot(discord.Client):
         self.edited: list[discord.Message] = []
         self.threads: list[discord.Thread] = []
         self.resumed = 0
+        self.presses: list[discord.Interaction] = []  # button clicks (component interactions)
+        self.on_press: Callable[[discord.Interaction], Awaitable[None]] | None = None
 
         @self.tree.command(name="ask", description="Ask a question")
         async def ask(interaction: discord.Interaction, question: str) -> None:
@@ -65,6 +68,12 @@ class Bot(discord.Client):
 
     async def on_thread_create(self, thread: discord.Thread) -> None:
         self.threads.append(thread)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is discord.InteractionType.component:
+            self.presses.append(interaction)
+            if self.on_press is not None:
+                await self.on_press(interaction)
 
     def received(self, content: str) -> list[discord.Message]:
         return [m for m in self.messages if m.author != self.user and m.content == content]
@@ -396,3 +405,184 @@ async def test_raw_rest_errors(emu: DiscordEmulator, run_bot: RunBot) -> None:
             await bot.login("wrong-token")
     finally:
         await bot.close()
+
+
+def choices(*labels: str, row_size: int = 5) -> discord.ui.View:
+    """A view of buttons ``pick:<label>``, ``row_size`` to a row; stopped, so discord.py keeps no
+    callback for it (a press reaches only ``on_interaction``)."""
+    view = discord.ui.View(timeout=None)
+    for i, label in enumerate(labels):
+        view.add_item(discord.ui.Button(label=label, custom_id=f"pick:{label}", row=i // row_size))
+    view.stop()
+    return view
+
+
+@pytest.mark.asyncio
+async def test_a_message_with_buttons_is_pressed_and_edited_to_drop_them(
+    emu: DiscordEmulator, run_bot: RunBot
+) -> None:
+    async with run_bot() as bot:
+
+        async def choose(interaction: discord.Interaction) -> None:
+            await interaction.response.defer()  # 6: nothing shown, the message is edited later
+            await interaction.edit_original_response(content="Size? → Large", view=None)
+
+        bot.on_press = choose
+        question = await channel_of(bot, CHANNEL).send("Size?", view=choices("Small", "Large"))
+        (stored,) = emu.channel_messages(CHANNEL)
+        (row,) = stored["components"]
+        assert [(b["type"], b["label"], b["custom_id"]) for b in row["components"]] == [
+            (2, "Small", "pick:Small"),
+            (2, "Large", "pick:Large"),
+        ]
+
+        press = emu.press_button(CHANNEL, question.id, ALICE, "pick:Large")
+        await emu.wait_for(lambda: len(emu.interaction_responses(int(press["id"]))) == 2)
+        interaction = bot.presses[0]
+        assert interaction.data == {"custom_id": "pick:Large", "component_type": 2}
+        assert interaction.user.id == ALICE
+        assert interaction.message is not None
+        assert interaction.message.id == question.id
+        callback, edit = emu.interaction_responses(int(press["id"]))
+        assert (callback["kind"], callback["type"]) == ("callback", 6)
+        assert (edit["kind"], edit["message_id"]) == ("edit", str(question.id))
+        (stored,) = emu.channel_messages(CHANNEL)
+        assert (stored["content"], stored["components"], stored["edits"]) == ("Size? → Large", [], 1)
+        with pytest.raises(ValueError, match="no enabled button"):
+            emu.press_button(CHANNEL, question.id, ALICE, "pick:Large")  # the buttons are gone
+
+
+@pytest.mark.asyncio
+async def test_a_press_answered_by_updating_its_message(emu: DiscordEmulator, run_bot: RunBot) -> None:
+    async with run_bot() as bot:
+
+        async def update(interaction: discord.Interaction) -> None:
+            await interaction.response.edit_message(content="Small it is", view=None)  # 7
+
+        bot.on_press = update
+        question = await channel_of(bot, CHANNEL).send("Size?", view=choices("Small", "Large"))
+        press = emu.press_button(CHANNEL, question.id, ALICE, "pick:Small")
+        await emu.wait_for(lambda: bool(emu.interaction_responses(int(press["id"]))))
+        assert emu.interaction_responses(int(press["id"]))[0]["type"] == 7
+        (stored,) = emu.channel_messages(CHANNEL)
+        assert (stored["content"], stored["components"]) == ("Small it is", [])
+        await emu.wait_for(lambda: [m.content for m in bot.edited] == ["Small it is"])
+
+
+@pytest.mark.asyncio
+async def test_a_press_gets_one_ephemeral_answer_in_time_and_no_second(
+    emu: DiscordEmulator, run_bot: RunBot
+) -> None:
+    async with run_bot() as bot:
+
+        async def whisper(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("Only alice can answer this.", ephemeral=True)
+
+        bot.on_press = whisper
+        dm = await bot.create_dm(await bot.fetch_user(ALICE))
+        question = await dm.send("Size?", view=choices("Small"))
+        press = emu.press_button(dm.id, question.id, ALICE, "pick:Small")
+        await emu.wait_for(lambda: bool(emu.interaction_responses(int(press["id"]))))
+        (callback,) = emu.interaction_responses(int(press["id"]))
+        assert (callback["type"], callback["ephemeral"]) == (4, True)
+        whispered = [m for m in emu.channel_messages(dm.id) if m["flags"] & 64]
+        assert [m["content"] for m in whispered] == ["Only alice can answer this."]
+        assert whispered[0]["interaction_metadata"]["interacted_message_id"] == str(question.id)
+        assert not [m for m in bot.messages if m.content.startswith("Only")]  # never on the gateway
+
+        url = f"{emu.api_base}/interactions/{press['id']}/{press['token']}/callback"
+        async with aiohttp.ClientSession() as http, http.post(url, json={"type": 6}) as resp:
+            assert (resp.status, (await resp.json())["code"]) == (400, 40060)  # already acknowledged
+
+        late: list[discord.HTTPException] = []
+
+        async def too_late(interaction: discord.Interaction) -> None:
+            try:
+                await interaction.response.defer()
+            except discord.HTTPException as e:
+                late.append(e)
+
+        emu.interaction_ack_timeout = 0.0
+        bot.on_press = too_late
+        emu.press_button(dm.id, question.id, ALICE, "pick:Small")
+        await emu.wait_for(lambda: bool(late))
+        assert (late[0].status, late[0].code) == (404, 10062)  # Unknown interaction
+
+
+@pytest.mark.asyncio
+async def test_components_over_discords_limits_are_refused_with_its_form_errors(
+    emu: DiscordEmulator, run_bot: RunBot
+) -> None:
+    def button(custom_id: str, label: str = "ok") -> dict[str, Any]:
+        return {"type": 2, "style": 1, "label": label, "custom_id": custom_id}
+
+    def row(*children: dict[str, Any]) -> dict[str, Any]:
+        return {"type": 1, "components": list(children)}
+
+    too_long = "BASE_TYPE_MAX_LENGTH"
+    cases = [
+        ([row(*(button(f"b{i}") for i in range(6)))], "components.0.components", too_long),
+        ([row(button(f"b{i}")) for i in range(6)], "components", too_long),
+        ([row(button("b", "x" * 81))], "components.0.components.0.label", too_long),
+        ([row(button("b" * 101))], "components.0.components.0.custom_id", too_long),
+        (
+            [row(button("b"), button("b"))],
+            "components.0.components.1.custom_id",
+            "COMPONENT_CUSTOM_ID_DUPLICATED",
+        ),
+        ([button("b")], "components.0.type", "UNION_TYPE_CHOICES"),
+    ]
+    url = f"{emu.api_base}/channels/{CHANNEL}/messages"
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bot {TOKEN}"}) as http:
+        for components, path, code in cases:
+            async with http.post(url, json={"content": "Pick", "components": components}) as resp:
+                body = await resp.json()
+            assert (resp.status, body["code"], body["message"]) == (400, 50035, "Invalid Form Body")
+            errors = body["errors"]
+            for key in path.split("."):
+                errors = errors[key]
+            assert errors["_errors"][0]["code"] == code
+        assert emu.channel_messages(CHANNEL) == []
+        full = [row(*(button(f"b{r}{c}") for c in range(5))) for r in range(5)]
+        async with http.post(url, json={"content": "Pick", "components": full}) as resp:
+            assert resp.status == 200
+            message_id = (await resp.json())["id"]
+        edit = f"{url}/{message_id}"
+        async with http.patch(edit, json={"content": "Pick one"}) as resp:  # components kept
+            assert len((await resp.json())["components"]) == 5
+        async with http.patch(edit, json={"components": [row(button("b"), button("b"))]}) as resp:
+            assert resp.status == 400
+        async with http.patch(edit, json={"components": [row(button("only"))]}) as resp:
+            assert [b["custom_id"] for b in (await resp.json())["components"][0]["components"]] == ["only"]
+
+
+@pytest.mark.asyncio
+async def test_attachments_a_user_sends_are_downloaded_from_the_emulators_cdn(
+    emu: DiscordEmulator, run_bot: RunBot
+) -> None:
+    async with run_bot() as bot:
+        emu.user_message(
+            channel_id=CHANNEL, content="see this", attachments=[("cat.png", b"\x89PNG-cat", "image/png")]
+        )
+        await emu.wait_for(lambda: bool(bot.received("see this")))
+        (attachment,) = bot.received("see this")[0].attachments
+        assert (attachment.filename, attachment.size, attachment.content_type) == ("cat.png", 8, "image/png")
+        assert attachment.url.startswith(emu.cdn_base)  # loopback: never the real CDN
+        assert await attachment.read() == b"\x89PNG-cat"
+        assert emu.downloads == [attachment.id]
+
+
+@pytest.mark.asyncio
+async def test_files_a_bot_sends_are_kept_and_bounded_by_the_upload_limit(
+    emu: DiscordEmulator, run_bot: RunBot
+) -> None:
+    emu.upload_limit = 1000
+    async with run_bot() as bot:
+        sent = await channel_of(bot, CHANNEL).send("here", file=discord.File(io.BytesIO(b"report"), "r.pdf"))
+        (attachment,) = sent.attachments
+        assert attachment.filename == "r.pdf"
+        assert emu.attachment_bytes(attachment.id) == b"report"
+        with pytest.raises(discord.HTTPException) as too_big:
+            await channel_of(bot, CHANNEL).send(file=discord.File(io.BytesIO(b"x" * 1001), "big.bin"))
+        assert (too_big.value.status, too_big.value.code) == (413, 40005)
+        assert [m["content"] for m in emu.channel_messages(CHANNEL)] == ["here"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import sys
 import time
@@ -16,7 +17,8 @@ import pytest
 import pytest_asyncio
 from openai.types.chat import ChatCompletion
 
-from tests.emulators.openai_server import OpenAIEmulator
+from tests.emulators.openai_server import DEFAULT_TRANSCRIPT, OpenAIEmulator, image_reply
+from tests.support import media
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 USER_MSG: list[Any] = [{"role": "user", "content": "hello there"}]
@@ -236,3 +238,130 @@ async def test_standalone_mode_serves_until_terminated() -> None:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def _image_part(url: str) -> dict[str, Any]:
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def _said(role: str, *parts: dict[str, Any]) -> list[Any]:
+    """One message of content parts, as the messages list."""
+    return [{"role": role, "content": list(parts)}]
+
+
+def _data_url(mime_type: str, data: bytes) -> str:
+    return f"data:{mime_type};base64," + base64.b64encode(data).decode()
+
+
+@pytest.mark.asyncio
+async def test_image_parts_are_recorded_and_can_be_described(
+    emu: OpenAIEmulator, client: openai.AsyncOpenAI
+) -> None:
+    picture = media.png(2, 2)
+    emu.reply = image_reply
+    resp = await client.chat.completions.create(
+        model="gpt-4o",
+        messages=_said(
+            "user", {"type": "text", "text": "what is this?"}, _image_part(_data_url("image/png", picture))
+        ),
+    )
+    assert resp.choices[0].message.content == f"I see a image/png image of {len(picture)} bytes"
+    [req] = emu.requests
+    [image] = req.images
+    assert (image.mime_type, image.data) == ("image/png", picture)
+
+
+@pytest.mark.asyncio
+async def test_text_parts_without_images_are_answered_as_text(
+    emu: OpenAIEmulator, client: openai.AsyncOpenAI
+) -> None:
+    emu.reply = image_reply
+    resp = await client.chat.completions.create(
+        model="gpt-4o", messages=_said("user", {"type": "text", "text": "just words"})
+    )
+    assert resp.choices[0].message.content == "echo: just words"
+    assert emu.requests[0].images == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "data:image/png;base64,%%%not-base64%%%",  # not base64
+        "data:image/png;base64," + base64.b64encode(b"GIF89a not a png").decode(),  # says png, is not
+        "data:image/tiff;base64," + base64.b64encode(b"II*\x00").decode(),  # a format OpenAI refuses
+        "data:image/png,rawbytes",  # not base64-encoded
+        "file:///etc/passwd",
+    ],
+)
+@pytest.mark.asyncio
+async def test_a_bad_image_is_refused_like_openai_does(
+    emu: OpenAIEmulator, client: openai.AsyncOpenAI, url: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        await client.chat.completions.create(model="gpt-4o", messages=_said("user", _image_part(url)))
+    assert str(info.value.param).startswith("messages.[0].content.[0]")
+    assert len(emu.requests) == 1  # a 400 is not retried
+
+
+@pytest.mark.asyncio
+async def test_an_image_outside_a_user_message_is_refused(
+    emu: OpenAIEmulator, client: openai.AsyncOpenAI
+) -> None:
+    url = _data_url("image/png", media.png())
+    with pytest.raises(openai.BadRequestError, match="only allowed in user messages"):
+        await client.chat.completions.create(model="gpt-4o", messages=_said("system", _image_part(url)))
+
+
+@pytest.mark.asyncio
+async def test_transcription_answers_from_the_transcript_table(
+    emu: OpenAIEmulator, client: openai.AsyncOpenAI
+) -> None:
+    note = media.voice_note(1)
+    emu.transcripts[note] = "please book a table for two"
+    result = await client.audio.transcriptions.create(
+        file=("voice.ogg", note, "audio/ogg"), model="whisper-1", language="en", prompt="restaurant"
+    )
+    assert result.text == "please book a table for two"
+    [seen] = emu.transcriptions
+    assert (seen.file_name, seen.content_type, seen.data) == ("voice.ogg", "audio/ogg", note)
+    assert (seen.model, seen.language, seen.prompt) == ("whisper-1", "en", "restaurant")
+
+
+@pytest.mark.asyncio
+async def test_unknown_audio_gets_the_default_transcript_in_each_format(
+    emu: OpenAIEmulator, client: openai.AsyncOpenAI
+) -> None:
+    note = ("voice.ogg", media.voice_note(2), "audio/ogg")
+    plain = await client.audio.transcriptions.create(file=note, model="whisper-1")
+    assert plain.text == DEFAULT_TRANSCRIPT
+    text = await client.audio.transcriptions.create(file=note, model="whisper-1", response_format="text")
+    assert text.strip() == DEFAULT_TRANSCRIPT
+    verbose = await client.audio.transcriptions.create(
+        file=note, model="whisper-1", response_format="verbose_json"
+    )
+    assert verbose.text == DEFAULT_TRANSCRIPT
+
+
+@pytest.mark.asyncio
+async def test_a_transcription_without_a_file_is_a_bad_request(emu: OpenAIEmulator) -> None:
+    form = aiohttp.FormData(default_to_multipart=True)
+    form.add_field("model", "whisper-1")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{emu.base_url}/audio/transcriptions", data=form) as r,
+    ):
+        assert r.status == 400
+        body = await r.json()
+    assert body["error"]["param"] == "file"
+    assert emu.transcriptions == []
+
+
+@pytest.mark.asyncio
+async def test_injected_failures_reach_transcriptions_too(emu: OpenAIEmulator) -> None:
+    emu.fail_next(503, times=5)
+    async with make_client(emu, max_retries=1) as c:
+        with pytest.raises(openai.InternalServerError):
+            await c.audio.transcriptions.create(
+                file=("v.ogg", media.voice_note(), "audio/ogg"), model="whisper-1"
+            )
+    assert emu.transcriptions == []

@@ -66,6 +66,13 @@ class DiscordBot:
         )
         return int(msg["id"])
 
+    def press(self, channel_id: int, message_id: int, label: str, *, user_id: int = ALICE) -> int:
+        """A user clicks the button labelled ``label`` on a message; returns the interaction id."""
+        message = next(m for m in self.emu.channel_messages(channel_id) if int(m["id"]) == message_id)
+        key = next(b["custom_id"] for b in buttons_of(message) if b["label"] == label)
+        press = self.emu.press_button(channel_id, message_id, user_id, key, username=_name(user_id))
+        return int(press["id"])
+
     # -- what users see
     def bot_messages(self, channel_id: int) -> list[dict[str, Any]]:
         """What everyone in the channel sees from the bot (ephemeral messages are private)."""
@@ -74,6 +81,13 @@ class DiscordBot:
             for m in self.emu.channel_messages(channel_id)
             if int(m["author"]["id"]) == BOT_ID and not m["flags"] & EPHEMERAL
         ]
+
+    async def whisper_to(self, interaction_id: int, wait_s: float = 5.0) -> str:
+        """What only the presser sees: the ephemeral message that answered their press."""
+        await self.emu.wait_for(lambda: bool(self.emu.interaction_responses(interaction_id)), wait_s)
+        (response,) = self.emu.interaction_responses(interaction_id)
+        assert response["ephemeral"], response
+        return str(response["content"])
 
     def replies_to(self, channel_id: int, message_id: int) -> list[dict[str, Any]]:
         return [
@@ -104,6 +118,15 @@ class DiscordBot:
 
     def log_lines(self, pattern: str) -> list[str]:
         return [line for line in self.gw.logs().splitlines() if re.search(pattern, line)]
+
+
+def buttons_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A message's buttons, row by row."""
+    return [b for row in message.get("components") or [] for b in row["components"] if b["type"] == 2]
+
+
+def labels(message: dict[str, Any]) -> list[str]:
+    return [str(b["label"]) for b in buttons_of(message)]
 
 
 def dm_channel(user_id: int) -> int:

@@ -117,7 +117,16 @@ REF_PATH = st.lists(
     ),
     max_size=3,
 ).map("".join)
-SYS_FIELDS = ("session_id", "execution_id", "user_id", "user_name", "platform", "chat_id", "now")
+SYS_FIELDS = (
+    "session_id",
+    "execution_id",
+    "user_id",
+    "user_name",
+    "platform",
+    "chat_id",
+    "now",
+    "transcribed",
+)
 #: Node types the generator configures, besides start; each is used only when registered.
 GENERATED_TYPES = ("response", "message", "template", "variable")
 

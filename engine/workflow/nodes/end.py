@@ -7,11 +7,12 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from engine.workflow.nodes.attachments import ATTACHMENTS_FIELD, Attachments, Compiled
 from engine.workflow.nodes.base import NodeConfig, NodeContext
 from engine.workflow.templates import compile_value, parse
 
 # Names the result already uses for something else.
-_RESERVED = frozenset({"content", "messages"})
+_RESERVED = frozenset({"content", "messages", "attachments"})
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -19,6 +20,7 @@ class EndConfig(NodeConfig):
     content: str = ""  # a template
     # Each value may hold references; a value that is exactly one reference keeps its type.
     outputs: dict[str, Any] = Field(default_factory=dict)
+    attachments: Attachments = ATTACHMENTS_FIELD  # files sent with the answer
 
     @field_validator("outputs")
     @classmethod
@@ -45,15 +47,19 @@ class EndNode:
         # Parsed once per workflow version, not per run.
         self._content = parse(config.content)
         self._outputs = {name: compile_value(v) for name, v in config.outputs.items()}
+        self._attachments = Compiled(config.attachments)
 
     def ports(self) -> frozenset[str]:
         return frozenset()  # nothing runs after the end
 
     def outputs(self) -> frozenset[str]:
-        return frozenset({"content", *self._outputs})
+        return frozenset({"content", *self._outputs, *(("attachments",) if self._attachments else ())})
 
     async def run(self, ctx: NodeContext) -> dict[str, Any]:
         out: dict[str, Any] = {"content": self._content.render(ctx.pool)}
         for name, value in self._outputs.items():
             out[name] = ctx.resolve(value)
+        if self._attachments:
+            out["attachments"] = files = await self._attachments.send(ctx, self.timeout_s)
+            ctx.hooks.attach(files)
         return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from engine.errors import ExecutionFailed
+from engine.workflow.nodes.attachments import ATTACHMENTS_FIELD, Attachments, Compiled
 from engine.workflow.nodes.base import NodeConfig, NodeContext
 from engine.workflow.templates import parse
 
@@ -16,6 +17,7 @@ MAX_MESSAGE_CHARS = 20_000
 
 class MessageConfig(NodeConfig):
     content: str  # a template: {{node.field}} references, rendered when the node runs
+    attachments: Attachments = ATTACHMENTS_FIELD
 
 
 class MessageNode:
@@ -28,9 +30,10 @@ class MessageNode:
         self.config = config
         self.timeout_s = config.timeout_s
         self._content = parse(config.content)  # once per workflow version, not per run
+        self._attachments = Compiled(config.attachments)
 
     def outputs(self) -> frozenset[str]:
-        return frozenset({"text"})
+        return frozenset({"text", "attachments"} if self._attachments else {"text"})
 
     async def run(self, ctx: NodeContext) -> dict[str, Any]:
         text = self._content.render(ctx.pool)
@@ -40,5 +43,9 @@ class MessageNode:
                 "go out as one message",
                 {"node": ctx.node_id},
             )
-        ctx.hooks.deliver(ctx.node_id, text)
-        return {"text": text}
+        if not self._attachments:
+            ctx.hooks.deliver(ctx.node_id, text)
+            return {"text": text}
+        files = await self._attachments.send(ctx, self.timeout_s)
+        ctx.hooks.deliver(ctx.node_id, text, files)
+        return {"text": text, "attachments": files}

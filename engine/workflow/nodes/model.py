@@ -5,7 +5,7 @@ engine/llm/client.py is the real one; the workflow core sees only this protocol.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 # One turn of a conversation as the model sees it: {"role": …, "content": …}.
@@ -13,6 +13,51 @@ Message = dict[str, str]
 #: A message of a function-calling exchange: an assistant turn may carry ``tool_calls``,
 #: a ``tool`` turn answers one by ``tool_call_id``.
 ChatMessage = dict[str, Any]
+
+
+#: The image formats OpenAI-compatible vision models read, by how their bytes begin.
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+VISION_FORMATS = "png, jpeg, gif, webp"
+
+
+def image_type(data: bytes) -> str | None:
+    """The MIME type ``data`` really is, if a vision model reads it (what a user's file
+    claims to be is not trusted: a wrong type makes the model server refuse the request)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((mime for magic, mime in _IMAGE_MAGIC if data.startswith(magic)), None)
+
+
+#: Images one user message may carry to a vision model, and their bytes in all: each
+#: travels base64-encoded inside the request (a model server may not reach chatgate).
+MAX_IMAGES = 8
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """An image for a vision model, with its bytes (sent as an image part of the user's message)."""
+
+    name: str
+    mime_type: str  # image/png, image/jpeg, image/gif, image/webp
+    data: bytes = field(repr=False)
+
+
+def images_problem(count: int, size: int) -> str | None:
+    """Why ``count`` images of ``size`` bytes in all cannot go to the model together, if they cannot."""
+    if count > MAX_IMAGES:
+        return f"at most {MAX_IMAGES} images go to the model with one message; this one has {count}"
+    if size > MAX_IMAGE_BYTES:
+        return (
+            f"the images sent to the model with one message may be at most {MAX_IMAGE_BYTES // 2**20} MiB "
+            f"in all; these are {size / 2**20:.1f} MiB"
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +114,10 @@ class ChatModel(Protocol):
         *,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        images: Sequence[Image] = (),
     ) -> str:
-        """The whole answer; ``on_delta``, if given, sees each chunk as it is produced."""
+        """The whole answer; ``on_delta``, if given, sees each chunk as it is produced.
+        ``images`` go with the last user message (at most `MAX_IMAGES`, `MAX_IMAGE_BYTES`)."""
         ...
 
     async def chat(
@@ -84,9 +131,11 @@ class ChatModel(Protocol):
         response_format: dict[str, Any] | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        images: Sequence[Image] = (),
     ) -> Reply:
         """One turn with function calling and/or structured output (``response_format`` as
-        the OpenAI API takes it). The offline model never calls tools."""
+        the OpenAI API takes it), ``images`` as `complete` takes them. The offline model
+        never calls tools."""
         ...
 
     def offline(self, model: str | None) -> bool:

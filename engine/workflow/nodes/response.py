@@ -7,6 +7,9 @@ narrow the engine's window, ``engine.history_turns``, not widen it: only that mu
 ``tools`` lets the model call workflows and MCP servers' tools (nodes/tools/): the node then
 runs the function-calling loop, at most ``max_tool_rounds`` rounds, and records each call in
 its ``tools`` output. Without tools nothing of that runs.
+
+``vision: true`` sends the run's image inputs along with the user's message, as image parts
+(nodes/vision.py); its record says which went and which files were left out.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from pydantic import Field, field_validator
 
 from engine.errors import ExecutionFailed
 from engine.workflow.nodes.base import NodeConfig, NodeContext
-from engine.workflow.nodes.model import ChatMessage, Reply
+from engine.workflow.nodes.model import ChatMessage, Image, Reply
 from engine.workflow.nodes.tools.items import MAX_TOOL_ITEMS, ToolItem, WorkflowTool
 from engine.workflow.nodes.tools.loop import answer_with_tools
 from engine.workflow.nodes.tools.toolbox import toolbox
+from engine.workflow.nodes.vision import run_images
 
 #: Each fallback is one more full model call (with its own retries) inside the node's time.
 MAX_FALLBACKS = 5
@@ -42,6 +46,7 @@ class ResponseConfig(NodeConfig):
     # Rounds of tool calls before the model must answer; each is one model call more.
     max_tool_rounds: int = Field(5, ge=1, le=MAX_TOOL_ROUNDS)
     tool_timeout_s: float = Field(30.0, gt=0, le=600)  # each call's time
+    vision: bool = False  # the run's image inputs go to the model with the user's message
 
     @field_validator("tools")
     @classmethod
@@ -87,13 +92,18 @@ class ResponseNode:
         if self.config.use_history:
             messages.extend(self._history(ctx))
         messages.append({"role": "user", "content": self._prompt(ctx)})
+        images: list[Image] = []
+        if self.config.vision:
+            seen = await run_images(ctx)
+            ctx.sent = seen.record()
+            images = seen.images
         if self.config.tools:
-            return await self._with_tools(ctx, list(messages))
+            return await self._with_tools(ctx, list(messages), images)
         on_delta = ctx.emit_delta if ctx.sink is not None else None
         c = self.config
         text = await self._first_answer(
             lambda model: ctx.llm.complete(
-                model, messages, on_delta, temperature=c.temperature, max_tokens=c.max_tokens
+                model, messages, on_delta, temperature=c.temperature, max_tokens=c.max_tokens, images=images
             )
         )
         return {"text": text}
@@ -109,7 +119,9 @@ class ResponseNode:
                 if not models:
                     raise
 
-    async def _with_tools(self, ctx: NodeContext, messages: list[ChatMessage]) -> dict[str, Any]:
+    async def _with_tools(
+        self, ctx: NodeContext, messages: list[ChatMessage], images: Sequence[Image]
+    ) -> dict[str, Any]:
         tools = await toolbox(ctx, self.config.tools)
         specs = [t.spec for t in tools.values()]
         c = self.config
@@ -126,6 +138,7 @@ class ResponseNode:
                     tool_choice=choice,
                     temperature=c.temperature,
                     max_tokens=c.max_tokens,
+                    images=images,  # every round: the model server keeps nothing between them
                 )
             )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -26,9 +26,21 @@ class InputParam(BaseModel):
     required: bool = True
     default: Any = None
     description: str = ""
+    # Of a file input: the media types it takes ("image/*", "application/pdf"); empty: any.
+    accept: tuple[Annotated[str, Field(pattern=r"^[a-z]+/(\*|[a-z0-9][a-z0-9.+-]*)$")], ...] = Field(
+        (), max_length=20
+    )
+
+    def accepts(self, mime_type: str | None) -> bool:
+        if not self.accept:
+            return True
+        kind = (mime_type or "").split(";")[0].strip().lower()
+        return any(a == kind or (a.endswith("/*") and kind.startswith(a[:-1])) for a in self.accept)
 
     @model_validator(mode="after")
     def _default_fits(self) -> InputParam:
+        if self.accept and self.type not in FILE_TYPES:
+            raise ValueError(f"input '{self.name}' is a {self.type}: only file inputs take 'accept'")
         if self.type in FILE_TYPES and self.default is not None:
             raise ValueError(f"input '{self.name}' is a {self.type}: it has no default")
         # A default of the wrong type would fail every execution that relies on it: refuse it up front.
@@ -72,6 +84,15 @@ def _as_type(param: InputParam, value: Any) -> Any:
     if converted is _REFUSED:
         t = _NAMED.get(param.type, f"a {param.type}")
         raise problem(["body", "inputs", param.name], f"input '{param.name}' must be {t}", f"must be {t}")
+    if param.accept:
+        for f in converted if param.type == "files" else [converted]:
+            if not param.accepts(f["mime_type"]):
+                takes = ", ".join(param.accept)
+                raise problem(
+                    ["body", "inputs", param.name],
+                    f"input '{param.name}' takes {takes}, not {f['mime_type']}",
+                    f"takes {takes}",
+                )
     return converted
 
 
@@ -172,6 +193,9 @@ class StartNode:
         """The input a file sent in a chat fills: the first of type ``file`` or ``files``, and
         whether it takes a list (``files``); None when the workflow takes no file."""
         return self._file_inputs[0] if self._file_inputs else None
+
+    def param(self, name: str) -> InputParam:
+        return next(p for p in self.config.input_params if p.name == name)
 
     def file_inputs(self) -> tuple[tuple[str, bool], ...]:
         """Every input that takes files: its name, and whether it is a list (``files``)."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Sequence
 from typing import Any
 
+from tests.emulators.discord.components import validate_components
 from tests.emulators.discord.gateway import GatewayEvents
 from tests.emulators.discord.protocol import (
     FLAG_EPHEMERAL,
@@ -156,6 +158,9 @@ class MessageStore(GatewayEvents):
                     "BASE_TYPE_MAX_LENGTH",
                     "Must be 256 or fewer in length.",
                 )
+        validate_components(payload.get("components"), prefix)
+        if sum(len(blob) for _, blob, _ in files) > self.upload_limit:
+            raise ApiError(413, {"message": "Request entity too large", "code": 40005})
         if not edit and not (
             content
             or embeds
@@ -168,17 +173,21 @@ class MessageStore(GatewayEvents):
 
     def _attachments_from(self, channel_id: int, files: Sequence[tuple[str, bytes, str]]) -> list[Json]:
         result = []
-        for filename, blob, content_type in files:
+        for filename, blob, sent_type in files:
+            # discord.py uploads everything as octet-stream; Discord tells the type by the name.
+            guessed = mimetypes.guess_type(filename)[0] if sent_type == "application/octet-stream" else None
+            content_type = guessed or sent_type
             aid = self._ids.next()
             self._attachments[aid] = blob
-            url = f"https://cdn.discordapp.com/attachments/{channel_id}/{aid}/{filename}"
+            self._attachment_types[aid] = content_type
+            url = f"{self.cdn_base}/{channel_id}/{aid}/{filename}"
             result.append(
                 {
                     "id": str(aid),
                     "filename": filename,
                     "size": len(blob),
                     "url": url,
-                    "proxy_url": url.replace("cdn.discordapp.com", "media.discordapp.net"),
+                    "proxy_url": url,
                     "content_type": content_type,
                 }
             )

@@ -12,9 +12,11 @@ Json = dict[str, Any]
 
 API_PREFIX = "/api/v10"
 GATEWAY_PATH = "/gateway"
+CDN_PATH = "/attachments"  # Discord's CDN, served by the emulator itself (loopback only)
 DISCORD_EPOCH_MS = 1_420_070_400_000
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # files of one message, for a bot in a guild without boosts
 INTERACTION_TOKEN_TTL = 15 * 60.0
 
 # Gateway opcodes
@@ -49,6 +51,16 @@ THREAD_TYPES = frozenset({10, CHANNEL_PUBLIC_THREAD, CHANNEL_PRIVATE_THREAD})
 MESSAGE_DEFAULT = 0
 MESSAGE_REPLY = 19
 MESSAGE_CHAT_INPUT_COMMAND = 20
+
+INTERACTION_COMMAND = 2
+INTERACTION_COMPONENT = 3
+
+# Interaction callback types
+CALLBACK_MESSAGE = 4  # CHANNEL_MESSAGE_WITH_SOURCE
+CALLBACK_DEFERRED_MESSAGE = 5
+CALLBACK_DEFERRED_UPDATE = 6  # components only: "I'll edit the message later", nothing shown
+CALLBACK_UPDATE = 7  # components only: edit the message the component is on
+CALLBACK_MODAL = 9
 
 FLAG_HAS_THREAD = 1 << 5
 FLAG_EPHEMERAL = 1 << 6

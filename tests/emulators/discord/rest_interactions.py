@@ -11,8 +11,14 @@ from aiohttp import web
 
 from tests.emulators.discord.payloads import bot_user_object, member_object
 from tests.emulators.discord.protocol import (
+    CALLBACK_DEFERRED_MESSAGE,
+    CALLBACK_DEFERRED_UPDATE,
+    CALLBACK_MESSAGE,
+    CALLBACK_MODAL,
+    CALLBACK_UPDATE,
     FLAG_EPHEMERAL,
     FLAG_LOADING,
+    INTERACTION_COMPONENT,
     INTERACTION_TOKEN_TTL,
     MESSAGE_CHAT_INPUT_COMMAND,
     MESSAGE_DEFAULT,
@@ -31,6 +37,10 @@ from tests.emulators.discord.responses import (
 )
 from tests.emulators.discord.rest import RestApi, RestRequest
 from tests.emulators.discord.state import BotState, InteractionState, MessageRecord
+
+COMMAND_CALLBACKS = frozenset({CALLBACK_MESSAGE, CALLBACK_DEFERRED_MESSAGE, CALLBACK_MODAL})
+# A button press may also update the message it is on, now (7) or later (6).
+COMPONENT_CALLBACKS = COMMAND_CALLBACKS | {CALLBACK_DEFERRED_UPDATE, CALLBACK_UPDATE}
 
 
 class InteractionRoutes(RestApi):
@@ -227,22 +237,27 @@ class InteractionRoutes(RestApi):
         channel = self._channels[state.channel_id]
         bot = state.bot
         user = self._users[state.user_id]
-        name = state.payload["data"]["name"]
         content = payload.get("content") or ""
         allowed = payload.get("allowed_mentions")
+        metadata: Json = {
+            "id": str(state.id),
+            "type": state.type,
+            "user": user,
+            "authorizing_integration_owners": state.payload.get("authorizing_integration_owners", {}),
+            **({} if original else {"original_response_message_id": str(state.original_message_id)}),
+        }
+        if state.type == INTERACTION_COMPONENT:
+            metadata["interacted_message_id"] = str(state.component_message_id)
+            name, msg_type = "", MESSAGE_DEFAULT
+        else:
+            name = state.payload["data"]["name"]
+            metadata.update(name=name, command_type=1)
+            msg_type = MESSAGE_CHAT_INPUT_COMMAND if original else MESSAGE_DEFAULT
         extra: Json = {
             "webhook_id": str(bot.application_id),
             "application_id": str(bot.application_id),
-            "interaction_metadata": {
-                "id": str(state.id),
-                "type": 2,
-                "name": name,
-                "command_type": 1,
-                "user": user,
-                "authorizing_integration_owners": state.payload.get("authorizing_integration_owners", {}),
-                **({} if original else {"original_response_message_id": str(state.original_message_id)}),
-            },
-            "interaction": {"id": str(state.id), "type": 2, "name": name, "user": user},
+            "interaction_metadata": metadata,
+            "interaction": {"id": str(state.id), "type": state.type, "name": name, "user": user},
         }
         rec = self._create_message(
             channel,
@@ -252,7 +267,7 @@ class InteractionRoutes(RestApi):
             payload=payload,
             attachments=self._attachments_from(state.channel_id, files),
             flags=flags,
-            msg_type=MESSAGE_CHAT_INPUT_COMMAND if original else MESSAGE_DEFAULT,
+            msg_type=msg_type,
             extra=extra,
             allowed_mentions=allowed,
             interaction_id=state.id,
@@ -261,6 +276,26 @@ class InteractionRoutes(RestApi):
         if original:
             state.original_message_id = rec.id
         return rec
+
+    def _callback_message(
+        self, state: InteractionState, cb_type: int, data: Json, files: Sequence[tuple[str, bytes, str]]
+    ) -> MessageRecord | None:
+        """The message an initial response shows: a new one (4, 5), the pressed one (6, 7), or none."""
+        ephemeral = int(data.get("flags") or 0) & FLAG_EPHEMERAL
+        if cb_type == CALLBACK_MESSAGE:
+            self._validate_message_payload(data, files, prefix=["data"])
+            return self._interaction_message(state, data, files, flags=ephemeral, original=True)
+        if cb_type == CALLBACK_DEFERRED_MESSAGE:
+            return self._interaction_message(state, {}, [], flags=ephemeral | FLAG_LOADING, original=True)
+        if cb_type in (CALLBACK_DEFERRED_UPDATE, CALLBACK_UPDATE):
+            # The response is the pressed message itself: @original names it from now on.
+            rec = self._messages[state.component_message_id or 0]
+            if cb_type == CALLBACK_UPDATE:
+                self._apply_edit(rec, data, files)
+            state.original_message_id = rec.id
+            state.message_ids.add(rec.id)
+            return rec
+        return None
 
     async def _r_interaction_callback(self, req: RestRequest) -> web.StreamResponse:
         state = self._interactions.get(req.int_param("interaction_id"))
@@ -273,28 +308,26 @@ class InteractionRoutes(RestApi):
         body = req.body()
         cb_type = body.get("type")
         data = body.get("data") or {}
-        if cb_type not in (4, 5, 6, 7, 8, 9):
-            raise invalid_form(["type"], "BASE_TYPE_CHOICES", "Value must be one of {4, 5, 6, 7, 8, 9}.")
-        rec: MessageRecord | None = None
-        ephemeral = int(data.get("flags") or 0) & FLAG_EPHEMERAL
-        if cb_type == 4:
-            self._validate_message_payload(data, req.files, prefix=["data"])
-            rec = self._interaction_message(state, data, req.files, flags=ephemeral, original=True)
-        elif cb_type == 5:
-            rec = self._interaction_message(state, {}, [], flags=ephemeral | FLAG_LOADING, original=True)
+        allowed = COMPONENT_CALLBACKS if state.type == INTERACTION_COMPONENT else COMMAND_CALLBACKS
+        if cb_type not in allowed:
+            choices = ", ".join(str(t) for t in sorted(allowed))
+            raise invalid_form(["type"], "BASE_TYPE_CHOICES", f"Value must be one of {{{choices}}}.")
+        rec = self._callback_message(state, cb_type, data, req.files)
         state.response_type = cb_type
         self._record_response(state, "callback", body, rec, cb_type)
-        if rec is not None:
+        if cb_type == CALLBACK_UPDATE and rec is not None:
+            self._dispatch_message("MESSAGE_UPDATE", rec)
+        elif rec is not None and cb_type != CALLBACK_DEFERRED_UPDATE:
             self._dispatch_message("MESSAGE_CREATE", rec)
         if req.query.get("with_response") not in ("1", "true", "True"):
             return no_content()
-        interaction: Json = {"id": str(state.id), "type": 2}
+        interaction: Json = {"id": str(state.id), "type": state.type}
         resource: Json = {"type": cb_type}
-        if rec is not None:
+        if rec is not None and cb_type != CALLBACK_DEFERRED_UPDATE:
             interaction.update(
                 response_message_id=str(rec.id),
-                response_message_loading=cb_type == 5,
-                response_message_ephemeral=bool(ephemeral),
+                response_message_loading=cb_type == CALLBACK_DEFERRED_MESSAGE,
+                response_message_ephemeral=bool(rec.flags & FLAG_EPHEMERAL),
             )
             resource["message"] = self._rest_message(rec)
         return json_response(200, {"interaction": interaction, "resource": resource})

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.emulators.discord.components import BUTTON, buttons, pressable
 from tests.emulators.discord.limits import Failure
 from tests.emulators.discord.payloads import (
     bot_user_object,
@@ -31,9 +32,12 @@ from tests.emulators.discord.payloads import (
 )
 from tests.emulators.discord.protocol import (
     API_PREFIX,
+    CDN_PATH,
     CHANNEL_FORUM,
     GATEWAY_PATH,
     INTENT_GUILDS,
+    INTERACTION_COMMAND,
+    INTERACTION_COMPONENT,
     PERMS_BOT_ROLE,
     PERMS_EVERYONE,
     ROUTE_PARAM_RE,
@@ -67,6 +71,7 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
         self._stopping = False
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get(GATEWAY_PATH, self._handle_gateway)
+        app.router.add_get(CDN_PATH + "/{channel_id}/{attachment_id}/{filename}", self._serve_attachment)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._handle_rest)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -86,6 +91,19 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def _serve_attachment(self, request: web.Request) -> web.StreamResponse:
+        try:
+            aid = int(request.match_info["attachment_id"])
+        except ValueError:
+            aid = 0
+        blob = self._attachments.get(aid)
+        if blob is None:
+            return web.Response(status=404, text="Not Found")
+        self.downloads.append(aid)
+        return web.Response(
+            body=blob, content_type=self._attachment_types.get(aid, "application/octet-stream")
+        )
 
     async def __aenter__(self) -> DiscordEmulator:
         await self.start()
@@ -181,10 +199,12 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
         mention_bot: bool = False,
         reply_to: int | None = None,
         message_id: int | None = None,
+        attachments: Sequence[tuple[str, bytes, str]] = (),
     ) -> Json:
         """A human posts a message; MESSAGE_CREATE goes to every bot session (buffered while
         disconnected). Without ``guild_id`` an unknown channel becomes a DM channel; the guild
-        of a known guild channel or thread is inferred."""
+        of a known guild channel or thread is inferred. ``attachments``: (file name, bytes,
+        content type), served at their ``url`` by the emulator (see ``downloads``)."""
         user = self.add_user(user_id, username)
         channel = self._channels.get(channel_id)
         if channel is None:
@@ -220,6 +240,7 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
             mention_ids=mention_ids,
             referenced=referenced,
             message_id=message_id,
+            attachments=self._attachments_from(channel_id, attachments),
         )
         self._dispatch_message("MESSAGE_CREATE", record)
         return self._gateway_message(record)
@@ -262,12 +283,67 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
         if resolved:
             data["resolved"] = resolved
 
+        return self._open_interaction(bot, channel, user, guild_id, INTERACTION_COMMAND, data)
+
+    def press_button(
+        self,
+        channel_id: int,
+        message_id: int,
+        user_id: int,
+        custom_id: str,
+        *,
+        username: str | None = None,
+    ) -> Json:
+        """A user clicks the button ``custom_id`` of a bot's message; dispatches INTERACTION_CREATE
+        (type 3, MESSAGE_COMPONENT) to the message's application and returns the interaction
+        payload (with ``id`` and ``token``). Only an enabled button the message shows can be pressed."""
+        channel = self._channels.get(channel_id)
+        rec = self._messages.get(message_id)
+        if channel is None or rec is None or rec.deleted or rec.channel_id != channel_id:
+            raise ValueError(f"no message {message_id} in channel {channel_id}")
+        if pressable(rec.data, custom_id) is None:
+            shown = [b.get("custom_id") for b in buttons(rec.data)]
+            raise ValueError(f"message {message_id} shows no enabled button {custom_id!r} (it shows {shown})")
+        bot = self._bot_by_user(rec.author_id)
+        user = self.add_user(
+            user_id, username or self._users.get(user_id, {}).get("username") or f"user{user_id}"
+        )
+        guild_id = int(channel["guild_id"]) if "guild_id" in channel else None
+        data: Json = {"custom_id": custom_id, "component_type": BUTTON}
+        extra: Json = {"message": self._rest_message(rec)}
+        return self._open_interaction(
+            bot, channel, user, guild_id, INTERACTION_COMPONENT, data, extra, component_message_id=rec.id
+        )
+
+    def redeliver_interaction(self, interaction_id: int) -> None:
+        """Send an interaction to the bot again, same id and token, as Discord may (a RESUME
+        replaying it, say)."""
+        state = self._interactions[interaction_id]
+        payload_json = dumps(state.payload)
+        for session in list(state.bot.sessions.values()):
+            session.dispatch("INTERACTION_CREATE", payload_json)
+
+    def _open_interaction(
+        self,
+        bot: BotState,
+        channel: Json,
+        user: Json,
+        guild_id: int | None,
+        interaction_type: int,
+        data: Json,
+        extra: Json | None = None,
+        *,
+        component_message_id: int | None = None,
+    ) -> Json:
+        """Make an interaction of ``user`` in ``channel`` and send it to the bot's sessions."""
+        user_id = int(user["id"])
+        channel_id = int(channel["id"])
         interaction_id = self._ids.next()
         token = "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48)
         payload: Json = {
             "id": str(interaction_id),
             "application_id": str(bot.application_id),
-            "type": 2,
+            "type": interaction_type,
             "data": data,
             "token": token,
             "version": 1,
@@ -277,6 +353,7 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
             "locale": "en-US",
             "entitlements": [],
             "attachment_size_limit": 10 * 1024 * 1024,
+            **(extra or {}),
         }
         if guild_id is not None:
             guild = self._guilds[guild_id]
@@ -300,6 +377,7 @@ class DiscordEmulator(MessageRoutes, InteractionRoutes):
             user_id=user_id,
             payload=payload,
             created=time.monotonic(),
+            component_message_id=component_message_id,
         )
         self._interactions[interaction_id] = state
         self._interactions_by_token[token] = state

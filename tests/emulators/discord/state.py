@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from tests.emulators.discord.payloads import bot_user_object, member_object, role_object
-from tests.emulators.discord.protocol import API_PREFIX, GATEWAY_PATH, PERMS_BOT_ROLE, Json, Snowflakes
+from tests.emulators.discord.protocol import (
+    API_PREFIX,
+    CDN_PATH,
+    GATEWAY_PATH,
+    MAX_UPLOAD_BYTES,
+    PERMS_BOT_ROLE,
+    Json,
+    Snowflakes,
+)
 
 if TYPE_CHECKING:
     from tests.emulators.discord.gateway import GatewayConnection, GatewaySession
@@ -103,6 +111,11 @@ class InteractionState:
     original_message_id: int | None = None
     message_ids: set[int] = field(default_factory=set)
     responses: list[Json] = field(default_factory=list)
+    component_message_id: int | None = None  # a button press: the message the button is on
+
+    @property
+    def type(self) -> int:
+        return int(self.payload["type"])
 
 
 class DiscordState:
@@ -121,6 +134,7 @@ class DiscordState:
         self.interaction_ack_timeout = 3.0
         self.strict_commands = False  # slash_command() refuses commands the bot never registered
         self.resume_buffer_size = 20_000
+        self.upload_limit = MAX_UPLOAD_BYTES  # a bot's files in one message, together
 
         self.calls: list[Call] = []
         self.identify_payloads: list[Json] = []
@@ -140,6 +154,8 @@ class DiscordState:
         self._interactions_by_token: dict[str, InteractionState] = {}
         self._nonces: dict[tuple[int, str], int] = {}
         self._attachments: dict[int, bytes] = {}
+        self._attachment_types: dict[int, str] = {}
+        self.downloads: list[int] = []  # attachment ids fetched from the CDN, in order
         self._failures: list[Failure] = []
         self._edit_windows: dict[int, EditWindow] = {}
         self._send_windows: dict[int, EditWindow] = {}
@@ -154,6 +170,10 @@ class DiscordState:
     @property
     def api_base(self) -> str:
         return f"http://{self.host}:{self.port}{API_PREFIX}"
+
+    @property
+    def cdn_base(self) -> str:
+        return f"http://{self.host}:{self.port}{CDN_PATH}"
 
     @property
     def gateway_url(self) -> str:

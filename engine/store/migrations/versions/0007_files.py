@@ -34,11 +34,11 @@ def upgrade() -> None:
     op.create_index("ix_files_created_at", "files", ["created_at"])
     signing = op.create_table(
         "file_signing",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("name", sa.String(32), primary_key=True),  # "files": one row
         sa.Column("secret", sa.String(128), nullable=False),
     )
     # Made here, once, under the migration's lock: every process reads the same key.
-    op.bulk_insert(signing, [{"id": 1, "secret": secrets.token_hex(32)}])
+    op.bulk_insert(signing, [{"name": "files", "secret": secrets.token_hex(32)}])
 
 
 def downgrade() -> None:

@@ -13,8 +13,9 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bots.base import Button
 from bots.delivery.pacing import Pacer
-from bots.telegram.responder import Target, TelegramResponder
+from bots.telegram.responder import TelegramResponder
 from bots.telegram.send import Sender
+from bots.telegram.target import Target
 from tests.emulators.telegram.server import TelegramEmulator
 
 TOKEN = "123456:TEST-token"

@@ -47,3 +47,30 @@ def test_what_is_not_a_file_is_refused_naming_the_input() -> None:
 def test_a_file_input_has_no_default() -> None:
     with pytest.raises(ValidationError, match="has no default"):
         start({"name": "doc", "type": "file", "default": ref()})
+
+
+def test_a_file_input_with_accept_takes_only_those_media_types() -> None:
+    node = start({"name": "scans", "type": "files", "accept": ["image/*", "application/pdf"]})
+    pdf = {**ref(2), "name": "a.pdf", "mime_type": "application/pdf"}
+    assert [f["mime_type"] for f in node.coerce({"scans": [ref(), pdf]})["scans"]] == [
+        "image/png",
+        "application/pdf",
+    ]
+    text = {**ref(3), "name": "a.txt", "mime_type": "text/plain"}
+    with pytest.raises(InvalidRequest) as caught:
+        node.coerce({"scans": [ref(), text]})
+    assert "takes image/*, application/pdf, not text/plain" in caught.value.message
+    assert node.param("scans").accepts("IMAGE/JPEG; q=1")
+
+
+@pytest.mark.parametrize(
+    ("param", "said"),
+    [
+        ({"name": "t", "type": "string", "accept": ["image/*"]}, "only file inputs take 'accept'"),
+        ({"name": "f", "type": "file", "accept": ["images"]}, "pattern"),
+    ],
+)
+def test_accept_is_checked_with_the_workflow(param: dict[str, Any], said: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        start(param)
+    assert said in str(caught.value)

@@ -124,10 +124,12 @@ def sides() -> Iterator[_Sides]:
 
 
 def test_the_fast_path_takes_every_table_whose_rows_are_plain_inserts() -> None:
-    # api_keys and the inbox are written by statements of their own (booleans, insert-or-ignore)
+    # api_keys, the inbox and files are written by statements of their own (booleans,
+    # insert-or-ignore, bytes checked against the quota in the insert's transaction)
     assert {t.name for t in tables.metadata.sorted_tables} - {t.name for t in FAST_TABLES} == {
         "api_keys",
         "telegram_inbox",
+        "files",
     }
     fast = SqliteInserts(":memory:", uri=False, json_serializer=writer.json_dumps)
     for table in FAST_TABLES:
