@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -49,6 +50,7 @@ from bots.delivery.pacing import Pacer
 from bots.delivery.standby import serve_while_held
 from bots.questions import Check
 from bots.router import ChatRouter
+from bots.telegram.attachments import TelegramFile
 from bots.telegram.commands import command_reply, register_commands
 from bots.telegram.inbound import Job, Me, read_update
 from bots.telegram.polling import ALLOWED_UPDATES, BACKOFF_S, Poller, TokenRejected, token_rejected, until
@@ -517,7 +519,10 @@ class TelegramAdapter:
             if job.kind == "press":
                 await self._answer_press(job, responder)
             elif job.kind == "ask":
-                await self.router.handle(job.incoming, responder)
+                msg = job.incoming
+                if job.media is not None:  # fetched only if the router takes it
+                    msg = dataclasses.replace(msg, files=(TelegramFile(self._bot, job.media).received(),))
+                await self.router.handle(msg, responder)
             else:
                 await self.router.handle(
                     job.incoming,

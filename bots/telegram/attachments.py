@@ -16,6 +16,7 @@ from aiogram import Bot
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramBadRequest
 from aiogram.types import Message
 
+from bots.files import Received
 from engine.errors import Unavailable
 from engine.files.store import too_large
 
@@ -73,6 +74,13 @@ class TelegramFile:
     @property
     def mime_type(self) -> str | None:
         return self.media.mime_type
+
+    def received(self) -> Received:
+        """As the router takes it (bots.files): the size is the smallest a photo comes in, so
+        a photo is refused only when no size of it fits."""
+        sizes = [size for _, size in self.media.choices]
+        size = None if None in sizes else min(s for s in sizes if s is not None)
+        return Received(self.media.kind, self.name, self.mime_type, size, self.read)
 
     async def read(self, max_bytes: int) -> bytes:
         """The bytes, never more than ``max_bytes`` (else `FileTooLarge`, before any download

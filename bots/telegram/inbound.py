@@ -20,6 +20,7 @@ from aiogram.enums import ContentType
 from aiogram.types import CallbackQuery, Chat, Message, MessageEntity, Update
 
 from bots.base import Incoming, incoming
+from bots.telegram.attachments import SentMedia, sent_media
 from bots.telegram.target import Target
 from config.platforms.telegram import TelegramBotSettings
 
@@ -80,6 +81,7 @@ class Job:
     target: Target
     date: float  # when the user sent it (unix seconds; a press: when it was read)
     press: Press | None = None  # for kind "press"
+    media: SentMedia | None = None  # the file sent with the message (kind "ask")
 
 
 def read_update(update: Update, me: Me, settings: TelegramBotSettings) -> Job | None:
@@ -98,6 +100,9 @@ def read_update(update: Update, me: Me, settings: TelegramBotSettings) -> Job | 
     if read is None:
         return None
     kind, text = read
+    media = sent_media(msg) if kind in ("ask", "ask_usage", "non_text") else None
+    if media is not None:
+        kind = "ask"  # the file is the question, or goes with its caption
 
     thread_id = msg.message_thread_id if msg.is_topic_message else None
     message = incoming(
@@ -120,7 +125,7 @@ def read_update(update: Update, me: Me, settings: TelegramBotSettings) -> Job | 
         reply_to=None if private else msg.message_id,
         draft_id=(msg.message_id % 100_000_000) * 16 + 1,
     )
-    return Job(update.update_id, kind, message, target, msg.date.timestamp())
+    return Job(update.update_id, kind, message, target, msg.date.timestamp(), media=media)
 
 
 def _session_id(settings: TelegramBotSettings, chat: Chat, thread_id: int | None, user_id: int) -> str:

@@ -104,11 +104,27 @@ def test_messages_from_bots_are_never_answered() -> None:
     assert read(update(text="hello", **{"from": {**ALICE, "is_bot": True}})) is None
 
 
-def test_a_photo_in_a_private_chat_gets_the_non_text_note() -> None:
-    photo = [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]
-    job = read(update(photo=photo))
+def test_a_photo_in_a_private_chat_is_a_question_with_its_file() -> None:
+    small = {"file_id": "f90", "file_unique_id": "u90", "width": 90, "height": 90, "file_size": 900}
+    large = {"file_id": "f800", "file_unique_id": "u800", "width": 800, "height": 800, "file_size": 8000}
+    job = read(update(photo=[small, large], caption="my cat"))
+    assert job is not None
+    assert job.kind == "ask"
+    assert job.incoming.text == "my cat"
+    assert job.media is not None
+    assert job.media.kind == "photo"
+    assert job.media.choices == (("f90", 900), ("f800", 8000))  # the router's limit picks one
+
+
+def test_a_sticker_in_a_private_chat_gets_the_non_text_note() -> None:
+    sticker = {
+        "file_id": "s", "file_unique_id": "u", "type": "regular", "width": 512, "height": 512,
+        "is_animated": False, "is_video": False,
+    }  # fmt: skip
+    job = read(update(sticker=sticker))
     assert job is not None
     assert job.kind == "non_text"
+    assert job.media is None
 
 
 def test_an_update_without_a_message_is_ignored() -> None:
