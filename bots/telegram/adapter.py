@@ -8,6 +8,11 @@ line) → Telegram is told it arrived (next ``getUpdates`` offset / webhook 200)
 `ChatRouter` (dedupe, rate limit, workflow) answering through a
 `TelegramResponder` → removed from the inbox.
 
+A button press (a ``callback_query`` update) takes the same path, with one step more: as it
+is queued, `ChatRouter.check_press` judges it and Telegram gets its acknowledgement (the
+toast) at once, without waiting for the session's queue; in the queue,
+`ChatRouter.answer_press` then answers it as a message (claimed once by ``cb:<id>``).
+
 Delivery guarantees: the inbox means a crash loses nothing Telegram already
 forgot; the router's seen keys mean nothing is answered twice; a graceful stop
 stops receiving, lets in-flight answers finish, then acknowledges the offset.
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -42,10 +48,13 @@ from bots.delivery.inbox import Inbox
 from bots.delivery.leases import Lease
 from bots.delivery.pacing import Pacer
 from bots.delivery.standby import serve_while_held
+from bots.questions import Check
 from bots.router import ChatRouter
+from bots.telegram.attachments import TelegramFile
 from bots.telegram.commands import command_reply, register_commands
 from bots.telegram.inbound import Job, Me, read_update
 from bots.telegram.polling import ALLOWED_UPDATES, BACKOFF_S, Poller, TokenRejected, token_rejected, until
+from bots.telegram.presses import acknowledge, show_choice
 from bots.telegram.responder import TelegramResponder
 from bots.telegram.scale import POLL_LEASE, OrphanSweeper, claim_all, either
 from bots.telegram.send import DeliveryFailed, Sender
@@ -92,6 +101,7 @@ class TelegramAdapter:
         self._inbox: Inbox | None = None
         self._poller: Poller | None = None
         self._known: set[int] = set()  # update ids queued or being answered
+        self._acks: dict[int, asyncio.Task[Check | None]] = {}  # presses queued: their verdicts
         self._progress = asyncio.Event()  # set whenever an update is done
         self._sender = Sender(Pacer())
         # Several processes on one Redis (bots.telegram.scale): claims, orphans, one poller.
@@ -126,6 +136,9 @@ class TelegramAdapter:
                 await self._lease.release()
             if self._queue is not None:
                 await self._queue.close()
+            for ack in self._acks.values():  # presses never handled: they stay in the inbox
+                ack.cancel()
+            await asyncio.gather(*self._acks.values(), return_exceptions=True)
             if bot is not None:
                 await bot.session.close()
             self.state = "crashed" if crashed else "stopped"
@@ -459,7 +472,39 @@ class TelegramAdapter:
         assert self._queue is not None
         if not known:
             self._known.add(job.update_id)
+        if job.press is not None and job.update_id not in self._acks:
+            self._acks[job.update_id] = asyncio.create_task(self._acknowledge(job))
         await self._queue.arrive(job.incoming.session_id, job)
+
+    async def _acknowledge(self, job: Job) -> Check | None:
+        """Judge a press and acknowledge it with its toast; None: it was answered already
+        (a redelivery, whose acknowledgement Telegram got the first time)."""
+        assert self._bot is not None
+        assert job.press is not None
+        if not (await self.router.claim(job.incoming.dedup_key)).ours:
+            log.info("%s: button press %s was already answered; skipping", self.router.source, job.update_id)
+            return None
+        try:
+            check = await self.router.check_press(job.incoming, job.press.key)
+        except Exception:
+            await acknowledge(self._bot, job.press, None, self._clean)  # no spinner left behind
+            raise
+        await acknowledge(self._bot, job.press, check.toast, self._clean)
+        return check
+
+    async def _answer_press(self, job: Job, responder: TelegramResponder) -> None:
+        bot, press = self._bot, job.press
+        assert bot is not None
+        assert press is not None
+        ack = self._acks.pop(job.update_id, None)
+        check = await (ack if ack is not None else self._acknowledge(job))
+        if check is None or check.toast is not None:
+            return  # the presser was told why (or it was answered before)
+
+        async def chosen(label: str) -> None:
+            await show_choice(bot, self._sender, job.target, press, label)
+
+        await self.router.answer_press(job.incoming, check, responder, chosen)
 
     async def _wait_room(self) -> None:
         while self._queue is not None and self._queue.waiting >= QUEUE_HIGH_WATER:
@@ -471,8 +516,13 @@ class TelegramAdapter:
         assert self._inbox is not None
         responder = TelegramResponder(self._bot, self._sender, job.target)
         try:
-            if job.kind == "ask":
-                await self.router.handle(job.incoming, responder)
+            if job.kind == "press":
+                await self._answer_press(job, responder)
+            elif job.kind == "ask":
+                msg = job.incoming
+                if job.media is not None:  # fetched only if the router takes it
+                    msg = dataclasses.replace(msg, files=(TelegramFile(self._bot, job.media).received(),))
+                await self.router.handle(msg, responder)
             else:
                 await self.router.handle(
                     job.incoming,

@@ -1,6 +1,9 @@
 """Which Telegram messages the bot answers, and as what: the group rules, the
 commands, the session keys. Pure functions of (update, bot identity, settings).
 
+A button press (a callback query) is read as a message from the presser in that chat
+would be: same session, same user.
+
 Sessions: a private chat is ``telegram:<bot>:<chat_id>``; a group is one
 conversation per chat, per forum topic (``telegram:<bot>:<chat_id>:<thread_id>``)
 or, with ``session_scope: user``, per member (``…:user:<user_id>``).
@@ -9,17 +12,19 @@ or, with ``session_scope: user``, per member (``…:user:<user_id>``).
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Literal
 
 from aiogram.enums import ContentType
-from aiogram.types import Message, MessageEntity, Update
+from aiogram.types import CallbackQuery, Chat, Message, MessageEntity, Update
 
 from bots.base import Incoming, incoming
-from bots.telegram.responder import Target
+from bots.telegram.attachments import SentMedia, sent_media
+from bots.telegram.target import Target
 from config.platforms.telegram import TelegramBotSettings
 
-Kind = Literal["ask", "start", "help", "reset", "non_text", "ask_usage"]
+Kind = Literal["ask", "start", "help", "reset", "non_text", "ask_usage", "press"]
 COMMANDS: dict[str, Kind] = {"start": "start", "help": "help", "reset": "reset", "ask": "ask"}
 _COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?(?=\s|$)\s*(.*)$", re.DOTALL)
 
@@ -57,6 +62,16 @@ class Me:
 
 
 @dataclass(frozen=True, slots=True)
+class Press:
+    """A button press (a callback query): what to acknowledge, and the question it answers."""
+
+    query_id: str  # answerCallbackQuery's callback_query_id
+    key: str  # the button's callback_data
+    message_id: int  # the question's message (the one with the buttons)
+    question_html: str | None  # that message's text as HTML; None when Telegram no longer shows it
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     """One update the bot will act on."""
 
@@ -64,11 +79,15 @@ class Job:
     kind: Kind
     incoming: Incoming
     target: Target
-    date: float  # when the user sent it (unix seconds)
+    date: float  # when the user sent it (unix seconds; a press: when it was read)
+    press: Press | None = None  # for kind "press"
+    media: SentMedia | None = None  # the file sent with the message (kind "ask")
 
 
 def read_update(update: Update, me: Me, settings: TelegramBotSettings) -> Job | None:
     """The job for an update, or None when the bot must stay silent."""
+    if update.callback_query is not None:
+        return _read_press(update.update_id, update.callback_query, settings)
     msg = update.message
     if msg is None or msg.chat.type not in ("private", "group", "supergroup"):
         return None
@@ -81,18 +100,15 @@ def read_update(update: Update, me: Me, settings: TelegramBotSettings) -> Job | 
     if read is None:
         return None
     kind, text = read
+    media = sent_media(msg) if kind in ("ask", "ask_usage", "non_text") else None
+    if media is not None:
+        kind = "ask"  # the file is the question, or goes with its caption
 
     thread_id = msg.message_thread_id if msg.is_topic_message else None
-    session = f"telegram:{settings.name}:{msg.chat.id}"
-    if not private:
-        if thread_id is not None and msg.chat.is_forum:
-            session += f":{thread_id}"
-        if settings.session_scope == "user":
-            session += f":user:{user_id}"
     message = incoming(
         "telegram",
         bot=settings.name,
-        session_id=session,
+        session_id=_session_id(settings, msg.chat, thread_id, user_id),
         user_id=user_id,
         place=f"chat:{msg.chat.id}",
         text=text or "",
@@ -109,7 +125,67 @@ def read_update(update: Update, me: Me, settings: TelegramBotSettings) -> Job | 
         reply_to=None if private else msg.message_id,
         draft_id=(msg.message_id % 100_000_000) * 16 + 1,
     )
-    return Job(update.update_id, kind, message, target, msg.date.timestamp())
+    return Job(update.update_id, kind, message, target, msg.date.timestamp(), media=media)
+
+
+def _session_id(settings: TelegramBotSettings, chat: Chat, thread_id: int | None, user_id: int) -> str:
+    session = f"telegram:{settings.name}:{chat.id}"
+    if chat.type != "private":
+        if thread_id is not None and chat.is_forum:
+            session += f":{thread_id}"
+        if settings.session_scope == "user":
+            session += f":user:{user_id}"
+    return session
+
+
+def _read_press(update_id: int, query: CallbackQuery, settings: TelegramBotSettings) -> Job | None:
+    """A press of one of the bot's buttons, read as a message from the presser in that chat
+    would be (its session, its user); its text is the pressed button's label."""
+    shown = query.message
+    if not query.data or shown is None or query.from_user.is_bot:
+        return None
+    chat = shown.chat
+    if chat.type not in ("private", "group", "supergroup"):
+        return None
+    private = chat.type == "private"
+    # Telegram no longer shows a message older than 48 hours to bots: then only its chat is known.
+    msg = shown if isinstance(shown, Message) else None
+    thread_id = msg.message_thread_id if msg is not None and msg.is_topic_message else None
+    user = query.from_user
+    message = incoming(
+        "telegram",
+        bot=settings.name,
+        session_id=_session_id(settings, chat, thread_id, user.id),
+        user_id=user.id,
+        place=f"chat:{chat.id}",
+        text=_pressed_label(msg, query.data),
+        dedup_key=f"cb:{query.id}",
+        private=private,
+        # The press came after its question was sent: a lower bound that lets the seen keys
+        # skip storage for a question asked since this process started (bots.delivery.claims).
+        sent_at=msg.date.timestamp() if msg is not None else 0.0,
+        user_name=user.full_name,
+        chat_id=chat.id,
+    )
+    target = Target(
+        chat_id=chat.id,
+        private=private,
+        thread_id=thread_id,
+        reply_to=None if private else shown.message_id,
+        draft_id=(shown.message_id % 100_000_000) * 16 + 9,
+    )
+    press = Press(query.id, query.data, shown.message_id, msg.html_text if msg is not None else None)
+    return Job(update_id, "press", message, target, time.time(), press)
+
+
+def _pressed_label(msg: Message | None, data: str) -> str:
+    """The label of the button the press names, on the message as it was pressed ("" when gone)."""
+    markup = msg.reply_markup if msg is not None else None
+    for row in markup.inline_keyboard if markup is not None else []:
+        for button in row:
+            if button.callback_data == data:
+                return button.text
+    return ""
 
 
 def _speaker_name(msg: Message) -> str | None:

@@ -42,7 +42,7 @@ LONG_POLL_S = 25  # Telegram holds getUpdates this long when idle
 REQUEST_MARGIN_S = 10  # beyond it, a silent connection is taken for dead
 BACKOFF_S = (0.5, 5.0)
 T = TypeVar("T")
-ALLOWED_UPDATES = ["message"]  # all the bot reads; also keeps edits and reactions away
+ALLOWED_UPDATES = ["message", "callback_query"]  # all the bot reads (messages, button presses)
 
 
 class TokenRejected(Exception):

@@ -10,6 +10,8 @@
 * Long answers: once the streamed text outgrows a message, the full parts are
   sent for good and the preview continues in the next one. Parts are cut from
   the start of the text, so a complete part never changes as the text grows.
+* Questions (``ask``): sent as ``final`` sends an answer, with the options as an inline
+  keyboard on the last message (`bots.telegram.keyboard`).
 * Formatting: HTML from `telegram_format`; a part Telegram refuses is resent
   as its plain Markdown source, so an answer is never lost to formatting.
 
@@ -27,28 +29,20 @@ from dataclasses import dataclass
 from aiogram import Bot
 from aiogram.enums import ChatAction, ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import Message, ReplyParameters
+from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 
 from bots.base import Attachment, Button
 from bots.delivery.previews import ShieldedPreview
 from bots.delivery.typing_delay import TypingDelay
 from bots.split import split_text, utf16_len
 from bots.telegram.format import Part, render_parts
+from bots.telegram.keyboard import inline_keyboard
 from bots.telegram.limits import limits
+from bots.telegram.outbound import MAX_UPLOAD_BYTES, caption_for, send_files
 from bots.telegram.send import DeliveryFailed, Sender, is_bad_entities, is_not_modified, is_too_long
+from bots.telegram.target import Target
 
 log = logging.getLogger("chatgate.bots.telegram")
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where and how to answer one message."""
-
-    chat_id: int
-    private: bool
-    thread_id: int | None = None  # forum topic
-    reply_to: int | None = None  # the question, in groups
-    draft_id: int = 1  # non-zero; parts use draft_id, draft_id + 1, ...
 
 
 @dataclass(slots=True)
@@ -103,20 +97,39 @@ class TelegramResponder:
         await self._preview.show(lambda: self._show_partial(text))
 
     async def final(self, text: str) -> None:
+        await self._finish(text, None)
+
+    async def ask(self, text: str, buttons: Sequence[Button]) -> None:
+        await self._finish(text, inline_keyboard(buttons))
+
+    async def _finish(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        """Every part of the answer for good; ``markup`` goes on the last one."""
         await self._preview.settle()
         limit = self.limits.message_length
         parts = render_parts(text, limit) or render_parts("…", limit)
         for index, part in enumerate(parts):
-            await self._put(index, part)
+            await self._put(index, part, markup if index == len(parts) - 1 else None)
         for extra in self._sent[len(parts) :]:  # the preview ran longer than the answer
             await self._delete(extra.message_id)
         del self._sent[len(parts) :]
 
     async def attach(self, text: str, files: Sequence[Attachment]) -> None:
-        await self.final(text)  # files: not yet sent on Telegram
-
-    async def ask(self, text: str, buttons: Sequence[Button]) -> None:
-        await self.final(text)  # buttons: not yet shown on Telegram
+        """The text as the files' caption when it fits one, else said first (as ``final``)."""
+        await self._preview.settle()
+        sendable = any(len(f.data) <= MAX_UPLOAD_BYTES for f in files)
+        caption = caption_for(text) if text.strip() and sendable else None
+        if caption is None and text.strip():
+            await self._finish(text, None)
+        else:
+            await self._forget_preview()  # the caption says it: no preview stays above it
+        t = self.target
+        first = not (self._said or self._sent)
+        target = Target(t.chat_id, t.private, t.thread_id, t.reply_to if first else None, t.draft_id)
+        refused = await send_files(self.bot, self.sender, target, files, caption)
+        self._said = True
+        if refused:
+            names = ", ".join(f.name for f in refused)
+            await self.notice(f"I couldn't send {names}: Telegram takes files of at most 50 MB.")
 
     async def message(self, text: str) -> None:
         await self._preview.settle()
@@ -194,11 +207,15 @@ class TelegramResponder:
         if message is not None:
             self._sent.append(_Sent(message.message_id, (body, mode), (body, mode)))
 
-    async def _put(self, index: int, part: Part) -> None:
-        """Make message ``index`` show ``part`` for good: edit the preview, or send it."""
+    async def _put(self, index: int, part: Part, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Make message ``index`` show ``part`` (and ``markup``) for good: edit the preview, or send it."""
         want = _content(part)
         if index >= len(self._sent):
-            self._sent.append(await self._send_part(part, first=index == 0 and not self._said))
+            self._sent.append(await self._send_part(part, first=index == 0 and not self._said, markup=markup))
+            return
+        if markup is not None:  # the preview gets its text first, then the buttons
+            await self._put(index, part)
+            await self._add_markup(self._sent[index].message_id, markup)
             return
         sent = self._sent[index]
         if sent.want == want:
@@ -219,34 +236,55 @@ class TelegramResponder:
                 return
         self._sent[index].want = want
 
-    async def _send_part(self, part: Part, *, first: bool) -> _Sent:
+    async def _add_markup(self, message_id: int, markup: InlineKeyboardMarkup) -> None:
+        chat_id = self.target.chat_id
+        try:
+            await self.sender.deliver(
+                chat_id,
+                self._group,
+                lambda: self.bot.edit_message_reply_markup(
+                    chat_id=chat_id, message_id=message_id, reply_markup=markup
+                ),
+            )
+        except TelegramBadRequest as e:
+            if not is_not_modified(e):
+                raise
+
+    async def _send_part(
+        self, part: Part, *, first: bool, markup: InlineKeyboardMarkup | None = None
+    ) -> _Sent:
         """Send one part as a new message, falling back to its plain source if Telegram
         refuses the formatting. Nothing is ever dropped for its form."""
         want = _content(part)
         try:
-            message = await self._send(*want, first=first)
+            message = await self._send(*want, first=first, markup=markup)
             return _Sent(message.message_id, want, want)
         except TelegramBadRequest as e:
             if want[1] is not None and is_bad_entities(e):
                 log.info(
                     "Telegram refused the formatting in chat %s; sending plain text", self.target.chat_id
                 )
-                message = await self._send(part.source, None, first=first)
+                message = await self._send(part.source, None, first=first, markup=markup)
                 return _Sent(message.message_id, want, (part.source, None))
             if not is_too_long(e):
                 raise
         # Should not happen (parts are measured), but still lose nothing: smaller plain pieces.
         pieces = split_text(part.source, max(utf16_len(part.source) // 2, 1), utf16_len)
         for i, piece in enumerate(pieces):
-            message = await self._send(piece, None, first=first and i == 0)
+            last = i == len(pieces) - 1
+            message = await self._send(piece, None, first=first and i == 0, markup=markup if last else None)
         return _Sent(message.message_id, want, (pieces[-1], None))
 
-    async def _send(self, body: str, mode: str | None, *, first: bool) -> Message:
+    async def _send(
+        self, body: str, mode: str | None, *, first: bool, markup: InlineKeyboardMarkup | None = None
+    ) -> Message:
         return await self.sender.deliver(
-            self.target.chat_id, self._group, lambda: self._send_call(body, mode, first=first)
+            self.target.chat_id, self._group, lambda: self._send_call(body, mode, first=first, markup=markup)
         )
 
-    def _send_call(self, body: str, mode: str | None, *, first: bool) -> Awaitable[Message]:
+    def _send_call(
+        self, body: str, mode: str | None, *, first: bool, markup: InlineKeyboardMarkup | None = None
+    ) -> Awaitable[Message]:
         t = self.target
         reply = (
             ReplyParameters(message_id=t.reply_to, allow_sending_without_reply=True)
@@ -254,7 +292,12 @@ class TelegramResponder:
             else None
         )
         return self.bot.send_message(
-            t.chat_id, body, message_thread_id=t.thread_id, parse_mode=mode, reply_parameters=reply
+            t.chat_id,
+            body,
+            message_thread_id=t.thread_id,
+            parse_mode=mode,
+            reply_parameters=reply,
+            reply_markup=markup,
         )
 
     async def _edit(self, index: int, body: str, mode: str | None, *, preview: bool) -> None:

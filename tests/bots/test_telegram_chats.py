@@ -80,12 +80,15 @@ async def test_reset_forgets_the_conversation(shared: Shared) -> None:
     assert [m["role"] for m in request_for(s, "and now?")["messages"]] == ["system", "user"]
 
 
-async def test_pictures_get_a_short_note_but_captions_are_read(shared: Shared) -> None:
+async def test_pictures_and_stickers_get_a_short_note_where_the_workflow_takes_no_files(
+    shared: Shared,
+) -> None:
     s, chat = shared, shared.chat()
     s.tg.push_message(s.echo, chat_id=chat, photo=True)
     s.tg.push_message(s.echo, chat_id=chat, sticker=True)
     s.tg.push_message(s.echo, chat_id=chat, photo=True, caption="what is on this photo?")
-    assert await s.wait_texts(s.echo, chat, 3) == [NON_TEXT, NON_TEXT, "(echo) what is on this photo?"]
+    s.tg.push_message(s.echo, chat_id=chat, text="and now in words")
+    assert await s.wait_texts(s.echo, chat, 4) == [NON_TEXT, NON_TEXT, NON_TEXT, "(echo) and now in words"]
 
 
 async def test_a_long_answer_arrives_whole_in_ordered_parts_under_the_limit(shared: Shared) -> None:

@@ -29,7 +29,7 @@ async def test_webhook_updates_are_checked_answered_and_never_answered_twice(
     hooks = {c.token: c.params for c in tg_emu.calls_to("setWebhook")}
     assert hooks[TOKEN]["url"] == "https://bot.example.test/telegram/tg"
     assert hooks[TOKEN]["secret_token"] == SECRET
-    assert hooks[TOKEN]["allowed_updates"] == ["message"]
+    assert hooks[TOKEN]["allowed_updates"] == ["message", "callback_query"]  # messages, presses
     derived = hooks[OTHER_TOKEN]["secret_token"]  # none configured: chatgate made one up
     assert derived
     assert OTHER_TOKEN.partition(":")[2] not in derived

@@ -17,12 +17,22 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
+    TelegramEntityTooLarge,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import BotCommand, Message, ReplyParameters
+from aiogram.types import (
+    BotCommand,
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
+    Message,
+    ReplyParameters,
+)
 
 from tests.emulators.telegram.html_markup import parse_html
 from tests.emulators.telegram.markdown_markup import parse_markdown_v2
@@ -486,3 +496,233 @@ async def test_an_abandoned_long_poll_does_not_block_a_restart(emu: TelegramEmul
         emu.push_message(TOKEN, chat_id=USER_CHAT, text="again")
         await emu.wait_for(lambda: not emu.pending_updates(TOKEN))
     assert all(call.status != 409 for call in emu.calls)
+
+
+def _keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=t, callback_data=d) for t, d in row] for row in rows]
+    )
+
+
+@pytest.mark.asyncio
+async def test_an_inline_keyboard_is_kept_on_the_message_and_edited_away(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    sent = await bot.send_message(
+        USER_CHAT, "Which size?", reply_markup=_keyboard([("Small", "q:1:s")], [("Large", "q:1:l")])
+    )
+    assert sent.reply_markup is not None
+    assert sent.reply_markup.inline_keyboard[1][0].callback_data == "q:1:l"
+    rows = emu.keyboard(TOKEN, USER_CHAT, sent.message_id)
+    assert [[b["text"] for b in row] for row in rows] == [["Small"], ["Large"]]
+
+    # editMessageReplyMarkup changes only the keyboard; the same one again is "not modified".
+    await bot.edit_message_reply_markup(
+        chat_id=USER_CHAT, message_id=sent.message_id, reply_markup=_keyboard([("Small", "q:1:s")])
+    )
+    assert len(emu.keyboard(TOKEN, USER_CHAT, sent.message_id)) == 1
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await bot.edit_message_reply_markup(
+            chat_id=USER_CHAT, message_id=sent.message_id, reply_markup=_keyboard([("Small", "q:1:s")])
+        )
+    # editMessageText keeps a keyboard only when it is given again, as Telegram does.
+    await bot.edit_message_text(
+        "Which size? (still)",
+        chat_id=USER_CHAT,
+        message_id=sent.message_id,
+        reply_markup=_keyboard([("Small", "q:1:s")]),
+    )
+    assert len(emu.keyboard(TOKEN, USER_CHAT, sent.message_id)) == 1
+    await bot.edit_message_text("Which size?\n\n→ Small", chat_id=USER_CHAT, message_id=sent.message_id)
+    assert emu.keyboard(TOKEN, USER_CHAT, sent.message_id) == []
+    [shown] = emu.chat_messages(TOKEN, USER_CHAT)
+    assert shown["text"] == "Which size?\n\n→ Small"
+    assert "reply_markup" not in shown
+    assert shown["edits"] == 3
+
+
+@pytest.mark.asyncio
+async def test_a_malformed_keyboard_is_refused_like_telegram_does(emu: TelegramEmulator, bot: Bot) -> None:
+    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+        await bot.send_message(USER_CHAT, "too long", reply_markup=_keyboard([("A", "x" * 65)]))
+    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+        await bot.send_message(USER_CHAT, "multibyte", reply_markup=_keyboard([("A", "é" * 33)]))
+    await bot.send_message(USER_CHAT, "64 bytes fit", reply_markup=_keyboard([("A", "é" * 32)]))
+    with pytest.raises(TelegramBadRequest, match="REPLY_MARKUP_TOO_LONG"):
+        await bot.send_message(
+            USER_CHAT, "101", reply_markup=_keyboard(*[[(str(i), str(i))] for i in range(101)])
+        )
+    async with aiohttp.ClientSession() as http:
+
+        async def send(markup: Any) -> tuple[int, str]:
+            body = {"chat_id": USER_CHAT, "text": "raw", "reply_markup": markup}
+            async with http.post(f"{emu.base_url}/bot{TOKEN}/sendMessage", json=body) as resp:
+                return resp.status, (await resp.json()).get("description", "")
+
+        assert await send({"inline_keyboard": [[{"text": "A", "callback_data": ""}]]}) == (
+            400,
+            "Bad Request: BUTTON_DATA_INVALID",
+        )
+        status, why = await send({"inline_keyboard": [[{"callback_data": "a"}]]})
+        assert (status, "text" in why) == (400, True)
+        status, why = await send({"inline_keyboard": [[{"text": "A"}]]})
+        assert (status, why) == (400, "Bad Request: text buttons are unallowed in the inline keyboard")
+        status, why = await send({"inline_keyboard": [{"text": "A", "callback_data": "a"}]})
+        assert (status, "Array" in why) == (400, True)
+        status, why = await send("not json")
+        assert (status, "reply keyboard markup" in why) == (400, True)
+    # Nothing refused reached the chat.
+    assert [m["text"] for m in emu.chat_messages(TOKEN, USER_CHAT)] == ["64 bytes fit"]
+
+
+@pytest.mark.asyncio
+async def test_a_button_press_arrives_as_a_callback_query_answered_once(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    sent = await bot.send_message(USER_CHAT, "Which size?", reply_markup=_keyboard([("Small", "q:1:s")]))
+    pushed = emu.push_callback_query(TOKEN, USER_CHAT, 1001, sent.message_id, "q:1:s")
+
+    [update] = await bot.get_updates(allowed_updates=["message", "callback_query"])
+    press = update.callback_query
+    assert press is not None
+    assert press.id == pushed["callback_query"]["id"]
+    assert press.data == "q:1:s"
+    assert press.from_user.id == 1001
+    assert press.chat_instance
+    assert isinstance(press.message, Message)
+    assert press.message.message_id == sent.message_id
+    assert press.message.reply_markup is not None  # the message as it was pressed
+
+    assert await bot.answer_callback_query(press.id, text="Only Ann can answer this question.")
+    assert emu.toasts(TOKEN) == ["Only Ann can answer this question."]
+    assert emu.answers_to(pushed)[0]["callback_query_id"] == press.id
+    too_old = "query is too old and response timeout expired or query ID is invalid"
+    with pytest.raises(TelegramBadRequest, match=too_old):
+        await bot.answer_callback_query(press.id)  # twice
+    with pytest.raises(TelegramBadRequest, match=too_old):
+        await bot.answer_callback_query("12345")  # never handed out
+    with pytest.raises(ValueError, match="no message 999"):
+        emu.push_callback_query(TOKEN, USER_CHAT, 1001, 999, "q:1:s")
+
+    second = emu.push_callback_query(
+        TOKEN, USER_CHAT, {"id": 7, "is_bot": False, "first_name": "Bo"}, sent.message_id, "q:1:s"
+    )
+    assert second["callback_query"]["id"] != press.id
+    await bot.answer_callback_query(second["callback_query"]["id"])  # no text: no toast
+    assert emu.toasts(TOKEN) == ["Only Ann can answer this question.", ""]
+
+
+@pytest.mark.asyncio
+async def test_a_late_answer_is_refused_when_enabled(emu: TelegramEmulator, bot: Bot) -> None:
+    emu.callback_answer_within_s = 0.05
+    sent = await bot.send_message(USER_CHAT, "Which?", reply_markup=_keyboard([("A", "a")]))
+    update = emu.push_callback_query(TOKEN, USER_CHAT, 1001, sent.message_id, "a")
+    await asyncio.sleep(0.1)
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await bot.answer_callback_query(update["callback_query"]["id"])
+
+
+@pytest.mark.asyncio
+async def test_get_updates_hands_out_only_the_allowed_update_types(emu: TelegramEmulator, bot: Bot) -> None:
+    sent = await bot.send_message(USER_CHAT, "Which?", reply_markup=_keyboard([("A", "a")]))
+    emu.push_callback_query(TOKEN, USER_CHAT, 1001, sent.message_id, "a")
+    emu.push_message(TOKEN, chat_id=USER_CHAT, text="typed")
+    updates = await bot.get_updates(allowed_updates=["message"])
+    assert [u.event_type for u in updates] == ["message"]
+
+    emu.push_callback_query(TOKEN, USER_CHAT, 1001, sent.message_id, "a")
+    updates = await bot.get_updates(offset=updates[-1].update_id + 1, allowed_updates=["callback_query"])
+    assert [u.event_type for u in updates] == ["callback_query"]
+
+
+@pytest.mark.asyncio
+async def test_a_users_files_are_got_and_downloaded(emu: TelegramEmulator, bot: Bot) -> None:
+    emu.push_file_message(
+        TOKEN, chat_id=USER_CHAT, photo=[b"s" * 10, b"m" * 100, b"l" * 1000], caption="look"
+    )
+    emu.push_file_message(TOKEN, chat_id=USER_CHAT, document=("report.pdf", "application/pdf", b"%PDF-1.7"))
+    emu.push_file_message(TOKEN, chat_id=USER_CHAT, voice=b"OggS voice", audio=None)
+    photo, document, voice = [u.message for u in await bot.get_updates()]
+    assert photo is not None
+    assert photo.photo is not None
+    assert photo.caption == "look"
+    assert [size.file_size for size in photo.photo] == [10, 100, 1000]
+    assert document is not None
+    assert document.document is not None
+    assert (document.document.file_name, document.document.mime_type) == ("report.pdf", "application/pdf")
+    assert voice is not None
+    assert voice.voice is not None
+
+    file = await bot.get_file(photo.photo[-1].file_id)
+    assert file.file_size == 1000
+    assert file.file_path is not None
+    downloaded = await bot.download_file(file.file_path)
+    assert downloaded is not None
+    assert downloaded.read() == b"l" * 1000
+    got = await bot.download(document.document.file_id)
+    assert got is not None
+    assert got.read() == b"%PDF-1.7"
+
+    with pytest.raises(TelegramBadRequest, match="invalid file_id"):
+        await bot.get_file("no-such-file")
+    emu.download_limit_bytes = 999
+    with pytest.raises(TelegramBadRequest, match="file is too big"):
+        await bot.get_file(photo.photo[-1].file_id)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{emu.base_url}/file/bot{TOKEN}/photos/nothing.jpg") as resp,
+    ):
+        assert resp.status == 404
+
+
+@pytest.mark.asyncio
+async def test_the_bot_sends_photos_documents_and_albums(emu: TelegramEmulator, bot: Bot) -> None:
+    png = BufferedInputFile(b"\x89PNG picture", filename="chart.png")
+    photo = await bot.send_photo(USER_CHAT, png, caption="<b>Sales</b>", parse_mode="HTML")
+    assert photo.photo is not None
+    assert photo.caption == "Sales"
+    doc = await bot.send_document(USER_CHAT, BufferedInputFile(b"a,b\n1,2\n", filename="data.csv"))
+    assert doc.document is not None
+    assert doc.document.file_name == "data.csv"
+    album = await bot.send_media_group(
+        USER_CHAT,
+        [
+            InputMediaPhoto(media=BufferedInputFile(b"one", filename="1.jpg"), caption="first"),
+            InputMediaPhoto(media=BufferedInputFile(b"two", filename="2.jpg")),
+        ],
+    )
+    assert len(album) == 2
+    assert album[0].media_group_id is not None
+    assert album[0].media_group_id == album[1].media_group_id
+    # A file the bot got can be sent again by its file_id, without uploading it.
+    await bot.send_document(USER_CHAT, doc.document.file_id)
+
+    sent = emu.sent_files(TOKEN, USER_CHAT)
+    assert [(f["kind"], f["name"], f["data"], f["caption"]) for f in sent] == [
+        ("photo", "chart.png", b"\x89PNG picture", "Sales"),
+        ("document", "data.csv", b"a,b\n1,2\n", None),
+        ("photo", "1.jpg", b"one", "first"),
+        ("photo", "2.jpg", b"two", None),
+        ("document", "data.csv", b"a,b\n1,2\n", None),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_files_are_refused_like_telegram_does(emu: TelegramEmulator, bot: Bot) -> None:
+    with pytest.raises(TelegramBadRequest, match="caption is too long"):
+        await bot.send_photo(USER_CHAT, BufferedInputFile(b"x", filename="x.jpg"), caption="c" * 1025)
+    with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+        await bot.send_document(USER_CHAT, "not-a-known-file-id")
+    with pytest.raises(TelegramBadRequest, match="2-10"):
+        await bot.send_media_group(
+            USER_CHAT, [InputMediaPhoto(media=BufferedInputFile(b"1", filename="1.jpg"))]
+        )
+    mixed = [
+        InputMediaPhoto(media=BufferedInputFile(b"1", filename="1.jpg")),
+        InputMediaDocument(media=BufferedInputFile(b"2", filename="2.txt")),
+    ]
+    with pytest.raises(TelegramBadRequest, match="together"):
+        await bot.send_media_group(USER_CHAT, mixed)
+    with pytest.raises(TelegramEntityTooLarge):
+        await bot.send_photo(USER_CHAT, BufferedInputFile(b"x" * (10 * 1024 * 1024 + 1), filename="big.jpg"))
+    assert emu.sent_files(TOKEN, USER_CHAT) == []  # nothing refused reached the chat

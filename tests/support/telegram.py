@@ -150,3 +150,70 @@ async def wait_all_polling(shared: Shared) -> None:
         return all(bots[name]["state"] == "polling" for name in SHARED_TOKENS)
 
     await wait_until(every_bot_polling, within=RECOVERY_S)
+
+
+# -- questions with buttons ------------------------------------------------------------
+
+
+def asked(emu: TelegramEmulator, chat_id: int, token: str = TOKEN) -> dict[str, Any]:
+    """The bot's last message in the chat that shows buttons (the question being asked)."""
+    with_buttons = [m for m in emu.chat_messages(token, chat_id) if m.get("reply_markup")]
+    assert with_buttons, f"no message with buttons in chat {chat_id}: {texts(emu, chat_id, token)}"
+    return with_buttons[-1]
+
+
+def buttons(emu: TelegramEmulator, chat_id: int, message_id: int, token: str = TOKEN) -> dict[str, str]:
+    """The buttons a message shows now: label -> the data a press sends back."""
+    return {b["text"]: b["callback_data"] for row in emu.keyboard(token, chat_id, message_id) for b in row}
+
+
+def press(
+    emu: TelegramEmulator,
+    chat_id: int,
+    question: dict[str, Any],
+    label: str,
+    *,
+    user_id: int = 1001,
+    first_name: str = "Alice",
+    token: str = TOKEN,
+) -> dict[str, Any]:
+    """A user presses the button ``label`` under ``question`` (a message as `asked` returns it,
+    whose buttons may be gone since: a stale press from a client that still shows them)."""
+    [data] = [
+        b["callback_data"]
+        for row in question["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b["text"] == label
+    ]
+    return emu.push_callback_query(
+        token, chat_id, user_id, question["message_id"], data, first_name=first_name
+    )
+
+
+def coffee(*, timeout_s: float | None = None) -> dict[str, Any]:
+    """Greets, asks "Which size?" with the buttons Small cup / Large cup, answers from a
+    template with the first message's text (``timeout_s``: the question's; "Too late." then)."""
+    sizes = [{"id": "small", "label": "Small cup"}, {"id": "large", "label": "Large cup"}]
+    ask: dict[str, Any] = {"question": "Which size?", "options": sizes}
+    if timeout_s is not None:
+        ask["timeout_s"] = timeout_s
+    doc: dict[str, Any] = {
+        "name": "coffee",
+        "nodes": [
+            {"id": "start", "type": "start", "config": {"input_params": [{"name": "user_input"}]}},
+            {"id": "hello", "type": "message", "config": {"content": "Hi {{inputs.user_input}}!"}},
+            {"id": "ask", "type": "question", "config": ask},
+            {"id": "small", "type": "template", "config": {"template": "Small for {{inputs.user_input}}."}},
+            {"id": "large", "type": "template", "config": {"template": "Large for {{inputs.user_input}}."}},
+        ],
+        "connections": [
+            {"from": "start", "to": "hello"},
+            {"from": "hello", "to": "ask"},
+            {"from": "ask", "port": "small", "to": "small"},
+            {"from": "ask", "port": "large", "to": "large"},
+        ],
+    }  # fmt: skip
+    if timeout_s is not None:
+        doc["nodes"].append({"id": "late", "type": "template", "config": {"template": "Too late."}})
+        doc["connections"].append({"from": "ask", "port": "timeout", "to": "late"})
+    return doc

@@ -8,14 +8,15 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.emulators.telegram.keyboards import read_markup
 from tests.emulators.telegram.limits import check_flood
 from tests.emulators.telegram.render import render_text
 from tests.emulators.telegram.responses import NOT_MODIFIED, bad_request
 from tests.emulators.telegram.state import (
     BotState,
-    ChatState,
     SentMessage,
     TelegramState,
+    replied_message,
     reply_copy,
     scope_key,
 )
@@ -52,7 +53,8 @@ class BotApiMethods(TelegramState):
     ) -> dict[str, Any]:
         chat = self._target_chat(bot, params)
         text, entities = render_text(params.get("text"), params.get("parse_mode"), params.get("entities"))
-        replied = self._replied_message(chat, params)
+        replied = replied_message(chat, params)
+        markup = read_markup(params.get("reply_markup"))
         check_flood(self._buckets, self.flood_limit_per_chat, bot.token, int(chat.chat["id"]))
         message: dict[str, Any] = {
             "message_id": chat.take_message_id(),
@@ -70,8 +72,7 @@ class BotApiMethods(TelegramState):
         message["text"] = text
         if entities:
             message["entities"] = entities
-        markup = params.get("reply_markup")
-        if isinstance(markup, dict) and "inline_keyboard" in markup:
+        if markup is not None:
             message["reply_markup"] = markup
         chat.remember(message)
         parse_mode = params.get("parse_mode")
@@ -80,29 +81,12 @@ class BotApiMethods(TelegramState):
         chat.sent_by_id[message["message_id"]] = sent
         return message
 
-    @staticmethod
-    def _replied_message(chat: ChatState, params: dict[str, Any]) -> dict[str, Any] | None:
-        reply = params.get("reply_parameters")
-        if isinstance(reply, dict):
-            message_id = reply.get("message_id")
-            tolerant = bool(reply.get("allow_sending_without_reply"))
-        else:
-            message_id = params.get("reply_to_message_id")
-            tolerant = bool(params.get("allow_sending_without_reply"))
-        if message_id is None:
-            return None
-        replied = chat.messages.get(message_id) if isinstance(message_id, int) else None
-        if replied is None and not tolerant:
-            raise bad_request("message to be replied not found")
-        return replied
-
     async def _edit_message_text(
         self, bot: BotState, params: dict[str, Any], request: web.Request
     ) -> dict[str, Any]:
         chat, sent = self._own_message(bot, params, "message to edit not found")
         text, entities = render_text(params.get("text"), params.get("parse_mode"), params.get("entities"))
-        markup = params.get("reply_markup")
-        markup = markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
+        markup = read_markup(params.get("reply_markup"))  # none given: the keyboard goes
         message = sent.message
         if (
             text == message.get("text")
@@ -125,8 +109,7 @@ class BotApiMethods(TelegramState):
         self, bot: BotState, params: dict[str, Any], request: web.Request
     ) -> dict[str, Any]:
         _, sent = self._own_message(bot, params, "message to edit not found")
-        markup = params.get("reply_markup")
-        markup = markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
+        markup = read_markup(params.get("reply_markup"))
         if markup == sent.message.get("reply_markup"):
             raise bad_request(NOT_MODIFIED[len("Bad Request: ") :])
         _set_or_pop(sent.message, "reply_markup", markup)

@@ -4,7 +4,9 @@ A real aiohttp server on 127.0.0.1 speaking the Bot API's HTTP protocol, so the
 unmodified aiogram client (``AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url))``)
 and ``Dispatcher.start_polling`` run against it. Tests push updates, inspect what
 the bot sent (``chat_messages``, ``drafts``, ``calls``) and inject faults
-(``fail_next``, ``set_down``, ``flood_limit_per_chat``).
+(``fail_next``, ``set_down``, ``flood_limit_per_chat``). Button presses: ``push_callback_query``,
+then ``toasts``/``callback_answers`` and ``keyboard`` (tests.emulators.telegram.callbacks). Files:
+``push_file_message``, ``file_bytes``, ``sent_files`` (tests.emulators.telegram.media).
 
 Fidelity notes:
 
@@ -21,6 +23,8 @@ Fidelity notes:
   "Bad Gateway"}`` by default, which aiogram maps to ``TelegramServerError``;
   ``html=True`` sends nginx's HTML page instead, which aiogram turns into
   ``ClientDecodeError`` (not a ``TelegramAPIError``).
+* ``getUpdates`` honours ``allowed_updates`` as Telegram does: the last list given filters
+  what is handed out (until one is given: everything but reactions and member updates).
 * Webhooks are recorded (and block getUpdates) but updates are never delivered to them.
 """
 
@@ -37,12 +41,13 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.emulators.telegram.callbacks import CallbackQueries
 from tests.emulators.telegram.limits import Fault, take_fault
+from tests.emulators.telegram.media import MediaMethods
 from tests.emulators.telegram.methods import BotApiMethods
 from tests.emulators.telegram.params import read_params
 from tests.emulators.telegram.responses import ApiError, bad_request, json_response, status_phrase
 from tests.emulators.telegram.state import BotState, Call
-from tests.emulators.telegram.updates import UpdateQueue
 
 _log = logging.getLogger(__name__)
 # Short, so stop() never waits long on in-flight long polls.
@@ -53,7 +58,7 @@ _Handler = Callable[[BotState, dict[str, Any], web.Request], Awaitable[Any]]
 
 # The Bot API methods and the update queue share state.TelegramState; this class adds the
 # HTTP server, the dispatch of /bot{token}/{method} and the test-facing API.
-class TelegramEmulator(BotApiMethods, UpdateQueue):
+class TelegramEmulator(BotApiMethods, MediaMethods, CallbackQueries):
     """In-process Telegram Bot API server; see the module docstring."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -78,10 +83,15 @@ class TelegramEmulator(BotApiMethods, UpdateQueue):
             "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._get_webhook_info,
             "getchat": self._get_chat,
+            "answercallbackquery": self._answer_callback_query,
+            "getfile": self._get_file,
+            "sendphoto": self._send_photo,
+            "senddocument": self._send_document,
+            "sendmediagroup": self._send_media_group,
         }
         # Methods answered with a bare true (recorded in calls only).
         accepted = (
-            "close logOut answerCallbackQuery setMyName setMyDescription setMyShortDescription "
+            "close logOut setMyName setMyDescription setMyShortDescription "
             "setChatMenuButton setMyDefaultAdministratorRights setMessageReaction pinChatMessage "
             "unpinChatMessage unpinAllChatMessages leaveChat"
         )
@@ -100,6 +110,7 @@ class TelegramEmulator(BotApiMethods, UpdateQueue):
         self._closing = False
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._download)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=_SHUTDOWN_TIMEOUT_S

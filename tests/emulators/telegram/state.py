@@ -42,6 +42,23 @@ class SentMessage:
 
 
 @dataclass
+class StoredFile:
+    """A file the bot can get (a user's) or sent; ``data`` None: sent by URL, never fetched."""
+
+    file_id: str
+    file_unique_id: str
+    data: bytes | None
+    file_path: str
+    name: str | None = None
+    mime_type: str | None = None
+    url: str | None = None
+
+    @property
+    def size(self) -> int | None:
+        return None if self.data is None else len(self.data)
+
+
+@dataclass
 class ChatState:
     chat: dict[str, Any]  # the Chat object embedded in messages
     next_message_id: int = 1
@@ -72,7 +89,8 @@ class BotState:
     chats: dict[int, ChatState] = field(default_factory=dict)
     commands_by_scope: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     webhook: dict[str, Any] | None = None
-    allowed_updates: list[str] | None = None  # recorded only; updates are not filtered
+    files: dict[str, StoredFile] = field(default_factory=dict)  # by file_id
+    allowed_updates: list[str] | None = None  # the last given to getUpdates: what it hands out
     poller: web.Request | None = field(default=None, repr=False)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
@@ -125,6 +143,23 @@ def scope_key(scope: Any, language_code: Any) -> tuple[str, str]:
 def reply_copy(message: dict[str, Any]) -> dict[str, Any]:
     # Telegram embeds the replied-to message one level deep only.
     return {key: value for key, value in message.items() if key != "reply_to_message"}
+
+
+def replied_message(chat: ChatState, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The message a send replies to (``reply_parameters`` or the older fields); None: none."""
+    reply = params.get("reply_parameters")
+    if isinstance(reply, dict):
+        message_id = reply.get("message_id")
+        tolerant = bool(reply.get("allow_sending_without_reply"))
+    else:
+        message_id = params.get("reply_to_message_id")
+        tolerant = bool(params.get("allow_sending_without_reply"))
+    if message_id is None:
+        return None
+    replied = chat.messages.get(message_id) if isinstance(message_id, int) else None
+    if replied is None and not tolerant:
+        raise bad_request("message to be replied not found")
+    return replied
 
 
 class TelegramState:

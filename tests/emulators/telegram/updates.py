@@ -10,20 +10,39 @@ import contextlib
 import itertools
 import re
 import time
+from collections import deque
 from typing import Any
 
 from aiohttp import web
 
 from tests.emulators.telegram.responses import CONFLICT_OTHER_POLLER, CONFLICT_WEBHOOK, ApiError, bad_request
-from tests.emulators.telegram.state import BotState, TelegramState, reply_copy
+from tests.emulators.telegram.state import BotState, StoredFile, TelegramState, reply_copy
 from tests.emulators.telegram.text import make_entity, utf16_len
 
 MAX_LONG_POLL_S = 50.0
+# Not sent unless asked for by name in allowed_updates.
+_ONLY_ON_REQUEST = frozenset(["chat_member", "message_reaction", "message_reaction_count"])
 
 
 def _is_gone(request: web.Request) -> bool:
     transport = request.transport
     return transport is None or transport.is_closing()
+
+
+def _drop_unwanted(bot: BotState) -> None:
+    """Telegram never hands out update types the bot's last ``allowed_updates`` left out."""
+    wanted = bot.allowed_updates
+
+    def handed_out(update: dict[str, Any]) -> bool:
+        kind = _update_type(update)
+        return kind in wanted if wanted else kind not in _ONLY_ON_REQUEST
+
+    if not all(map(handed_out, bot.updates)):
+        bot.updates = deque(filter(handed_out, bot.updates))
+
+
+def _update_type(update: dict[str, Any]) -> str:
+    return next((key for key in update if key != "update_id"), "")
 
 
 class UpdateQueue(TelegramState):
@@ -91,6 +110,11 @@ class UpdateQueue(TelegramState):
             message["reply_to_message"] = reply_copy(replied)
         self._add_text(message, ("text", "entities"), text, entities, bot.username)
         self._add_media(message, chat_id, photo=photo, sticker=sticker)
+        for size in message.get("photo", ()):  # downloadable, as a user's photo is
+            file_id = size["file_id"]
+            bot.files[file_id] = StoredFile(
+                file_id, size["file_unique_id"], b"\xff" * size["file_size"], f"photos/{file_id}.jpg"
+            )
         self._add_text(message, ("caption", "caption_entities"), caption, None, bot.username)
         chat.remember(message)
         update = {"update_id": bot.next_update_id, "message": message}
@@ -197,10 +221,12 @@ class UpdateQueue(TelegramState):
             bot.acknowledge(offset)
         bot.poller = request
         try:
+            _drop_unwanted(bot)
             if not bot.updates and wait > 0 and not self._closing:
                 bot.wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(bot.wakeup.wait(), wait)
+                _drop_unwanted(bot)
             return list(itertools.islice(bot.updates, limit))
         finally:
             if bot.poller is request:

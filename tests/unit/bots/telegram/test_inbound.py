@@ -104,12 +104,95 @@ def test_messages_from_bots_are_never_answered() -> None:
     assert read(update(text="hello", **{"from": {**ALICE, "is_bot": True}})) is None
 
 
-def test_a_photo_in_a_private_chat_gets_the_non_text_note() -> None:
-    photo = [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]
-    job = read(update(photo=photo))
+def test_a_photo_in_a_private_chat_is_a_question_with_its_file() -> None:
+    small = {"file_id": "f90", "file_unique_id": "u90", "width": 90, "height": 90, "file_size": 900}
+    large = {"file_id": "f800", "file_unique_id": "u800", "width": 800, "height": 800, "file_size": 8000}
+    job = read(update(photo=[small, large], caption="my cat"))
+    assert job is not None
+    assert job.kind == "ask"
+    assert job.incoming.text == "my cat"
+    assert job.media is not None
+    assert job.media.kind == "photo"
+    assert job.media.choices == (("f90", 900), ("f800", 8000))  # the router's limit picks one
+
+
+def test_a_sticker_in_a_private_chat_gets_the_non_text_note() -> None:
+    sticker = {
+        "file_id": "s", "file_unique_id": "u", "type": "regular", "width": 512, "height": 512,
+        "is_animated": False, "is_video": False,
+    }  # fmt: skip
+    job = read(update(sticker=sticker))
     assert job is not None
     assert job.kind == "non_text"
+    assert job.media is None
 
 
 def test_an_update_without_a_message_is_ignored() -> None:
     assert read_update(Update.model_validate({"update_id": 1}), ME, settings()) is None
+
+
+BOT_USER = {"id": 424242, "is_bot": True, "first_name": "Chatgate", "username": "chatgate_bot"}
+KEYBOARD = {"inline_keyboard": [[{"text": "Small cup", "callback_data": "q:ab:0"}]]}
+
+
+def press(chat: dict[str, Any] | None = None, data: str = "q:ab:0", **question: Any) -> Update:
+    """Alice presses a button under the bot's question (message 12); a private chat unless ``chat``."""
+    message = {
+        "message_id": 12,
+        "date": 1_700_000_100,
+        "chat": chat or {"id": 1001, "type": "private"},
+        "from": BOT_USER,
+        "text": "Which size?",
+        "reply_markup": KEYBOARD,
+        **question,
+    }
+    query = {"id": "9001", "from": ALICE, "message": message, "chat_instance": "-5", "data": data}
+    return Update.model_validate({"update_id": 56, "callback_query": query})
+
+
+def test_a_button_press_is_read_as_a_message_from_the_presser_in_that_chat() -> None:
+    job = read(press())
+    assert job is not None
+    assert job.kind == "press"
+    assert job.incoming.session_id == "telegram:tg:1001"  # as a text message there would be
+    assert job.incoming.user_key == "telegram:1001"
+    assert job.incoming.text == "Small cup"  # the pressed button's label
+    assert job.incoming.dedup_key == "cb:9001"  # never a message's key
+    assert job.press is not None
+    assert (job.press.query_id, job.press.key, job.press.message_id) == ("9001", "q:ab:0", 12)
+    assert job.press.question_html == "Which size?"
+    assert job.target.reply_to is None
+
+
+def test_a_press_in_a_forum_topic_with_per_user_sessions_is_in_the_pressers_session() -> None:
+    forum = {**GROUP, "is_forum": True}
+    job = read(press(forum, message_thread_id=9, is_topic_message=True), session_scope="user")
+    assert job is not None
+    assert job.incoming.session_id == "telegram:tg:-100200:9:user:1001"
+    assert job.target.thread_id == 9
+    assert job.target.reply_to == 12  # the continuation answers under the question
+
+
+def test_a_press_on_a_button_no_longer_shown_has_no_label() -> None:
+    job = read(press(data="q:gone:1"))
+    assert job is not None
+    assert job.incoming.text == ""
+    assert job.press is not None
+    assert job.press.key == "q:gone:1"
+
+
+def test_a_press_on_a_message_too_old_to_show_still_names_its_chat() -> None:
+    old = {"message_id": 12, "date": 0, "chat": {"id": 1001, "type": "private"}}
+    query = {"id": "9002", "from": ALICE, "message": old, "chat_instance": "-5", "data": "q:ab:0"}
+    job = read(Update.model_validate({"update_id": 57, "callback_query": query}))
+    assert job is not None
+    assert job.incoming.session_id == "telegram:tg:1001"
+    assert job.press is not None
+    assert job.press.question_html is None
+
+
+def test_a_press_without_data_or_message_is_ignored() -> None:
+    inline = {"id": "9003", "from": ALICE, "inline_message_id": "x", "chat_instance": "-5", "data": "d"}
+    assert read(Update.model_validate({"update_id": 58, "callback_query": inline})) is None
+    game = {"id": "9004", "from": ALICE, "chat_instance": "-5", "game_short_name": "g"}
+    assert read(Update.model_validate({"update_id": 59, "callback_query": game})) is None
