@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from bots.files import Received, take
 from bots.messages import UNHEARD, chat_message
 from bots.voice import MAX_TRANSCRIPT_CHARS, is_voice, transcript
 from config import ConfigError, parse_settings
 from config.diff import bot_change
+from config.files import FilesSettings
 from config.platforms.common import VoiceSettings
 from config.schema import EngineSettings, LLMSettings
 from engine.errors import TranscriptionFailed
+from engine.files.store import FileStore
 from engine.llm.client import LLM
 from engine.run.executor import Executor
 from engine.run.runner import Caller
@@ -173,3 +176,28 @@ async def test_a_workflow_can_tell_its_text_came_from_a_voice_message(
         await storage.close()
     assert record.result is not None
     assert record.result["content"] == f"hello (spoken: {str(transcribed).lower()})"
+
+
+async def test_a_voice_note_a_chat_user_sent_is_transcribed_from_its_stored_bytes(
+    tmp_path: Path, openai_emu: OpenAIEmulator, llm: LLM
+) -> None:
+    note = media.voice_note(9)
+    openai_emu.transcripts[note] = "cancel my subscription"
+
+    async def fetch(at_most: int) -> bytes:
+        return note[: at_most + 1]
+
+    params = [{"name": "user_input"}, {"name": "audio", "type": "file"}]
+    doc = {"name": "t", "nodes": [{"id": "start", "type": "start", "config": {"input_params": params}}]}
+    start = compile_workflow(parse_spec({**doc, "connections": []})).start
+    storage = Storage(f"sqlite:///{tmp_path / 'voice.db'}")
+    await storage.open()
+    try:
+        store = await FileStore(storage, FilesSettings()).open()
+        sent = Received("voice", "voice.ogg", "audio/ogg", len(note), fetch)
+        taken = await take([sent], start, store, session_id="tg:1", owner="bot:tg")
+        [(ref, data)] = taken.files
+        assert await transcript(ON, llm, ref, data) == "cancel my subscription"
+    finally:
+        await storage.close()
+    assert openai_emu.transcriptions[0].content_type == "audio/ogg"
