@@ -151,19 +151,7 @@ def command_incoming(
     interaction: discord.Interaction[Any], text: str, *, bot: str, scope: Literal["chat", "user"]
 ) -> Incoming:
     """A slash command's question; not ``private``, so it is never taken for an admin command."""
-    return incoming(
-        "discord",
-        bot=bot,
-        session_id=command_session(interaction, bot=bot, scope=scope),
-        user_id=interaction.user.id,
-        place=f"channel:{interaction.channel_id}",
-        text=text.strip(),
-        dedup_key=f"interaction:{interaction.id}",
-        private=False,
-        sent_at=interaction.created_at.timestamp(),
-        user_name=interaction.user.display_name,
-        chat_id=interaction.channel_id,
-    )
+    return _of_interaction(interaction, text.strip(), f"interaction:{interaction.id}", False, bot, scope)
 
 
 def press_incoming(
@@ -171,15 +159,27 @@ def press_incoming(
 ) -> Incoming:
     """A press on a question's button: a message of the presser in that chat saying the
     button's label, claimed once by the interaction's id."""
+    private = interaction.guild_id is None
+    return _of_interaction(interaction, label, f"ix:{interaction.id}", private, bot, scope)
+
+
+def _of_interaction(
+    interaction: discord.Interaction[Any],
+    text: str,
+    dedup_key: str,
+    private: bool,
+    bot: str,
+    scope: Literal["chat", "user"],
+) -> Incoming:
     return incoming(
         "discord",
         bot=bot,
         session_id=command_session(interaction, bot=bot, scope=scope),
         user_id=interaction.user.id,
         place=f"channel:{interaction.channel_id}",
-        text=label,
-        dedup_key=f"ix:{interaction.id}",
-        private=interaction.guild_id is None,
+        text=text,
+        dedup_key=dedup_key,
+        private=private,
         sent_at=interaction.created_at.timestamp(),
         user_name=interaction.user.display_name,
         chat_id=interaction.channel_id,

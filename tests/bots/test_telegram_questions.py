@@ -3,30 +3,8 @@ chat is the answer: the same execution goes on, a chat elsewhere is not affected
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.emulators.telegram.server import TelegramEmulator
-from tests.support.telegram import TOKEN, StartTelegram, wait_texts
-
-
-def coffee() -> dict[str, Any]:
-    sizes = [{"id": "small", "label": "Small cup"}, {"id": "large", "label": "Large cup"}]
-    return {
-        "name": "coffee",
-        "nodes": [
-            {"id": "start", "type": "start", "config": {"input_params": [{"name": "user_input"}]}},
-            {"id": "hello", "type": "message", "config": {"content": "Hi {{inputs.user_input}}!"}},
-            {"id": "ask", "type": "question", "config": {"question": "Which size?", "options": sizes}},
-            {"id": "small", "type": "template", "config": {"template": "Small for {{inputs.user_input}}."}},
-            {"id": "large", "type": "template", "config": {"template": "Large for {{inputs.user_input}}."}},
-        ],
-        "connections": [
-            {"from": "start", "to": "hello"},
-            {"from": "hello", "to": "ask"},
-            {"from": "ask", "port": "small", "to": "small"},
-            {"from": "ask", "port": "large", "to": "large"},
-        ],
-    }  # fmt: skip
+from tests.support.telegram import TOKEN, StartTelegram, coffee, wait_texts
 
 
 async def test_the_next_message_answers_the_bots_question(

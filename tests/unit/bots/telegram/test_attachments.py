@@ -3,35 +3,16 @@ the real aiogram Bot against the Bot API emulator."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message, Update
 
 from bots.telegram.attachments import TelegramFile, sent_media
 from engine.errors import FileTooLarge, Unavailable
 from tests.emulators.telegram.server import TelegramEmulator
+from tests.support.telegram import TOKEN
 
-TOKEN = "123456:TEST-token"
 CHAT = 1001
-
-
-@pytest_asyncio.fixture
-async def emu() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator() as emulator:
-        emulator.add_bot(TOKEN)
-        yield emulator
-
-
-@pytest_asyncio.fixture
-async def bot(emu: TelegramEmulator) -> AsyncIterator[Bot]:
-    client = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url)))
-    yield client
-    await client.session.close()
 
 
 def message(update: dict[str, object], bot: Bot) -> Message:

@@ -4,12 +4,7 @@ aiogram Bot against the Bot API emulator."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest_asyncio
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
 from bots.base import Attachment
 from bots.delivery.pacing import Pacer
@@ -18,24 +13,10 @@ from bots.telegram.responder import TelegramResponder
 from bots.telegram.send import Sender
 from bots.telegram.target import Target
 from tests.emulators.telegram.server import TelegramEmulator
+from tests.support.telegram import TOKEN
 
-TOKEN = "123456:TEST-token"
 CHAT = 1001
 PRIVATE = Target(chat_id=CHAT, private=True)
-
-
-@pytest_asyncio.fixture
-async def emu() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator() as emulator:
-        emulator.add_bot(TOKEN)
-        yield emulator
-
-
-@pytest_asyncio.fixture
-async def bot(emu: TelegramEmulator) -> AsyncIterator[Bot]:
-    client = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url)))
-    yield client
-    await client.session.close()
 
 
 def keep(name: str, mime_type: str, data: bytes) -> Attachment:

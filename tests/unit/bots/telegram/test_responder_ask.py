@@ -4,12 +4,8 @@ aiogram Bot against the Bot API emulator."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest_asyncio
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 
 from bots.base import Button
 from bots.delivery.pacing import Pacer
@@ -17,23 +13,9 @@ from bots.telegram.responder import TelegramResponder
 from bots.telegram.send import Sender
 from bots.telegram.target import Target
 from tests.emulators.telegram.server import TelegramEmulator
+from tests.support.telegram import TOKEN
 
-TOKEN = "123456:TEST-token"
 SIZES = [Button("q:e1:0a0b0c0d:0", "Small cup"), Button("q:e1:0a0b0c0d:1", "Large cup")]
-
-
-@pytest_asyncio.fixture
-async def emu() -> AsyncIterator[TelegramEmulator]:
-    async with TelegramEmulator() as emulator:
-        emulator.add_bot(TOKEN)
-        yield emulator
-
-
-@pytest_asyncio.fixture
-async def bot(emu: TelegramEmulator) -> AsyncIterator[Bot]:
-    client = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url)))
-    yield client
-    await client.session.close()
 
 
 def shown(emu: TelegramEmulator, chat: int) -> list[tuple[str, list[str]]]:
