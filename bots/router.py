@@ -264,8 +264,9 @@ class ChatRouter:
         if picked is None:
             return expired()
         asked = Caller(**waiting.state["caller"])
-        # Someone else in the same chat (whose session may be their own: session_scope user).
-        if asked.user_id not in (None, msg.user_id) and asked.chat_id == msg.chat_id:
+        # Before the session: someone else's may be their own (session_scope user). Buttons
+        # can only be pressed where they were shown, so the presser is in the asker's chat.
+        if asked.user_id not in (None, msg.user_id):
             return only_asked(asked.user_name)
         if waiting.session_id != msg.session_id:
             return expired()
