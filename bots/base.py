@@ -127,6 +127,10 @@ class Adapter(Protocol):
     def reconfigure(self, settings: BotCommon) -> None:
         """Apply changes that need no reconnect (workflow, tier, greeting)."""
 
+    async def say(self, chat_id: str, text: str) -> None:
+        """Say ``text`` in a chat unprompted (what a question's timeout led to); raises
+        `Unavailable` when the bot is not connected."""
+
     def health(self) -> dict[str, Any]: ...
 
     def describe_failure(self, error: Exception) -> str | None:

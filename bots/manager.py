@@ -19,6 +19,9 @@ from bots.platforms import ADAPTERS
 from bots.router import ChatRouter, Services
 from config.platforms.common import BotCommon
 from engine.clock import iso_at
+from engine.record import ExecutionRecord
+from engine.run.runner import Caller
+from engine.store.waiting import Waiting
 
 log = logging.getLogger("chatgate.bots")
 
@@ -147,6 +150,18 @@ class BotManager:
 
     async def stop_all(self) -> None:
         await asyncio.gather(*(self.stop(name) for name in list(self.bots)))
+
+    async def tell(self, record: ExecutionRecord, waiting: Waiting) -> None:
+        """Say in the chat what a bot's question led to when its wait ran out (the sweep
+        resumed it with nobody listening). Another owner's, or a bot not running here: nothing."""
+        bot = self.bots.get(record.owner.removeprefix("bot:")) if record.owner.startswith("bot:") else None
+        chat_id = Caller(**waiting.state["caller"]).chat_id
+        if bot is None or chat_id is None or record.status not in ("completed", "waiting"):
+            return
+        result = record.result or {}
+        for text in [*result.get("messages", ()), result.get("content", "")]:
+            if text:
+                await bot.adapter.say(chat_id, text)
 
     def failing(self) -> list[str]:
         """Bots that failed and wait to be retried."""

@@ -136,7 +136,7 @@ class Gateway:
         await gw._log_ownership()
         gw._key_refresh = asyncio.create_task(refresh_forever(storage, lambda: gw.keys), name="key-refresh")
         gw._question_sweep = asyncio.create_task(
-            sweep_forever(executor, gw._current_workflow, settings.engine.question_sweep_s),
+            sweep_forever(executor, gw._current_workflow, settings.engine.question_sweep_s, gw.bots.tell),
             name="question-sweep",
         )
         gw._file_sweep = asyncio.create_task(sweep_files_forever(files), name="file-sweep")

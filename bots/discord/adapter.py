@@ -48,6 +48,7 @@ from bots.messages import HELP, NON_TEXT, RESET_DONE
 from bots.router import ChatRouter
 from config.platforms.common import BotCommon
 from config.platforms.discord import DiscordBotSettings
+from engine.errors import Unavailable
 
 log = logging.getLogger("chatgate.bots.discord")
 
@@ -224,6 +225,15 @@ class DiscordAdapter:
             with contextlib.suppress(Exception):
                 await self.client.close()
         endpoint.release(self.settings.name)
+
+    async def say(self, chat_id: str, text: str) -> None:
+        client = self.client
+        if client is None or client.is_closed():  # (ready or not: sending is REST)
+            raise Unavailable("the Discord bot is not connected", {"service": "discord"})
+        channel = client.get_channel(int(chat_id)) or await client.fetch_channel(int(chat_id))
+        if not isinstance(channel, discord.abc.Messageable):
+            raise Unavailable(f"Discord channel {chat_id} takes no messages", {"service": "discord"})
+        await MessageResponder(channel, channel.id, self.pacer, reference=None).final(text)
 
     def reconfigure(self, settings: BotCommon) -> None:
         """workflow, tier, greeting, session_scope and reply_in_thread apply to the next

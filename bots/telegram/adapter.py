@@ -58,9 +58,11 @@ from bots.telegram.presses import acknowledge, show_choice
 from bots.telegram.responder import TelegramResponder
 from bots.telegram.scale import POLL_LEASE, OrphanSweeper, claim_all, either
 from bots.telegram.send import DeliveryFailed, Sender
+from bots.telegram.target import Target
 from config.platforms.common import BotCommon
 from config.platforms.telegram import TelegramBotSettings, WebhookSettings
 from engine.clock import iso_at
+from engine.errors import Unavailable
 
 log = logging.getLogger("chatgate.bots.telegram")
 
@@ -148,6 +150,12 @@ class TelegramAdapter:
         self._stopping.set()
         if self._running:
             await self._finished.wait()
+
+    async def say(self, chat_id: str, text: str) -> None:
+        if self._bot is None:
+            raise Unavailable("the Telegram bot is not connected", {"service": "telegram"})
+        chat = int(chat_id)
+        await TelegramResponder(self._bot, self._sender, Target(chat, private=chat > 0)).final(text)
 
     def reconfigure(self, settings: BotCommon) -> None:
         if isinstance(settings, TelegramBotSettings):

@@ -5,7 +5,6 @@ presser sees; the buttons keep working after chatgate restarts."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from typing import Any
 
@@ -114,7 +113,9 @@ async def test_a_press_on_a_question_no_longer_waiting_says_it_expired(
     assert await bot.whisper_to(stale) == "This question has expired."
 
     timed_out = await asked(bot, OTHER_CHANNEL, "Di")
-    await asyncio.sleep(1.5)  # the wait (0.5 s) runs out, a sweep (every 0.2 s) goes on past it
+    # The wait (0.5 s) runs out, a sweep goes on along ``timeout`` and the bot says where it led.
+    *_, late = await bot.wait_bot_messages(OTHER_CHANNEL, 3)
+    assert late["content"] == "Too late."
     stale = bot.press(OTHER_CHANNEL, int(timed_out["id"]), "Large cup")
     assert await bot.whisper_to(stale) == "This question has expired."
     # No answer to a stale press: the channel's last message is still Cy's question.
