@@ -3,8 +3,6 @@ chat is the answer: the same execution goes on, a chat elsewhere is not affected
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.emulators.telegram.server import TelegramEmulator
 from tests.support.telegram import TOKEN, StartTelegram, coffee, wait_texts
 
@@ -45,19 +43,3 @@ async def test_in_a_group_only_the_person_asked_answers(
     assert (await wait_texts(tg_emu, group, 3))[2] == "I'm waiting for Ann's answer to my question first."
     say("large", 11, "Ann")
     assert (await wait_texts(tg_emu, group, 4))[3] == "Large for Ann."
-
-
-async def test_a_question_nobody_answers_says_what_its_timeout_led_to(
-    start_telegram: StartTelegram, tg_emu: TelegramEmulator
-) -> None:
-    def quick_sweeps(config: dict[str, Any]) -> None:
-        config["engine"] = {"question_sweep_s": 0.1}
-
-    await start_telegram(
-        workflow="coffee", workflows={"coffee.json": coffee(timeout_s=0.3)}, configure=quick_sweeps
-    )
-    chat = 604
-    tg_emu.push_message(TOKEN, chat_id=chat, text="Ann")
-    assert await wait_texts(tg_emu, chat, 2) == ["Hi Ann!", "Which size?"]
-    # Nobody listens when the sweep resumes it: the bot says it in the chat unprompted.
-    assert (await wait_texts(tg_emu, chat, 3))[2] == "Too late."
